@@ -1,0 +1,266 @@
+"""Backbones, heads, the inpainting decoder and the DCGAN pair.
+
+Every backbone takes images as float in [0, 1] (uint8 is converted) of shape (N, 3, H, W),
+normalises them itself, and exposes
+
+* ``feature_dim`` — the size of the pooled feature vector ``forward`` returns;
+* ``stages`` — the convolutional stages, so that ``forward_features(x, stage)`` gives
+  the feature map after any stage (the inpainting decoder and RotNet's layer study use it).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)  # fixed: the first conv is followed by batch norm anyway
+
+
+class Normalize(nn.Module):
+    """uint8 or [0, 1] float images -> (x - mean) / std."""
+
+    def __init__(self, mean=MEAN, std=STD):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x):
+        if x.dtype == torch.uint8:
+            x = x.float() / 255
+        return (x - self.mean) / self.std
+
+
+class Backbone(nn.Module):
+    """Normalise, run the stages, average-pool the last map: (N, 3, H, W) -> (N, feature_dim)."""
+
+    stage_dims: list[int]
+
+    def forward_features(self, x: torch.Tensor, stage: int = -1) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"the backbone takes images (N, 3, H, W), got shape {tuple(x.shape)}")
+        x = self.normalize(x)
+        last = stage % len(self.stages)
+        for k, block in enumerate(self.stages):
+            x = block(x)
+            if k == last:
+                break
+        return x
+
+    def forward(self, x: torch.Tensor, stage: int = -1) -> torch.Tensor:
+        return self.forward_features(x, stage).mean((2, 3))  # global average pool: (N, C)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.stage_dims[-1]
+
+
+def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class SmallConvNet(Backbone):
+    """The quick-profile backbone: four 3×3 conv stages, 32 -> 16 -> 8 -> 4, then pooling.
+
+    Small enough to train SimCLR at well over 1,000 images/s on two CPU cores
+    (benchmarks/models.py), large enough for every pretext task to teach it something.
+    """
+
+    def __init__(self, widths=(24, 48, 96, 192)):
+        super().__init__()
+        self.normalize = Normalize()
+        self.stage_dims = list(widths)
+        stages = [conv_bn_relu(3, widths[0])]
+        for c_in, c_out in zip(widths, widths[1:]):
+            stages.append(nn.Sequential(nn.MaxPool2d(2), conv_bn_relu(c_in, c_out)))
+        self.stages = nn.ModuleList(stages)
+
+
+class ResNet18(Backbone):
+    """The CIFAR ResNet-18 (He et al. 2016 as adapted for 32×32): 3×3 stem, no max-pool.
+
+    Built from torchvision's ResNet-18 with the stem replaced; maps 32 -> 32, 32, 16, 8, 4.
+    """
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models import resnet18
+
+        net = resnet18(weights=None)
+        self.normalize = Normalize()
+        stem = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), net.bn1, net.relu)
+        self.stages = nn.ModuleList([stem, net.layer1, net.layer2, net.layer3, net.layer4])
+        self.stage_dims = [64, 64, 128, 256, 512]
+
+
+BACKBONES = {"small_convnet": SmallConvNet, "resnet18": ResNet18}
+
+
+def build_backbone(name: str = "small_convnet", seed: int | None = None) -> Backbone:
+    """A freshly initialised backbone; the same ``seed`` gives the same weights."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        net = BACKBONES[name]()
+    return net.to(memory_format=torch.channels_last)  # 1.5–2× faster convolutions, CPU and GPU
+
+
+def projection_mlp(in_dim: int, hidden_dim: int = 512, out_dim: int = 128) -> nn.Sequential:
+    """SimCLR's projection head g: Linear -> BN -> ReLU -> Linear."""
+    return nn.Sequential(nn.Linear(in_dim, hidden_dim, bias=False), nn.BatchNorm1d(hidden_dim),
+                         nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim))
+
+
+def linear_head(in_dim: int, num_classes: int) -> nn.Linear:
+    return nn.Linear(in_dim, num_classes)
+
+
+class Decoder(nn.Module):
+    """Feature map (N, C, s, s) -> image (N, 3, S, S) in [0, 1]: one ×2 transposed conv per octave.
+
+    For the small ConvNet, 4×4×192 -> 8×8×96 -> 16×16×48 -> 32×32×24 -> 3 channels, sigmoid.
+    The sigmoid matches the [0, 1] targets; a tanh here with [0, 1] targets is a classic bug.
+    """
+
+    def __init__(self, in_channels: int, in_size: int = 4, out_size: int = 32, width: int = 96):
+        super().__init__()
+        steps = int(math.log2(out_size // in_size))
+        if in_size * 2 ** steps != out_size:
+            raise ValueError(f"out_size/in_size must be a power of two, got {out_size}/{in_size}")
+        layers, c = [], in_channels
+        for k in range(steps):
+            c_out = max(width // 2 ** k, 16)
+            layers += [nn.ConvTranspose2d(c, c_out, 4, stride=2, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            c = c_out
+        layers += [nn.Conv2d(c, 3, 3, padding=1), nn.Sigmoid()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        return self.net(feature_map)
+
+
+# ---- DCGAN (Radford et al. 2016), sized for 32×32 ----
+
+class Generator(nn.Module):
+    """z (N, z_dim) -> image (N, 3, 32, 32) in [-1, 1]: 4 -> 8 -> 16 -> 32, batch norm, ReLU, tanh."""
+
+    def __init__(self, z_dim: int = 64, width: int = 64):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z_dim, 4 * width, 4, 1, 0, bias=False), nn.BatchNorm2d(4 * width), nn.ReLU(True),  # 4×4
+            nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(True),  # 8×8
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),  # 16×16
+            nn.ConvTranspose2d(width, 3, 4, 2, 1), nn.Tanh(),  # 32×32
+        )
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(len(z), self.z_dim, 1, 1))
+
+
+class Discriminator(nn.Module):
+    """image in [-1, 1] (N, 3, 32, 32) -> logit (N,): strided convs, LeakyReLU(0.2), no pooling."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        self.stages = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(3, width, 4, 2, 1), nn.LeakyReLU(0.2, True)),  # 16×16
+            nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True)),  # 8×8
+            nn.Sequential(nn.Conv2d(2 * width, 4 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * width), nn.LeakyReLU(0.2, True)),  # 4×4
+        ])
+        self.head = nn.Conv2d(4 * width, 1, 4, 1, 0)  # 1×1
+        self.stage_dims = [width, 2 * width, 4 * width]
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x).view(-1)
+
+
+class DiscriminatorEncoder(Backbone):
+    """The discriminator as a feature extractor (Radford et al. 2016, section 5.1).
+
+    Each stage's map is max-pooled to 2×2 and the three are concatenated; images come in
+    as [0, 1] like every backbone and are mapped to the GAN's [-1, 1] first.
+    """
+
+    def __init__(self, discriminator: Discriminator, grid: int = 2):
+        super().__init__()
+        self.normalize = Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # [0, 1] -> [-1, 1]
+        self.stages = discriminator.stages  # shared, not copied: it trains with the GAN
+        self.grid = grid
+        self.stage_dims = [c * grid * grid for c in discriminator.stage_dims]
+
+    def forward(self, x: torch.Tensor, stage: int = -1) -> torch.Tensor:
+        x = self.normalize(x)
+        feats = []
+        for block in self.stages:
+            x = block(x)
+            feats.append(F.adaptive_max_pool2d(x, self.grid).flatten(1))
+        return torch.cat(feats, 1)
+
+    @property
+    def feature_dim(self) -> int:
+        return sum(self.stage_dims)
+
+
+def dcgan_init(m: nn.Module) -> None:
+    """DCGAN's initialisation: conv weights ~ N(0, 0.02), batch-norm scale ~ N(1, 0.02)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+# ---- saving and loading encoders (``sslcourse eval CHECKPOINT``) ----
+
+def encoder_spec(encoder: nn.Module) -> dict:
+    """What is needed to rebuild ``encoder``'s architecture."""
+    if isinstance(encoder, DiscriminatorEncoder):
+        return {"kind": "dcgan_discriminator", "width": encoder.stage_dims[0] // encoder.grid ** 2,
+                "grid": encoder.grid}
+    for name, cls in BACKBONES.items():
+        if type(encoder) is cls:
+            return {"kind": name, **({"widths": encoder.stage_dims} if cls is SmallConvNet else {})}
+    raise TypeError(f"cannot save an encoder of type {type(encoder).__name__}")
+
+
+def build_encoder(spec: dict) -> Backbone:
+    spec = dict(spec)
+    kind = spec.pop("kind")
+    if kind == "dcgan_discriminator":
+        return DiscriminatorEncoder(Discriminator(spec["width"]), spec["grid"])
+    if kind == "small_convnet":
+        return SmallConvNet(tuple(spec["widths"]))
+    return BACKBONES[kind]()
+
+
+def save_encoder(encoder: nn.Module, path, **meta) -> None:
+    """Save an encoder's architecture, weights and metadata atomically (loaded by ``load_encoder``)."""
+    from .data import atomic_save
+
+    atomic_save({"spec": encoder_spec(encoder), "state_dict": encoder.state_dict(), "meta": meta}, path)
+
+
+def load_encoder(path, device="cpu") -> tuple[Backbone, dict]:
+    """(encoder, metadata) from a file written by ``save_encoder``."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no encoder checkpoint at {path}: train one with `sslcourse train METHOD`")
+    state = torch.load(path, map_location=device, weights_only=False)
+    if not isinstance(state, dict) or "spec" not in state:
+        raise ValueError(f"{path} is not an encoder file written by sslcourse (save_encoder)")
+    encoder = build_encoder(state["spec"]).to(device)
+    encoder.load_state_dict(state["state_dict"])
+    return encoder.to(memory_format=torch.channels_last).eval(), state["meta"]
