@@ -1,0 +1,169 @@
+"""The ``sslcourse`` command (also ``python -m sslcourse``).
+
+    sslcourse info                               the profile and device in use
+    sslcourse train METHOD [--profile quick|full] [--dataset NAME] [--root PATH] [--epochs N] [--out results.json]
+    sslcourse eval CHECKPOINT [--dataset NAME] [--root PATH] [--finetune] [--out results.json]
+    sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
+    sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .methods import METHODS
+
+
+def _profile(args):
+    from .config import profile
+
+    p = profile(getattr(args, "profile", None), getattr(args, "dataset", None), getattr(args, "device", None))
+    if getattr(args, "root", None):
+        p = p.replace(root=args.root)
+    return p
+
+
+def cmd_info(args) -> int:
+    import torch
+
+    from . import __version__
+
+    p = _profile(args)
+    print(f"sslcourse {__version__}, torch {torch.__version__}")
+    print(p)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .methods import train_and_evaluate
+
+    p = _profile(args)
+    print(f"training {args.method}: {p}")
+    out = args.out or f"sslcourse-{args.method}-{p.dataset}.json"
+    result = train_and_evaluate(args.method, p, epochs=args.epochs, seed=args.seed, checkpoint=args.checkpoint,
+                                out=out, train_size=args.train_size, progress=not args.quiet)
+    _print_summary(result)
+    print(f"results written to {out}; encoder saved to {result['encoder']}")
+    return 0
+
+
+def _print_summary(r: dict) -> None:
+    rand = r.get("random_init", {})
+    print(f"{r['method']} on {r['dataset']} ({r.get('epochs', '-')} epochs, {r.get('seconds', 0):.0f} s):")
+    print(f"  kNN accuracy          {100 * r['knn_accuracy']:5.1f} %   (random init {100 * rand.get('knn_accuracy', float('nan')):5.1f} %)")
+    print(f"  linear-probe accuracy {100 * r['linear_probe_accuracy']:5.1f} %   "
+          f"(random init {100 * rand.get('linear_probe_accuracy', float('nan')):5.1f} %)")
+    for key in ("finetune_1pct_accuracy", "finetune_10pct_accuracy"):
+        if key in r:
+            print(f"  {key.replace('_', ' '):<21} {100 * r[key]:5.1f} %")
+
+
+def cmd_eval(args) -> int:
+    from .data import load_profile_data
+    from .evaluate import baseline, evaluate_encoder, finetune
+    from .models import load_encoder
+
+    p = _profile(args)
+    encoder, meta = load_encoder(args.checkpoint, p.device)
+    if not args.dataset and meta.get("dataset"):
+        p = p.replace(dataset=meta["dataset"])
+    train, test = load_profile_data(p)
+    result = {"checkpoint": str(args.checkpoint), "method": meta.get("method", "?"), "dataset": train.name,
+              "epochs": meta.get("epochs"), **evaluate_encoder(encoder, train, test)}
+    rand = baseline("random", p, train, test)
+    result["random_init"] = {k: rand[k] for k in ("knn_accuracy", "linear_probe_accuracy")}
+    if args.finetune:
+        for frac in (0.01, 0.1):
+            result[f"finetune_{round(frac * 100)}pct_accuracy"] = finetune(encoder, train, test, frac)
+    _print_summary(result)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1))
+        print(f"results written to {args.out}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grading.runner import grade_path, print_report
+
+    report = grade_path(args.path, exercise=args.exercise, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_report(report)
+    return 0 if report.get("error") is None else 2
+
+
+def cmd_course(args) -> int:
+    from .course import run_course
+
+    only = args.only.split(",") if args.only else None
+    return run_course(Path(args.out), only=only)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="sslcourse", description="Self-supervised learning course helpers")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def data_options(p):
+        p.add_argument("--profile", choices=["quick", "full"], help="default: full with CUDA, quick without")
+        p.add_argument("--dataset", help="shapes, cifar10, stl10 or folder (default: the profile's)")
+        p.add_argument("--root", help="where the dataset lives (an ImageFolder for --dataset folder)")
+        p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: cuda if present)")
+
+    p = sub.add_parser("info", help="print the profile and device in use")
+    data_options(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("train", help="train a method and evaluate it with the shared protocol")
+    p.add_argument("method", help=f"one of {', '.join(METHODS)}")
+    data_options(p)
+    p.add_argument("--epochs", type=int, help="default: the profile's recipe")
+    p.add_argument("--out", help="results JSON (default: sslcourse-METHOD-DATASET.json)")
+    p.add_argument("--checkpoint", help="checkpoint file (default: in the cache); an existing one is resumed")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-size", type=int, help="train on a random subset of this many images")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a saved encoder with the shared protocol")
+    p.add_argument("checkpoint", help="an encoder file written by `sslcourse train` (…-encoder.pt)")
+    data_options(p)
+    p.add_argument("--finetune", action="store_true", help="also fine-tune with 1 %% and 10 %% of the labels")
+    p.add_argument("--out", help="results JSON")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("grade", help="grade an exercise notebook (.ipynb) or script (.py)")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--exercise", help="exercise number, e.g. 00 (default: from the file name)")
+    p.add_argument("--timeout", type=float, default=120, help="seconds before the grading is stopped")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("course", help="execute every lesson into OUT (executed notebooks, HTML, results table)")
+    p.add_argument("--out", default="build")
+    p.add_argument("--only", help="comma-separated lesson numbers, e.g. 00,04")
+    p.set_defaults(func=cmd_course)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if getattr(args, "method", None) is not None and args.method not in METHODS:
+            raise ValueError(f"unknown method {args.method!r}: choose one of {', '.join(METHODS)}")
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError, TypeError, FloatingPointError) as err:
+        if os.environ.get("SSLCOURSE_DEBUG"):
+            raise
+        print(f"sslcourse {args.command}: error: {err}\n(set SSLCOURSE_DEBUG=1 for the full traceback)",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

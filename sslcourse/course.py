@@ -1,0 +1,86 @@
+"""Run the whole course (``make run``): execute every lesson, keep the executed copies and HTML,
+and print one table of the results the lessons recorded.
+
+Lessons record their figures with :func:`record_results`; where ``SSLCOURSE_RESULTS`` is
+set (``make run`` sets it to ``build/results``) they land there, otherwise in the cache.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from .config import cache_dir
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def results_dir() -> Path:
+    path = Path(os.environ.get("SSLCOURSE_RESULTS") or cache_dir() / "results" / "lessons")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def record_results(lesson: str, results: dict, **extra) -> None:
+    """Save a lesson's results {encoder name: protocol dict} for the course table (``make run``)."""
+    path = results_dir() / f"{lesson}.json"
+    rows = {name: {k: v for k, v in r.items() if isinstance(v, (int, float, str))} for name, r in results.items()}
+    path.write_text(json.dumps({"lesson": lesson, "results": rows, **extra}, indent=1))
+    print(f"results of {lesson} saved to {path}")
+
+
+def results_table(folder: Path) -> str:
+    lines = [f"{'lesson':<28}{'encoder':<24}{'kNN':>8}{'linear':>9}",
+             "-" * 69]
+    for path in sorted(Path(folder).glob("*.json")):
+        data = json.loads(path.read_text())
+        for name, r in data["results"].items():
+            knn, lin = r.get("knn_accuracy"), r.get("linear_probe_accuracy")
+            lines.append(f"{data['lesson']:<28}{name:<24}"
+                         + (f"{100 * knn:7.1f}%" if knn is not None else f"{'-':>8}")
+                         + (f"{100 * lin:8.1f}%" if lin is not None else f"{'-':>9}"))
+    return "\n".join(lines)
+
+
+def run_course(out: Path, only=None, timeout: int = 1800) -> int:
+    """Execute notebooks/NN_*.ipynb in order into ``out``; returns 0 when all ran."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    from .config import profile
+
+    out = Path(out).resolve()
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    (out / "html").mkdir(parents=True, exist_ok=True)
+    results = out / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    os.environ["SSLCOURSE_RESULTS"] = str(results)
+    os.environ.setdefault("SSLCOURSE_STATIC", "1")  # pictures, not widgets, in the saved HTML
+    os.environ.setdefault("TQDM_MININTERVAL", "5")
+    lessons = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        lessons = [p for p in lessons if p.name[:2] in only]
+    print(f"running {len(lessons)} lesson(s) with {profile()}")
+    failed, timings = [], {}
+    for path in lessons:
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute()
+            status = "ok"
+        except Exception as err:  # keep going: one broken lesson should not hide the others
+            status = f"FAILED: {type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
+            failed.append(path.name)
+        timings[path.name] = time.perf_counter() - t0
+        nbformat.write(nb, out / "notebooks" / path.name)
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        (out / "html" / path.with_suffix(".html").name).write_text(html)
+        print(f"  {path.name:<36} {timings[path.name]:6.1f} s  {status}")
+    print(f"\nexecuted notebooks: {out / 'notebooks'}\nHTML: {out / 'html'}\n")
+    print(results_table(results))
+    print(f"\n{len(lessons) - len(failed)}/{len(lessons)} lessons ran in {sum(timings.values()):.0f} s")
+    return 1 if failed else 0

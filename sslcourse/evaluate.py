@@ -1,0 +1,203 @@
+"""The frozen-feature protocol every lesson measures with.
+
+1. ``extract_features``: the encoder in eval mode, no gradients, batched — (N, D) features.
+2. ``knn_accuracy``: weighted k-nearest-neighbour vote on cosine similarity
+   (Wu et al. 2018, "Unsupervised feature learning via non-parametric instance
+   discrimination"): neighbour i votes for its class with weight exp(s_i / τ), τ = 0.07,
+   for k = 20 and k = 200.
+3. ``linear_probe``: multinomial logistic regression on standardised frozen features,
+   full batch, L-BFGS (fixed recipe below), accuracy on the test split.
+4. ``finetune``: the whole encoder plus a linear head trained on 1 % or 10 % of the labels.
+
+``evaluate_encoder`` runs 1–3 and returns one dict; ``baseline`` gives the same numbers
+for a random-init or a supervised encoder, so a lesson can print "method vs random
+init vs supervised".
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .data import ImageDataset
+
+KNN_TEMPERATURE = 0.07
+# Linear-probe recipe: standardise with the train split's mean/std, then minimise
+# mean cross-entropy + (PROBE_L2 / 2)·||W||² with full-batch L-BFGS for PROBE_STEPS steps.
+PROBE_L2 = 1e-3
+PROBE_STEPS = 200
+
+
+@torch.no_grad()
+def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 512, device=None,
+                     stage: int | None = None) -> torch.Tensor:
+    """Encoder outputs (N, D) as float32, in eval mode; the encoder's mode is restored afterwards."""
+    device = torch.device(device or next(encoder.parameters()).device)
+    was_training = encoder.training
+    encoder.eval()
+    out = []
+    try:
+        for start in range(0, len(images), batch_size):
+            x = images[start:start + batch_size].to(device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last)
+            with (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()):
+                f = encoder(x) if stage is None else encoder(x, stage=stage)
+            out.append(f.float().flatten(1))
+    finally:
+        encoder.train(was_training)
+    return torch.cat(out)
+
+
+def knn_predict(train_features, train_labels, test_features, k: int = 20,
+                temperature: float = KNN_TEMPERATURE, num_classes: int | None = None,
+                chunk: int = 1024) -> torch.Tensor:
+    """Weighted kNN: class scores Σ_{i in top-k} exp(cos(x, x_i)/τ)·[y_i = c]; returns (M,) predictions."""
+    num_classes = num_classes or int(train_labels.max()) + 1
+    train = F.normalize(train_features.float(), dim=1)
+    k = min(k, len(train))
+    preds = []
+    for start in range(0, len(test_features), chunk):
+        query = F.normalize(test_features[start:start + chunk].float().to(train.device), dim=1)
+        sim, idx = (query @ train.T).topk(k, dim=1)  # (m, k)
+        votes = torch.zeros(len(query), num_classes, device=train.device)
+        votes.scatter_add_(1, train_labels.to(train.device)[idx], torch.exp(sim / temperature))
+        preds.append(votes.argmax(1))
+    return torch.cat(preds)
+
+
+def knn_accuracy(train_features, train_labels, test_features, test_labels, k=20,
+                 temperature: float = KNN_TEMPERATURE):
+    """Accuracy (0..1) of the weighted kNN vote; ``k`` an int, or a tuple for a dict {k: accuracy}."""
+    ks = (k,) if isinstance(k, int) else tuple(k)
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    acc = {}
+    for kk in ks:
+        pred = knn_predict(train_features, train_labels, test_features, kk, temperature, num_classes)
+        acc[kk] = (pred.cpu() == test_labels.cpu()).float().mean().item()
+    return acc[ks[0]] if isinstance(k, int) else acc
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, l2: float = PROBE_L2,
+                 steps: int = PROBE_STEPS, return_model: bool = False):
+    """Accuracy of a linear classifier fit on frozen, standardised features (full-batch L-BFGS)."""
+    device = train_features.device
+    mean, std = train_features.mean(0), train_features.std(0).clamp(min=1e-6)
+    xtr = (train_features.float() - mean) / std
+    xte = (test_features.float().to(device) - mean) / std
+    ytr = train_labels.to(device)
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    head = nn.Linear(xtr.shape[1], num_classes).to(device)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    opt = torch.optim.LBFGS(head.parameters(), lr=1.0, max_iter=steps, history_size=20,
+                            tolerance_grad=1e-6, tolerance_change=1e-9, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(head(xtr), ytr) + 0.5 * l2 * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        opt.step(closure)
+    with torch.no_grad():
+        acc = (head(xte).argmax(1).cpu() == test_labels.cpu()).float().mean().item()
+    return (acc, (head, mean, std)) if return_model else acc
+
+
+def evaluate_encoder(encoder: nn.Module, train: ImageDataset, test: ImageDataset, ks=(20, 200),
+                     stage: int | None = None, batch_size: int = 512) -> dict:
+    """The shared protocol: kNN (k = 20, 200) and linear-probe accuracy of frozen features."""
+    t0 = time.perf_counter()
+    ftr = extract_features(encoder, train.images, batch_size, stage=stage)
+    fte = extract_features(encoder, test.images, batch_size, stage=stage)
+    knn = knn_accuracy(ftr, train.labels.to(ftr.device), fte, test.labels.to(ftr.device), k=ks)
+    result = {f"knn{k}": v for k, v in knn.items()}
+    result["knn_accuracy"] = knn[ks[0]]
+    result["linear_probe_accuracy"] = linear_probe(ftr, train.labels.to(ftr.device), fte, test.labels)
+    result["eval_seconds"] = time.perf_counter() - t0
+    return result
+
+
+def knn_monitor(train: ImageDataset, test: ImageDataset, k: int = 20, n_train: int = 5000):
+    """An ``eval_fn`` for ``fit``: kNN accuracy of ``method.encoder`` on a fixed subset, each epoch."""
+    train = train.subset(n_train)
+
+    def eval_fn(method) -> dict:
+        ftr = extract_features(method.encoder, train.images)
+        fte = extract_features(method.encoder, test.images)
+        return {"knn": knn_accuracy(ftr, train.labels.to(ftr.device), fte, test.labels.to(ftr.device), k=k)}
+
+    return eval_fn
+
+
+def few_label_subset(data: ImageDataset, fraction: float, seed: int = 0) -> ImageDataset:
+    """A class-balanced subset with ``fraction`` of the labels (at least one per class)."""
+    g = torch.Generator().manual_seed(seed)
+    keep = []
+    labels = data.labels.cpu()
+    for c in labels.unique():
+        idx = (labels == c).nonzero().view(-1)
+        n = max(1, round(fraction * len(idx)))
+        keep.append(idx[torch.randperm(len(idx), generator=g)[:n]])
+    keep = torch.cat(keep).to(data.images.device)
+    return ImageDataset(data.images[keep], data.labels[keep], data.classes, data.name, f"{data.split}[{fraction:.0%}]")
+
+
+def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
+             epochs: int | None = None, lr: float = 1e-3, seed: int = 0, progress: bool = False,
+             batch_size: int = 128) -> float:
+    """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; test accuracy.
+
+    Recipe: crop+flip augmentation, AdamW (lr 1e-3, wd 1e-4), cosine schedule, about
+    600 optimisation steps (``epochs`` overrides), batch 128 (or the subset if smaller).
+    """
+    from .methods.supervised import Supervised
+    from .train import fit
+
+    subset = few_label_subset(train, fraction, seed)
+    bs = min(batch_size, len(subset))
+    epochs = epochs or max(3, round(600 / max(1, len(subset) // bs)))
+    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes))
+    fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, progress=progress,
+        desc=f"fine-tune {fraction:.0%}")
+    return model.accuracy(test)
+
+
+def baseline(kind: str, profile, train: ImageDataset, test: ImageDataset, seed: int = 0,
+             epochs: int | None = None, progress: bool = True) -> dict:
+    """Protocol results of a ``"random"`` (untrained) or ``"supervised"`` encoder, cached per setting.
+
+    The supervised baseline trains the same backbone with all labels (crop + flip augmentation,
+    the ``supervised`` recipe of the profile) through ``fit``.
+    """
+    from .config import cache_dir
+    from .methods import build_method, default_checkpoint, fit_settings
+    from .models import build_backbone
+    from .train import fit
+
+    if kind not in ("random", "supervised"):
+        raise ValueError(f"unknown baseline {kind!r}: use 'random' or 'supervised'")
+    key = f"baseline-{kind}-{profile.backbone}-{train.name}-n{len(train)}-{len(test)}-s{seed}"
+    encoder = build_backbone(profile.backbone, seed=seed).to(profile.device)
+    if kind == "supervised":
+        method, r = build_method("supervised", profile, encoder=encoder, seed=seed, epochs=epochs)
+        key += f"-e{r['epochs']}"
+    path = cache_dir() / "results" / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    t0 = time.perf_counter()
+    if kind == "supervised":
+        fit(method, train, **fit_settings(profile, r), seed=seed, progress=progress, desc="supervised baseline",
+            checkpoint=default_checkpoint("supervised", profile, r, seed))  # shared with lesson 00
+    result = {"method": kind, "train_seconds": time.perf_counter() - t0, **evaluate_encoder(encoder, train, test)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    tmp.replace(path)
+    return result

@@ -1,0 +1,82 @@
+"""SimCLR (Chen et al. 2020) and its NT-Xent loss."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..augment import SimCLRAugment
+from ..models import projection_mlp
+from ..train import Method
+
+
+def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """Normalised temperature-scaled cross-entropy, mean over the 2N anchors.
+
+    With z the 2N L2-normalised projections of both views and sim(a, b) = aᵀb:
+
+        ℓ(i, j) = −log [ exp(sim(z_i, z_j)/τ) / Σ_{k≠i} exp(sim(z_i, z_k)/τ) ]
+
+    where j is i's other view; the loss is the mean of ℓ over all 2N anchors. Each row
+    of the similarity matrix is a softmax classification of the positive among 2N − 1
+    candidates, so ``cross_entropy`` (a log-sum-exp, stable for any τ) computes it.
+    """
+    if not (isinstance(z1, torch.Tensor) and isinstance(z2, torch.Tensor)):
+        raise TypeError("z1 and z2 must be tensors: the projections of the two views")
+    if z1.shape != z2.shape or z1.dim() != 2:
+        raise ValueError(
+            f"z1 and z2 must have the same shape (N, D), got {tuple(z1.shape)} and {tuple(z2.shape)}: "
+            "pass the two views' projections"
+        )
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    n = len(z1)
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2N, D), float32 even under autocast
+    sim = z @ z.T / temperature  # (2N, 2N)
+    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))  # k ≠ i
+    positives = torch.arange(2 * n, device=z.device).roll(n)  # i's other view: i + N mod 2N
+    return F.cross_entropy(sim, positives)
+
+
+class SimCLR(Method):
+    """Two augmented views -> encoder f -> projector g -> NT-Xent; evaluate f, not g."""
+
+    lr = 2e-3
+    weight_decay = 1e-4
+
+    def __init__(self, encoder: nn.Module, augment=None, temperature: float = 0.5,
+                 projection_dim: int = 128, hidden_dim: int = 512):
+        super().__init__()
+        self.encoder = encoder
+        self.projector = projection_mlp(encoder.feature_dim, hidden_dim, projection_dim)
+        self.augment = augment or SimCLRAugment()
+        self.temperature = temperature
+
+    def training_step(self, images, labels=None, part="main"):
+        views = torch.cat([self.augment(images), self.augment(images)])  # (2N, 3, H, W)
+        z1, z2 = self.projector(self.encoder(views)).chunk(2)  # one pass: batch norm sees both views
+        loss = nt_xent_loss(z1, z2, self.temperature)
+        return loss, {"loss": loss}
+
+    def hparams(self) -> dict:
+        return {"augment": repr(self.augment), "temperature": self.temperature,
+                "projector": [m.weight.shape[0] for m in self.projector if isinstance(m, nn.Linear)]}
+
+
+RECIPES = {
+    # quick: small batches (more steps in a CPU minute) and τ = 0.2 learn fastest (BENCHMARKS.md)
+    "quick": dict(epochs=6, batch_size=128, lr=2e-3, temperature=0.2, strength=0.5, min_scale=0.2),
+    "full": dict(epochs=500, batch_size=512, lr=0.6, temperature=0.2, strength=0.5, min_scale=0.2,
+                 optimizer="sgd", weight_decay=5e-4),
+}
+
+
+def build(profile, r: dict, encoder=None, seed: int = 0) -> SimCLR:
+    from ..models import build_backbone
+
+    method = SimCLR(encoder or build_backbone(profile.backbone, seed=seed),
+                    augment=SimCLRAugment(size=profile.image_size, scale=(r["min_scale"], 1.0), strength=r["strength"]),
+                    temperature=r["temperature"])
+    method.optimizer = r.get("optimizer", method.optimizer)
+    method.weight_decay = r.get("weight_decay", method.weight_decay)
+    return method

@@ -1,0 +1,54 @@
+"""Supervised training with all labels: the upper baseline, and few-label fine-tuning."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..augment import light_augment
+from ..data import ImageDataset
+from ..evaluate import extract_features
+from ..models import linear_head
+from ..train import Method
+
+
+class Supervised(Method):
+    """Cross-entropy on (crop + flip)-augmented images: encoder -> linear classifier."""
+
+    lr = 2e-3
+    weight_decay = 5e-4
+
+    def __init__(self, encoder: nn.Module, num_classes: int = 10):
+        super().__init__()
+        self.encoder = encoder
+        self.classifier = linear_head(encoder.feature_dim, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.encoder(images))  # (N, num_classes) logits
+
+    def training_step(self, images, labels, part="main"):
+        logits = self(light_augment(images))
+        loss = F.cross_entropy(logits, labels)
+        acc = (logits.argmax(1) == labels).float().mean()
+        return loss, {"loss": loss, "train_accuracy": acc}
+
+    @torch.no_grad()
+    def accuracy(self, data: ImageDataset) -> float:
+        """Test accuracy of the classifier (eval mode, no augmentation)."""
+        logits = self.classifier(extract_features(self.encoder, data.images))
+        return (logits.argmax(1).cpu() == data.labels.cpu()).float().mean().item()
+
+    def hparams(self) -> dict:
+        return {"num_classes": self.classifier.out_features}
+
+
+RECIPES = {
+    "quick": dict(epochs=6, batch_size=256, lr=2e-3),
+    "full": dict(epochs=40, batch_size=512, lr=4e-3),
+}
+
+
+def build(profile, r: dict, encoder=None, seed: int = 0) -> Supervised:
+    from ..models import build_backbone
+
+    return Supervised(encoder or build_backbone(profile.backbone, seed=seed), num_classes=r.get("num_classes", 10))

@@ -1,0 +1,181 @@
+"""Pictures the lessons draw: image grids, training curves, similarity matrices, embeddings, bars."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def to_numpy_image(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) uint8 or float in [0, 1] -> (H, W, 3) array for imshow."""
+    x = image.detach().cpu()
+    if x.dtype == torch.uint8:
+        x = x.float() / 255
+    return x.float().clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def show_images(images, titles=None, ncols: int = 8, scale: float = 1.3, suptitle: str | None = None,
+                axes=None):
+    """A grid of images (N, 3, H, W), uint8 or float in [0, 1]; returns the figure."""
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    if axes is None:
+        fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + (0.3 if suptitle else 0)),
+                                 squeeze=False)
+        axes = axes.ravel()
+    else:
+        fig = axes[0].figure
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(to_numpy_image(images[i]), interpolation="nearest")
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_rows(rows: dict, ncols: int = 8, scale: float = 1.3):
+    """Several aligned rows of images, e.g. {"input": x, "masked": m, "filled": y}."""
+    names = list(rows)
+    fig, axes = plt.subplots(len(names), ncols, figsize=(scale * ncols + 1, scale * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        for c in range(ncols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(rows[name]):
+                ax.imshow(to_numpy_image(rows[name][c]), interpolation="nearest")
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def show_dataset(ds, per_class: int = 8, scale: float = 1.1):
+    """``per_class`` examples of each class, one row per class."""
+    fig, axes = plt.subplots(len(ds.classes), per_class, figsize=(scale * per_class + 1, scale * len(ds.classes)),
+                             squeeze=False)
+    labels = ds.labels.cpu()
+    for c, name in enumerate(ds.classes):
+        idx = (labels == c).nonzero().view(-1)[:per_class]
+        for k in range(per_class):
+            ax = axes[c, k]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k < len(idx):
+                ax.imshow(to_numpy_image(ds.images[idx[k]]), interpolation="nearest")
+        axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, keys=None, ax=None):
+    """Training curves from a ``fit`` History: per-step losses and per-epoch evaluation numbers."""
+    step_keys = keys or [k for k in (history.steps[0] if history.steps else {}) if k != "epoch"]
+    eval_keys = [k for k in (history.epochs[-1] if history.epochs else {})
+                 if k not in step_keys and k not in ("epoch", "lr", "seconds")]
+    ncols = 1 + bool(eval_keys)
+    if ax is None:
+        fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 3.2), squeeze=False)
+        axes = axes.ravel()
+    else:
+        axes = [ax]
+        fig = ax.figure
+    for k in step_keys:
+        axes[0].plot(*history.series(k), label=k)
+    axes[0].set_xlabel("epoch")
+    axes[0].set_title("training")
+    axes[0].legend(fontsize=8)
+    if eval_keys and len(axes) > 1:
+        for k in eval_keys:
+            axes[1].plot(*history.series(k, per="epochs"), "o-", label=k)
+        axes[1].set_xlabel("epoch")
+        axes[1].set_title("evaluation")
+        axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", marks=None, ax=None,
+                cmap: str = "viridis", ticklabels=None, annotate: bool = False):
+    """A heatmap (similarity or confusion matrix); ``marks`` = [(row, col), ...] outlined in red."""
+    m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    im = ax.imshow(m, cmap=cmap)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    for r, c in marks or []:
+        ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
+    if annotate:
+        for (r, c), v in np.ndenumerate(m):
+            ax.text(c, r, f"{v:.2g}", ha="center", va="center", fontsize=7,
+                    color="white" if v < m.max() / 2 else "black")
+    if ticklabels is not None:
+        ax.set_xticks(range(len(ticklabels)), ticklabels, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(ticklabels)), ticklabels, fontsize=7)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, method: str = "pca",
+                   ax=None, title: str = "", max_points: int = 2000, seed: int = 0):
+    """A 2-D map of features coloured by class (PCA, or t-SNE from scikit-learn)."""
+    f = features[:max_points].detach().float().cpu().numpy()
+    y = labels[:max_points].cpu().numpy()
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        xy = TSNE(2, init="pca", perplexity=30, random_state=seed).fit_transform(f)
+    else:
+        from sklearn.decomposition import PCA
+
+        xy = PCA(2, random_state=seed).fit_transform(f)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=y, cmap="tab10", s=5, vmin=-0.5, vmax=9.5)
+    if classes is not None:
+        handles = [plt.Line2D([], [], marker="o", ls="", color=sc.cmap(sc.norm(i)), label=c)
+                   for i, c in enumerate(classes)]
+        ax.legend(handles=handles, fontsize=6, loc="best", markerscale=0.8)
+    ax.set_title(title or method.upper())
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), title: str = "", ax=None):
+    """Grouped bars: ``results`` = {name: {key: value}}; one group per name, one bar per key."""
+    names = list(results)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
+    width = 0.8 / len(keys)
+    for i, k in enumerate(keys):
+        vals = [100 * results[n].get(k, float("nan")) for n in names]
+        bars = ax.bar(np.arange(len(names)) + i * width, vals, width, label=k.replace("_", " "))
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def results_table(results: dict, keys=("knn_accuracy", "linear_probe_accuracy")) -> str:
+    """A plain-text table {name: {key: value}} -> aligned rows of percentages."""
+    head = f"{'encoder':<22}" + "".join(f"{k.replace('_accuracy', ''):>16}" for k in keys)
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        lines.append(f"{name:<22}" + "".join(
+            f"{100 * r[k]:>15.1f}%" if isinstance(r.get(k), (int, float)) else f"{'-':>16}" for k in keys))
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""The `sslcourse` command: train, eval, errors that name the fix."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, env=None, timeout=600):
+    env = {**os.environ, "SSLCOURSE_DEVICE": "cpu", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "sslcourse", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def test_info_prints_the_profile():
+    out = run("info")
+    assert out.returncode == 0 and "profile=quick dataset=shapes" in out.stdout
+
+
+def test_train_writes_results_with_the_random_init_baseline_and_resumes(tmp_path):
+    out_json = tmp_path / "r.json"
+    ckpt = tmp_path / "sup.pt"
+    args = ("train", "supervised", "--epochs", "1", "--train-size", "1024", "--out", str(out_json),
+            "--checkpoint", str(ckpt), "--quiet")
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    r = json.loads(out_json.read_text())
+    for key in ("method", "dataset", "epochs", "seconds", "knn_accuracy", "linear_probe_accuracy",
+                "random_init_knn_accuracy", "random_init_linear_probe_accuracy"):
+        assert key in r, key
+    assert r["method"] == "supervised" and r["dataset"] == "shapes" and r["epochs"] == 1
+    assert ckpt.exists() and (tmp_path / "sup-encoder.pt").exists()
+    again = run(*args)
+    assert "already trained" in again.stdout
+    assert json.loads(out_json.read_text())["knn_accuracy"] == r["knn_accuracy"]
+
+    evaluated = run("eval", str(tmp_path / "sup-encoder.pt"), "--out", str(tmp_path / "e.json"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "kNN accuracy" in evaluated.stdout
+    assert json.loads((tmp_path / "e.json").read_text())["method"] == "supervised"
+
+
+def test_unknown_method_is_a_clear_error():
+    out = run("train", "mae")
+    assert out.returncode == 2
+    assert "unknown method 'mae': choose one of supervised" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_dataset_offline_is_a_clear_error(tmp_path):
+    out = run("train", "supervised", "--profile", "full", "--root", str(tmp_path), "--epochs", "1",
+              env={"SSLCOURSE_NO_DOWNLOAD": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "cifar10" in out.stderr and "shapes" in out.stderr
+
+
+def test_eval_of_a_missing_file():
+    out = run("eval", "nowhere.pt")
+    assert out.returncode == 2 and "no encoder checkpoint at nowhere.pt" in out.stderr

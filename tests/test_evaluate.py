@@ -1,0 +1,91 @@
+"""The shared protocol: kNN against a slow reference, probes on separable and random data."""
+import pytest
+import torch
+
+from sslcourse.evaluate import (extract_features, few_label_subset, finetune, knn_accuracy, knn_predict,
+                                linear_probe)
+from sslcourse.grading.knn import reference_knn
+
+
+def clusters(n_per_class=60, classes=5, dim=16, spread=1.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(classes, dim, generator=g) * 6
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    return centres[y] + spread * torch.randn(len(y), dim, generator=g), y
+
+
+def test_knn_agrees_with_the_slow_reference():
+    g = torch.Generator().manual_seed(1)
+    train, test = torch.randn(80, 8, generator=g), torch.randn(25, 8, generator=g)
+    y = torch.randint(0, 4, (80,), generator=g)
+    for k, t in ((20, 0.07), (5, 0.5), (80, 1.0)):
+        assert torch.equal(knn_predict(train, y, test, k=k, temperature=t), reference_knn(train, y, test, k, t))
+
+
+def test_knn_is_chunk_size_independent():
+    x, y = clusters()
+    q = torch.randn(37, 16)
+    assert torch.equal(knn_predict(x, y, q, chunk=7), knn_predict(x, y, q, chunk=1024))
+
+
+def test_near_perfect_on_separable_features():
+    xtr, ytr = clusters(seed=0)
+    xte, yte = clusters(n_per_class=20, seed=0)
+    assert knn_accuracy(xtr, ytr, xte, yte, k=20) > 0.99
+    assert knn_accuracy(xtr, ytr, xte, yte, k=(20, 200))[200] > 0.95
+    assert linear_probe(xtr, ytr, xte, yte) > 0.99
+
+
+def test_near_chance_on_random_labels():
+    g = torch.Generator().manual_seed(2)
+    xtr, xte = torch.randn(2000, 32, generator=g), torch.randn(1000, 32, generator=g)
+    ytr, yte = torch.randint(0, 10, (2000,), generator=g), torch.randint(0, 10, (1000,), generator=g)
+    assert abs(knn_accuracy(xtr, ytr, xte, yte, k=20) - 0.1) < 0.04
+    assert abs(linear_probe(xtr, ytr, xte, yte) - 0.1) < 0.04
+
+
+def test_linear_probe_matches_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+
+    xtr, ytr = clusters(n_per_class=80, spread=5.0, seed=3)
+    xte, yte = clusters(n_per_class=40, spread=5.0, seed=4)
+    ours = linear_probe(xtr, ytr, xte, yte, l2=1e-3)
+    mean, std = xtr.mean(0), xtr.std(0)
+    # sklearn minimises C·Σ CE + ½‖W‖² (bias unpenalised); ours mean CE + (l2/2)‖W‖²: C = 1 / (l2·n)
+    clf = LogisticRegression(C=1 / (1e-3 * len(xtr)), max_iter=2000, tol=1e-8)
+    clf.fit(((xtr - mean) / std).numpy(), ytr.numpy())
+    theirs = clf.score(((xte - mean) / std).numpy(), yte.numpy())
+    assert ours == pytest.approx(theirs, abs=0.01)
+
+
+def test_extract_features_restores_the_training_mode():
+    from sslcourse.models import SmallConvNet
+
+    net = SmallConvNet((8, 8, 8, 8)).train()
+    feats = extract_features(net, torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8), batch_size=4)
+    assert feats.shape == (10, 8) and net.training
+    assert not feats.requires_grad
+
+
+def test_few_label_subset_is_balanced(shapes_train):
+    sub = few_label_subset(shapes_train, 0.01)
+    assert len(sub) == 100 and torch.bincount(sub.labels).tolist() == [10] * 10
+
+
+def test_finetune_learns_from_few_labels(shapes_train, shapes_test):
+    from sslcourse.models import build_backbone
+
+    acc = finetune(build_backbone(seed=0), shapes_train, shapes_test.subset(500), fraction=0.05, epochs=20)
+    assert acc > 0.3, f"fine-tuning on 500 labelled images reached only {acc:.0%} (chance: 10%)"
+
+
+def test_random_init_and_supervised_are_clearly_apart(shapes_train, shapes_test):
+    """The quick profile's baselines: the gap every SSL lesson tries to close (BENCHMARKS.md)."""
+    from sslcourse.config import profile
+    from sslcourse.evaluate import baseline
+
+    p = profile("quick", device="cpu")
+    rand = baseline("random", p, shapes_train, shapes_test)
+    sup = baseline("supervised", p, shapes_train, shapes_test, progress=False)
+    assert sup["linear_probe_accuracy"] > rand["linear_probe_accuracy"] + 0.3
+    assert sup["knn_accuracy"] > rand["knn_accuracy"] + 0.4

@@ -1,0 +1,166 @@
+"""fit: the one training loop — resumption, two optimisers, non-finite losses, checkpoints."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sslcourse.data import ImageDataset
+from sslcourse.methods.supervised import Supervised
+from sslcourse.models import SmallConvNet
+from sslcourse.train import History, Method, cosine_with_warmup, fit
+
+
+def tiny_data(n=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=g)
+    labels = torch.randint(0, 3, (n,), generator=g)
+    return ImageDataset(images, labels, ["a", "b", "c"], "tiny", "train")
+
+
+def tiny_method(seed=0):
+    torch.manual_seed(seed)
+    return Supervised(SmallConvNet((8, 8, 8, 8)), num_classes=3)
+
+
+def state(method):
+    return {k: v.clone() for k, v in method.state_dict().items()}
+
+
+def test_resumed_run_ends_with_the_same_weights(tmp_path):
+    data = tiny_data()
+    straight = tiny_method()
+    fit(straight, data, epochs=4, batch_size=32, progress=False, checkpoint=tmp_path / "a.pt")
+
+    def die_in_epoch_3(method, calls=[]):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the Colab session dies during epoch 3, after epoch 2's checkpoint
+        return {}
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_method(), data, epochs=4, batch_size=32, progress=False, checkpoint=tmp_path / "b.pt",
+            eval_fn=die_in_epoch_3)
+    resumed = tiny_method(seed=123)  # a fresh process: different initial weights, loaded from the checkpoint
+    history = fit(resumed, data, epochs=4, batch_size=32, progress=False, checkpoint=tmp_path / "b.pt")
+
+    a, b = state(straight), state(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resuming"
+    assert [row["epoch"] for row in history.epochs] == [1, 2, 3, 4], "the history continues across the resume"
+
+
+def test_a_finished_run_is_not_repeated(tmp_path, capsys):
+    data, method = tiny_data(), tiny_method()
+    fit(method, data, epochs=1, batch_size=32, progress=False, checkpoint=tmp_path / "c.pt")
+    before = state(method)
+    again = tiny_method(seed=5)
+    history = fit(again, data, epochs=1, batch_size=32, progress=True, checkpoint=tmp_path / "c.pt")
+    assert "already trained" in capsys.readouterr().out
+    assert all(torch.equal(before[k], v) for k, v in state(again).items())
+    assert len(history.epochs) == 1
+
+
+def test_a_checkpoint_of_another_configuration_is_not_loaded(tmp_path, capsys):
+    data = tiny_data()
+    fit(tiny_method(), data, epochs=1, batch_size=32, progress=False, checkpoint=tmp_path / "d.pt")
+    fit(tiny_method(), data, epochs=1, batch_size=16, progress=False, checkpoint=tmp_path / "d.pt")
+    assert "different configuration" in capsys.readouterr().out
+
+
+def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
+    """A crash while saving leaves the previous checkpoint intact (write to a temp file, then rename)."""
+    data, path = tiny_data(), tmp_path / "e.pt"
+    fit(tiny_method(), data, epochs=1, batch_size=32, progress=False, checkpoint=path)
+    good = path.read_bytes()
+
+    def crash(obj, f, *args, **kwargs):
+        open(f, "wb").write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError):
+        fit(tiny_method(), data, epochs=2, batch_size=32, progress=False, checkpoint=path)
+    assert path.read_bytes() == good
+
+
+class Diverges(Method):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(1, 1)
+
+    def training_step(self, images, labels, part="main"):
+        return self.encoder.weight.sum() * float("nan"), {}
+
+
+def test_non_finite_loss_stops_with_a_clear_message():
+    with pytest.raises(FloatingPointError, match="loss became nan in epoch 1.*Lower the learning rate"):
+        fit(Diverges(), tiny_data(), epochs=1, batch_size=32, progress=False)
+
+
+class TwoPlayers(Method):
+    """Two optimisers: 'a' pulls x to 1, 'b' pulls y to -1 — like a GAN's D and G steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Identity()
+        self.x, self.y = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+        self.calls = []
+
+    def configure_optimizers(self, lr=None, weight_decay=None):
+        return {"a": torch.optim.SGD([self.x], lr=0.1), "b": torch.optim.SGD([self.y], lr=0.1)}
+
+    def training_step(self, images, labels, part="main"):
+        self.calls.append(part)
+        if part == "a":
+            loss = (self.x - 1).pow(2).sum()
+        else:
+            loss = (self.y + 1).pow(2).sum()
+        return loss, {f"loss_{part}": loss}
+
+
+def test_two_optimisers_share_one_loop():
+    m = TwoPlayers()
+    history = fit(m, tiny_data(), epochs=20, batch_size=32, progress=False, warmup_epochs=0)
+    assert m.calls[:4] == ["a", "b", "a", "b"], "each batch steps every optimiser in order"
+    assert abs(m.x.item() - 1) < 0.05 and abs(m.y.item() + 1) < 0.05
+    assert {"loss_a", "loss_b"} <= set(history.epochs[-1])
+
+
+def test_history_and_periodic_evaluation():
+    calls = []
+
+    def eval_fn(method):
+        calls.append(1)
+        return {"knn": 0.5}
+
+    history = fit(tiny_method(), tiny_data(), epochs=4, batch_size=32, progress=False, eval_fn=eval_fn,
+                  eval_every=2)
+    assert len(calls) == 2 and history.last("knn") == 0.5
+    assert isinstance(history, History) and len(history.epochs) == 4 and history.steps
+    assert {"loss", "lr", "seconds"} <= set(history.epochs[0])
+
+
+def test_training_lowers_the_loss():
+    data = tiny_data(n=64)
+    data.labels = (data.images.float().mean((1, 2, 3)) > data.images.float().mean()).long()  # learnable
+    history = fit(tiny_method(), data, epochs=15, batch_size=32, progress=False, lr=5e-3)
+    first, last = history.epochs[0]["loss"], history.epochs[-1]["loss"]
+    assert last < first
+
+
+def test_cosine_schedule_with_warmup():
+    f = cosine_with_warmup(total_steps=100, warmup_steps=10)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(55) == pytest.approx(0.5, abs=1e-6) and f(100) == pytest.approx(0.0, abs=1e-9)
+    assert all(f(s) >= f(s + 1) for s in range(10, 100))
+
+
+def test_bad_arguments_are_clear():
+    with pytest.raises(ValueError, match="larger than the dataset"):
+        fit(tiny_method(), tiny_data(n=10), epochs=1, batch_size=32, progress=False)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        fit(tiny_method(), (torch.zeros(64, 16, 16, 3, dtype=torch.uint8), torch.zeros(64, dtype=torch.long)),
+            epochs=1, batch_size=32, progress=False)
