@@ -1,0 +1,280 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/00_introduction.ipynb)
+#
+# # 00 — Introduction: learning from images without labels
+#
+# In this lesson you will
+#
+# 1. see why **self-supervised learning** (SSL) works: labels are expensive, structure is free;
+# 2. meet the data of the course — the embedded `shapes` scenes and CIFAR-10;
+# 3. play with the **augmentations** every method uses;
+# 4. learn the **evaluation protocol** every lesson measures with (frozen features, kNN, linear probe);
+# 5. train the two **baselines** — a random-init and a supervised encoder — whose gap every later lesson tries to close.
+
+# %% [markdown]
+# ## Setup
+# On Colab this installs the course package; everywhere it prints the profile (what data, which
+# network, which device) so that you always know what you are running.
+
+# %%
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+# %% tags=["parameters"]
+import os
+
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+SEED = 0
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+import sslcourse
+from sslcourse.config import lesson_setup
+
+p = lesson_setup(PROFILE, seed=SEED)
+
+# %% [markdown]
+# ## 1. Why self-supervision?
+#
+# A labelled image costs a human's attention; an unlabelled one costs nothing. ImageNet's 1.3 million
+# labels took years of crowd work, while cameras produce billions of images a day. Supervised training
+# uses one number per image (its class) as the whole learning signal.
+#
+# **Self-supervised learning** invents the labels from the images themselves. We hide or transform part of an
+# image and ask a network to undo it — a *pretext task*. To solve it, the network has to understand what is
+# in the picture: where the sky is, what an object's outline looks like, which parts belong together.
+# The network's body — the **encoder** $f_\theta$ — then gives **features** $f_\theta(x)$ that a tiny classifier
+# can use with very few labels.
+#
+# | lesson | pretext task | the label we invent | what the network must understand |
+# | --- | --- | --- | --- |
+# | 01 | masked reconstruction | the hidden pixels | shapes continue behind the mask, textures, context |
+# | 02 | rotation prediction | which of 0°, 90°, 180°, 270° | which way is up: sky, ground, upright objects |
+# | 03 | jigsaw puzzles | the permutation of 9 tiles | how parts of an object fit together |
+# | 04 | contrastive (SimCLR) | which two views come from the same image | what stays the same under crops and colour changes |
+# | 05 | GANs | real or generated | what real images look like |
+# | 06 | all of them | — | which pretext task taught the most, and what to do with the features |
+
+# %% [markdown]
+# ## 2. The data
+#
+# The quick profile trains on **`shapes`**: ten kinds of objects standing in little outdoor scenes, generated
+# on your machine in a few seconds — no download. Each image is `uint8`, 3×32×32, like CIFAR-10.
+# The full profile (with a GPU) uses CIFAR-10 itself; the code does not change.
+
+# %%
+from sslcourse.data import load_profile_data
+
+train, test = load_profile_data(p)
+print(train)
+print(test)
+print("classes:", train.classes)
+
+# %%
+from sslcourse.plots import show_dataset
+
+show_dataset(train, per_class=10)
+plt.show()
+
+# %% [markdown]
+# Every scene is drawn by a small program (`sslcourse/data/shapes.py`): a horizon at a random height with
+# hills, a sky gradient, maybe a sun and clouds; textured ground with rocks; then the object, with a random
+# size, position, tilt, facing, and **an independent random colour for every part**; a shadow; pixel noise.
+#
+# Two properties make it a fair test of what a network learns. First, **colour says nothing about the class.**
+# Let us check that rather than believe it: a linear classifier on per-image colour statistics.
+
+# %%
+from sslcourse.evaluate import linear_probe
+
+
+def colour_statistics(images):
+    x = images.float() / 255
+    return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)  # (N, 6): mean and spread per channel
+
+
+acc = linear_probe(colour_statistics(train.images), train.labels, colour_statistics(test.images), test.labels)
+print(f"class from colour statistics: {acc:.1%} accuracy (chance: {1 / len(train.classes):.0%})")
+
+# %% [markdown]
+# Second, **the scenes have an up-direction**: sky above, ground below, objects upright, shadows on the
+# ground. Rotation prediction (lesson 02) relies on it. In what fraction of images is the top brighter than the bottom?
+
+# %%
+luma = train.images.float().mean(1)  # (N, 32, 32)
+top_brighter = (luma[:, :8].mean((1, 2)) > luma[:, -8:].mean((1, 2))).float().mean()
+print(f"top rows brighter than bottom rows in {top_brighter:.1%} of the images")
+
+from sslcourse.plots import show_images
+
+row = train.images[:4]
+show_images(torch.cat([torch.rot90(row, k, dims=(2, 3)) for k in range(4)]), ncols=8, scale=1.1,
+            titles=[f"{90 * k}°" for k in range(4) for _ in range(4)])
+plt.show()
+
+# %% [markdown]
+# ### CIFAR-10
+# The full profile uses CIFAR-10: 50,000 training and 10,000 test photos in 10 classes, 32×32. The quick
+# profile never downloads anything; if the files are already on disk (`SSLCOURSE_ROOT`, or the cache after a
+# full-profile run), they are shown here, otherwise you are told where to get them.
+
+# %%
+from sslcourse.data import load_dataset
+from sslcourse.data.real import DatasetNotFoundError
+
+try:
+    cifar = load_dataset("cifar10", "test", download=p.name == "full")
+    show_dataset(cifar, per_class=10)
+    plt.show()
+except DatasetNotFoundError as err:
+    print("CIFAR-10 is not on this machine (fine for the quick profile):\n" + str(err))
+
+# %% [markdown]
+# ## 3. Augmentations
+#
+# Several methods (SimCLR above all) compare two randomly **augmented views** of one image: a random crop
+# resized back to 32×32, a horizontal flip, colour jitter (brightness, contrast, saturation, hue),
+# sometimes grayscale. `sslcourse.augment` applies them to a **whole batch at once**, with a different
+# random draw for every image — several times faster than one Python call per image (`BENCHMARKS.md`).
+
+# %%
+from sslcourse.augment import SimCLRAugment
+
+augment = SimCLRAugment()  # crop scale 0.2–1, colour strength 0.5 (SimCLR's CIFAR recipe)
+print(augment)
+one = train.images[:1].expand(16, -1, -1, -1)  # the same image 16 times ...
+show_images(augment(one), ncols=16, scale=0.8)  # ... 16 different views
+plt.show()
+
+# %% [markdown]
+# Move the sliders (in JupyterLab or Colab) to see what each strength does. Too weak, and two views are nearly
+# identical — nothing to learn; too strong, and they share nothing — nothing learnable. The static figure below
+# the explorer shows a few colour strengths side by side.
+
+# %%
+from sslcourse.widgets import augmentation_explorer, augmentation_strength_grid
+
+augmentation_explorer(train.images[10:18])
+
+# %%
+augmentation_strength_grid(train.images[10:18], strengths=(0.0, 0.5, 1.0, 1.5))
+plt.show()
+
+# %% [markdown]
+# ## 4. The evaluation protocol
+#
+# How good is an encoder $f_\theta$? We **freeze** it, compute features $z = f_\theta(x)$ for every
+# labelled training and test image, and ask how well the classes can be read off them — two ways:
+#
+# **Weighted k-nearest neighbours** (Wu et al. 2018). For a test image with feature $z$, take the $k$ training
+# features $z_i$ most similar by cosine similarity $s_i = \frac{z^\top z_i}{\|z\|\,\|z_i\|}$, and let each vote
+# for its class with weight $e^{s_i/\tau}$ ($\tau = 0.07$):
+# $$\hat y = \arg\max_c \sum_{i \in N_k(z)} e^{s_i/\tau}\,[y_i = c].$$
+# No training at all: it measures whether similar images get similar features.
+#
+# **Linear probe.** Standardise the features and fit a multinomial logistic regression
+# $p(y\mid z) = \operatorname{softmax}(Wz+b)$ on the training split (full batch, L-BFGS, a small L2 penalty);
+# report test accuracy. It measures whether the classes are *linearly* separable in feature space.
+#
+# First, an encoder that has learnt nothing: random weights.
+
+# %%
+from sslcourse.evaluate import evaluate_encoder
+from sslcourse.models import build_backbone
+
+encoder = build_backbone(p.backbone, seed=SEED).to(p.device)
+print(f"{p.backbone}: {sum(t.numel() for t in encoder.parameters()):,} parameters, "
+      f"feature_dim = {encoder.feature_dim}")
+random_init = evaluate_encoder(encoder, train, test)
+print(f"random init: kNN {random_init['knn_accuracy']:.1%}, linear probe {random_init['linear_probe_accuracy']:.1%}")
+
+# %% [markdown]
+# Random convolutional features are far from useless — a linear probe already reads some shape
+# information off them. That is the baseline every method must beat.
+#
+# ## 5. The supervised baseline, trained with `fit`
+#
+# The other end of the scale: the same network trained **with all the labels** (cross-entropy, crop + flip
+# augmentation). Every method of the course trains through the same loop, `sslcourse.train.fit`:
+# shuffled batches already on the device, one optimiser step per batch, a cosine learning-rate schedule with
+# warm-up, a progress bar, mixed precision where the hardware has it, and checkpoints it resumes from.
+
+# %%
+from sslcourse.methods import build_method, default_checkpoint, fit_settings
+from sslcourse.train import fit
+
+method, recipe = build_method("supervised", p, seed=SEED)
+print(recipe)
+history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="supervised",
+              checkpoint=default_checkpoint("supervised", p, recipe, SEED))
+
+# %%
+history.plot()
+plt.show()
+supervised = evaluate_encoder(method.encoder, train, test)
+print(f"supervised: kNN {supervised['knn_accuracy']:.1%}, linear probe {supervised['linear_probe_accuracy']:.1%}")
+
+# %% [markdown]
+# ## 6. The gap
+# Here are both encoders side by side. Every self-supervised method in this course trains the *same*
+# network *without labels* and lands somewhere between these two bars — how close it gets to the supervised
+# one is the measure of what its pretext task taught.
+
+# %%
+from sslcourse.plots import plot_bars, results_table
+
+baselines = {"random init": random_init, "supervised": supervised}
+print(results_table(baselines))
+plot_bars(baselines, title=f"{p.backbone} on {train.name}: the gap SSL has to close")
+plt.show()
+
+# %% [markdown]
+# What do the features look like? A 2-D projection (PCA) of the test features, coloured by class:
+# the supervised encoder has pulled the classes apart, the random one has not.
+
+# %%
+from sslcourse.evaluate import extract_features
+from sslcourse.plots import plot_embedding
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+for ax, (name, enc) in zip(axes, [("random init", build_backbone(p.backbone, seed=SEED).to(p.device)),
+                                  ("supervised", method.encoder)]):
+    plot_embedding(extract_features(enc, test.images), test.labels, test.classes, ax=ax, title=name)
+plt.show()
+
+# %% [markdown]
+# ## What to try next
+#
+# * **Exercise 00** (`exercises/00_knn.ipynb`): write the weighted kNN classifier yourself and check it
+#   against the one used here.
+# * Change `SEED` or the augmentation sliders and rerun; or set `SSLCOURSE_PROFILE=full` on a GPU machine.
+# * Train the supervised baseline with 1 % of the labels
+#   (`sslcourse.evaluate.finetune(encoder, train, test, fraction=0.01)`): this is the regime where
+#   self-supervised pretraining pays off (lesson 06).
+#
+# **What failure looks like:** a kNN accuracy near chance (10 %) for a *trained* encoder means its features
+# carry no class information — a collapsed representation, a training run that diverged (`fit` stops with
+# a clear message on a `nan` loss), or an evaluation run on the wrong split or with the wrong labels.
+
+# %%
+from sslcourse.course import record_results
+
+record_results("00_introduction", baselines, profile=p.name, dataset=train.name)

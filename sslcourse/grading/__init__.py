@@ -1,0 +1,33 @@
+"""Grading: inline checks for exercise notebooks, and the ``sslcourse grade`` command.
+
+In a notebook, after the exercise cell::
+
+    from sslcourse.grading import check_weighted_knn_predict
+    check_weighted_knn_predict(weighted_knn_predict)      # prints ✔/✘ per case, with hints
+
+From a shell: ``sslcourse grade exercises/00_knn.ipynb [--json]`` loads the graded
+functions from the notebook (or .py) and runs the same checks in a subprocess with a
+time limit. ``exercises/`` is generated from ``solutions/`` (``make exercises``).
+"""
+from __future__ import annotations
+
+import importlib
+
+from .core import CheckFailed, Report
+from .knn import check_cosine_similarity_matrix, check_weighted_knn_predict
+
+# exercise number -> (module under sslcourse.grading, title)
+EXERCISES = {
+    "00": ("knn", "The weighted kNN classifier"),
+}
+
+
+def graded_functions(exercise: str) -> dict:
+    """{function name: cases factory} for an exercise number such as "00"."""
+    if exercise not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}: known are {', '.join(EXERCISES)}")
+    return importlib.import_module(f"{__name__}.{EXERCISES[exercise][0]}").GRADED
+
+
+__all__ = ["EXERCISES", "graded_functions", "Report", "CheckFailed",
+           "check_cosine_similarity_matrix", "check_weighted_knn_predict"]

@@ -1,0 +1,125 @@
+"""Keep the notebook files consistent: exercises from solutions, .ipynb from .py.
+
+    python -m sslcourse.grading.generate            regenerate exercises/ and every .ipynb
+    python -m sslcourse.grading.generate --sync     only rebuild .ipynb files from their .py
+    python -m sslcourse.grading.generate --check    exit 1, listing files, if anything is stale
+
+* ``solutions/NN_topic.py`` is the single source of an exercise: every block between
+  ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers) becomes
+  ``raise NotImplementedError(...)`` in ``exercises/NN_topic.py``.
+* Every ``.py`` (jupytext percent format) is the source of its ``.ipynb``, written without
+  outputs and with stable cell ids, so regenerating gives the same bytes (the test
+  ``tests/test_notebook_files.py`` regenerates and compares — no trust in file timestamps).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+FOLDERS = ("notebooks", "solutions", "exercises")
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def make_exercise(source: str, solution_name: str) -> str:
+    """The exercise text of a solution file: answers replaced by stubs, a note on top."""
+    out, inside, indent = [], False, ""
+    for lineno, line in enumerate(source.splitlines(), 1):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if inside:
+                raise ValueError(f"{solution_name}:{lineno}: {BEGIN} inside another solution block")
+            inside, indent = True, line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f'{indent}raise NotImplementedError("replace this line with your solution")')
+        elif stripped == END:
+            if not inside:
+                raise ValueError(f"{solution_name}:{lineno}: {END} without {BEGIN}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{solution_name}: {BEGIN} is never closed by {END}")
+    text = "\n".join(out) + "\n"
+    note = (f"# > **Exercise notebook** generated from `solutions/{solution_name}` by `make exercises` — "
+            "edit the solution, not this file. Replace each `raise NotImplementedError(...)` with your code, "
+            "then run the check cell below it.\n#\n")
+    return re.sub(r"(# %% \[markdown\]\n)", lambda m: m.group(1) + note, text, count=1)
+
+
+def notebook_json(py_path: Path) -> str:
+    """The .ipynb text for a percent-format .py: no outputs, python3 kernel, stable cell ids."""
+    import jupytext
+
+    nb = jupytext.read(py_path)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.pop("jupytext", None)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return jupytext.writes(nb, fmt="ipynb")
+
+
+def expected_files(root: Path) -> dict[Path, str]:
+    """Every generated file and the text it should have."""
+    files = {}
+    for sol in sorted((root / "solutions").glob("[0-9][0-9]_*.py")):
+        files[root / "exercises" / sol.name] = make_exercise(sol.read_text(), sol.name)
+    for folder in FOLDERS:
+        sources = set((root / folder).glob("[0-9][0-9]_*.py"))
+        if folder == "exercises":
+            sources |= {p for p in files if p.suffix == ".py"}
+        for py in sorted(sources):
+            target = py.with_suffix(".ipynb")
+            if folder == "exercises" and py in files:
+                tmp = py.with_name(f".{py.stem}.gen.py")
+                tmp.write_text(files[py])
+                try:
+                    files[target] = notebook_json(tmp)
+                finally:
+                    tmp.unlink()
+            else:
+                files[target] = notebook_json(py)
+    return files
+
+
+def stale(root: Path) -> list[Path]:
+    """Generated files that are missing or differ from what their sources give."""
+    return [p for p, text in expected_files(root).items() if not p.exists() or p.read_text() != text]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--root", default=".")
+    ap.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
+    ap.add_argument("--sync", action="store_true", help="only rebuild .ipynb from .py (not exercises/*.py)")
+    args = ap.parse_args(argv)
+    root = Path(args.root)
+    if args.check:
+        bad = stale(root)
+        for p in bad:
+            print(f"stale: {p}")
+        if bad:
+            print("run `make exercises` (exercises/ from solutions/, .ipynb from .py) and commit the result")
+        return 1 if bad else 0
+    files = expected_files(root)
+    for path, text in files.items():
+        if args.sync and path.suffix == ".py":
+            continue
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path}")
+    # exercises without a solution any more are stale leftovers
+    for folder in ("exercises",):
+        for p in (root / folder).glob("[0-9][0-9]_*"):
+            if p not in files and p.suffix in (".py", ".ipynb"):
+                print(f"note: {p} has no source in solutions/; delete it if the exercise was removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
