@@ -95,9 +95,10 @@ show_dataset(train, per_class=10)
 plt.show()
 
 # %% [markdown]
-# Every scene is drawn by a small program (`sslcourse/data/shapes.py`): a horizon at a random height with
-# hills, a sky gradient, maybe a sun and clouds; textured ground with rocks; then the object, with a random
-# size, position, tilt, facing, and **an independent random colour for every part**; a shadow; pixel noise.
+# Every scene is drawn by a small program (`sslcourse/data/shapes.py`): either a horizon at a random height
+# with hills, a sky gradient, maybe a sun and clouds, textured ground with rocks — or a patterned wallpaper
+# with blobs; then the object, with a random size, position, tilt, facing, and **an independent random colour
+# for every part**; a shadow; pixel noise.
 #
 # Two properties make it a fair test of what a network learns. First, **colour says nothing about the class.**
 # Let us check that rather than believe it: a linear classifier on per-image colour statistics.
@@ -115,8 +116,10 @@ acc = linear_probe(colour_statistics(train.images), train.labels, colour_statist
 print(f"class from colour statistics: {acc:.1%} accuracy (chance: {1 / len(train.classes):.0%})")
 
 # %% [markdown]
-# Second, **the scenes have an up-direction**: sky above, ground below, objects upright, shadows on the
-# ground. Rotation prediction (lesson 02) relies on it. In what fraction of images is the top brighter than the bottom?
+# Second, **the scenes have an up-direction**: objects stand upright with a shadow below them; half the scenes
+# have sky above and ground below, the other half a wallpaper with no horizon. Rotation prediction (lesson 02)
+# relies on it. In what fraction of images is the top brighter than the bottom? (Outdoor scenes nearly always;
+# wallpapers about half the time — there, only the object tells which way is up.)
 
 # %%
 luma = train.images.float().mean(1)  # (N, 32, 32)

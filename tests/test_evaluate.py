@@ -75,8 +75,8 @@ def test_few_label_subset_is_balanced(shapes_train):
 def test_finetune_learns_from_few_labels(shapes_train, shapes_test):
     from sslcourse.models import build_backbone
 
-    acc = finetune(build_backbone(seed=0), shapes_train, shapes_test.subset(500), fraction=0.05, epochs=20)
-    assert acc > 0.3, f"fine-tuning on 500 labelled images reached only {acc:.0%} (chance: 10%)"
+    acc = finetune(build_backbone(seed=0), shapes_train, shapes_test.subset(500), fraction=0.1)
+    assert acc > 0.25, f"fine-tuning on 1,000 labelled images reached only {acc:.0%} (chance: 10%)"
 
 
 def test_random_init_and_supervised_are_clearly_apart(shapes_train, shapes_test):

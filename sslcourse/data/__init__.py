@@ -25,7 +25,7 @@ from .real import load_cifar10, load_folder, load_stl10
 __all__ = ["ImageDataset", "load_dataset", "load_profile_data", "check_images", "DATASETS"]
 
 SHAPES_SIZES = {"train": 10_000, "test": 2_000}
-SHAPES_VERSION = 1  # bump when the generator changes, so stale caches are not used
+SHAPES_VERSION = 2  # bump when the generator changes, so stale caches are not used
 
 
 @dataclass

@@ -7,10 +7,12 @@ the course meaningful on a CPU in a minute:
 * **Classes are shapes, not colours.** Every part of every object gets an independent
   random colour, so colour statistics say nothing about the class; position, size,
   aspect, tilt (±11°) and left/right facing are random too.
-* **A canonical up-direction.** Sky (a vertical gradient, sun, clouds) is above a hilly
-  horizon; the ground (furrows, grass noise or tiles, in perspective) is below; objects
-  stand upright on it and cast a shadow on the side away from the sun. Rotation
-  prediction is learnable, and an object's own "upright" matters, not only the sky.
+* **A canonical up-direction.** Half the scenes are outdoors: sky (a vertical gradient,
+  sun, clouds) above a hilly horizon, textured ground in perspective below. The other
+  half stand on a *wallpaper* — stripes or dots at a random angle, or blotches — with no
+  horizon at all. Everywhere, objects stand upright and cast a shadow below them. So
+  rotation prediction is learnable, but not from the sky alone: on a wallpaper only the
+  object says where up is, and that forces a network to look at shapes.
 * **Structure across tile borders** (the horizon, objects spanning several tiles of a
   3×3 jigsaw grid) and **fine detail** (windows, doors, wheels, spots, stripes, textured
   ground) worth inpainting.
@@ -20,9 +22,10 @@ the course meaningful on a CPU in a minute:
 The generative process for one image, vectorised over a whole chunk of images (no
 Python loop over pixels or samples):
 
-1. horizon height h ~ U(0.50, 0.72) of the image, with hills of random amplitude;
-2. sky: gradient between two random light colours, optional sun and clouds;
-3. ground: a random darker colour, one of three textures, rocks as distractors;
+1. a coin: outdoor scene or wallpaper (WALLPAPER_P = 0.5);
+2. outdoor: horizon h ~ U(0.50, 0.72) with hills, a sky gradient between two random light
+   colours, optional sun and clouds, darker textured ground with rocks as distractors;
+3. wallpaper: two random colours in a pattern at a random angle, blobs as distractors;
 4. the object: class c, base point on the ground, height S ~ U(0.42, 0.70), aspect,
    tilt and facing; its parts drawn in object coordinates (u across, v up);
 5. a shadow under it, lighting across it; everything rendered at 2× and averaged
@@ -41,6 +44,7 @@ CLASSES = [
 ]
 
 SIZE = 32
+WALLPAPER_P = 0.5  # fraction of scenes on a wallpaper instead of sky and ground
 _SCALE = 2  # render at 2x and average down: anti-aliased edges
 _R = SIZE * _SCALE
 
@@ -203,6 +207,37 @@ def _paint(img, mask, color, shade=None):
 
 
 def _background(rng: _Rng, n: int, yy, xx):
+    """Half outdoor scenes, half wallpaper. Returns image, the highest base line, and the light side."""
+    outdoor, h, sun_x = _outdoor(rng, n, yy, xx)
+    wall = _wallpaper(rng, n, yy, xx)
+    is_wall = rng.coin(n, WALLPAPER_P)
+    img = torch.where(is_wall[:, None], wall, outdoor)
+    h = torch.where(is_wall, torch.full_like(h, 0.42), h)  # objects stand anywhere in the lower half
+    return img, h, sun_x
+
+
+def _wallpaper(rng: _Rng, n: int, yy, xx):
+    """An isotropic pattern — stripes or dots at a random angle, or blotches — with distractor
+    blobs: no horizon, so "up" can only be read off the object and its shadow."""
+    c1, c2 = rng.colors(n, (0.1, 0.8), (0.3, 1.0)), rng.colors(n, (0.1, 0.8), (0.3, 1.0))
+    angle = rng.p(n, 0.0, math.pi)
+    along = torch.cos(angle) * xx + torch.sin(angle) * yy
+    across = -torch.sin(angle) * xx + torch.cos(angle) * yy
+    freq = rng.p(n, 8.0, 25.0)
+    stripes = torch.sin(freq * along + rng.p(n, 0, 6.3))
+    dots = (torch.sin(freq * along) * torch.sin(freq * across) > 0.5).float() * 2 - 1
+    blotches = rng.noise(n, 6)
+    kind = rng.ints(n, 3).view(n, 1, 1)
+    texture = torch.where(kind == 0, stripes, torch.where(kind == 1, dots, blotches)).clamp(-1, 1)
+    a = ((texture + 1) / 2 * rng.p(n, 0.3, 1.0))[:, None]
+    img = c1[:, :, None, None] * (1 - a) + c2[:, :, None, None] * a
+    for _ in range(3):
+        blob = _ellipse(xx, yy, rng.p(n, 0.0, 1.0), rng.p(n, 0.0, 1.0), rng.p(n, 0.02, 0.06), rng.p(n, 0.02, 0.06))
+        img = _paint(img, blob & rng.coin(n, 0.5), rng.colors(n))
+    return img
+
+
+def _outdoor(rng: _Rng, n: int, yy, xx):
     """Sky over ground with texture and distractors. Returns image, horizon and sun side."""
     h = rng.p(n, 0.50, 0.72)
     hills = rng.p(n, 0.0, 0.06) * torch.sin(2 * math.pi * (rng.p(n, 0.5, 2.0) * xx + rng.p(n, 0, 1)))

@@ -1,0 +1,190 @@
+"""Pretext transforms, on whole batches: masks, four-way rotations, jigsaw tiles and permutation sets.
+
+Conventions: images are (N, 3, H, W); a mask ``m`` is float (N, 1, H, W) with **1 = visible,
+0 = hidden**, so the masked input is ``m * x`` and the hidden part is ``1 - m``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+
+MASK_STRATEGIES = ("pixels", "block", "center", "patches")
+
+
+def _rand(shape, device, generator):
+    return torch.rand(shape, device=device, generator=generator)
+
+
+# ---- masks (lesson 01) ----
+
+def random_pixel_mask(n: int, size: int = 32, mask_ratio: float = 0.5, generator=None, device=None) -> torch.Tensor:
+    """Each pixel hidden independently with probability ``mask_ratio``."""
+    return (_rand((n, 1, size, size), device, generator) >= mask_ratio).float()
+
+
+def random_block_mask(n: int, size: int = 32, block: int = 12, generator=None, device=None) -> torch.Tensor:
+    """One ``block``×``block`` square hidden per image, at a random position fully inside it."""
+    if not 0 <= block <= size:
+        raise ValueError(f"block must be between 0 and size={size}, got {block}")
+    top = (_rand(n, device, generator) * (size - block + 1)).long().view(n, 1, 1)  # 0 .. size - block
+    left = (_rand(n, device, generator) * (size - block + 1)).long().view(n, 1, 1)
+    r = torch.arange(size, device=device).view(1, size, 1)
+    c = torch.arange(size, device=device).view(1, 1, size)
+    hidden = (r >= top) & (r < top + block) & (c >= left) & (c < left + block)  # (n, size, size)
+    return (~hidden).float().unsqueeze(1)
+
+
+def center_mask(n: int, size: int = 32, block: int = 16, device=None) -> torch.Tensor:
+    """The context encoder's mask (Pathak et al. 2016): the central ``block``×``block`` square hidden."""
+    m = torch.ones(n, 1, size, size, device=device)
+    lo = (size - block) // 2
+    m[:, :, lo:lo + block, lo:lo + block] = 0
+    return m
+
+
+def random_patch_mask(n: int, size: int = 32, patch: int = 4, mask_ratio: float = 0.75, generator=None,
+                      device=None) -> torch.Tensor:
+    """MAE-style: the image is a grid of ``patch``×``patch`` patches, and exactly
+    round(mask_ratio · #patches) of them are hidden in every image, chosen independently per image
+    (the smallest entries of a random score per patch — He et al. 2022)."""
+    if size % patch:
+        raise ValueError(f"patch={patch} must divide size={size}")
+    if not 0.0 <= mask_ratio <= 1.0:
+        raise ValueError(f"mask_ratio must be in [0, 1], got {mask_ratio}")
+    g = size // patch
+    num_hidden = round(mask_ratio * g * g)
+    rank = _rand((n, g * g), device, generator).argsort(1).argsort(1)  # a random rank per patch
+    visible = (rank >= num_hidden).float().view(n, 1, g, g)
+    return visible.repeat_interleave(patch, 2).repeat_interleave(patch, 3)
+
+
+def make_mask(strategy: str, n: int, size: int = 32, mask_ratio: float = 0.75, patch: int = 4,
+              generator=None, device=None) -> torch.Tensor:
+    """One mask per image for a strategy; ``mask_ratio`` sets the hidden fraction (block side for squares)."""
+    if strategy == "pixels":
+        return random_pixel_mask(n, size, mask_ratio, generator, device)
+    block = round(size * math.sqrt(mask_ratio))  # a square hiding about mask_ratio of the image
+    if strategy == "block":
+        return random_block_mask(n, size, block, generator, device)
+    if strategy == "center":
+        return center_mask(n, size, block, device)
+    if strategy == "patches":
+        return random_patch_mask(n, size, patch, mask_ratio, generator, device)
+    raise ValueError(f"unknown mask strategy {strategy!r}: choose one of {', '.join(MASK_STRATEGIES)}")
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the hidden part only:  Σ (1−m)(x − x̂)² / Σ (1−m), per channel.
+
+    pred, target: (N, C, H, W); mask: (N, 1, H, W) with 1 = visible. With nothing hidden the
+    loss is 0 (not 0/0).
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    if mask.dim() != 4 or mask.shape[0] != pred.shape[0] or mask.shape[1] != 1 or mask.shape[2:] != pred.shape[2:]:
+        raise ValueError(f"mask must have shape ({pred.shape[0]}, 1, {pred.shape[2]}, {pred.shape[3]}), "
+                         f"got {tuple(mask.shape)}: one mask per image, broadcast over channels")
+    hidden = 1.0 - mask.float()
+    sq = (pred.float() - target.float()).pow(2) * hidden  # (N, C, H, W)
+    return sq.sum() / (hidden.sum() * pred.shape[1]).clamp(min=1.0)
+
+
+# ---- rotations (lesson 02) ----
+
+def rotate_batch(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image in all four rotations: (N, C, H, W) -> (4N, C, H, W) images and (4N,) labels.
+
+    Block r holds all N images rotated by r·90° counter-clockwise (exact ``rot90``, no
+    interpolation); its labels are r. So output i is image i % N with label i // N.
+    """
+    if images.dim() != 4 or images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"rotate_batch needs square images (N, C, H, H), got {tuple(images.shape)}")
+    n = len(images)
+    rotated = torch.cat([torch.rot90(images, r, dims=(2, 3)) for r in range(4)])
+    labels = torch.arange(4, device=images.device).repeat_interleave(n)
+    return rotated, labels
+
+
+# ---- jigsaw (lesson 03) ----
+
+def hamming(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Pairwise Hamming distances between permutations: (P, T), (Q, T) -> (P, Q)."""
+    return (a.unsqueeze(1) != b.unsqueeze(0)).sum(-1)
+
+
+def make_permutation_set(n: int, num_tiles: int = 9, seed: int = 0, pool_size: int | None = None) -> torch.Tensor:
+    """``n`` permutations of ``num_tiles`` chosen greedily for maximal minimum Hamming distance
+    (Noroozi & Favaro 2016, algorithm 1): start from a random permutation, then repeatedly add
+    the candidate whose distance to its nearest chosen permutation is largest. Deterministic
+    for a seed; the candidate pool is every permutation (9! = 362,880) unless ``pool_size`` caps it.
+    Returns (n, num_tiles) int64."""
+    g = torch.Generator().manual_seed(seed)
+    total = math.factorial(num_tiles)
+    if not 1 <= n <= total:
+        raise ValueError(f"n must be between 1 and {total} (= {num_tiles}!), got {n}")
+    pool = torch.tensor(list(itertools.permutations(range(num_tiles))), dtype=torch.int8)
+    pool = pool[torch.randperm(total, generator=g)]  # random order: ties go to a random candidate
+    if pool_size is not None:
+        pool = pool[:max(pool_size, n)]
+    chosen = [0]
+    nearest = (pool != pool[0]).sum(1)  # distance of every candidate to its nearest chosen one
+    for _ in range(n - 1):
+        best = int(nearest.argmax())
+        chosen.append(best)
+        nearest = torch.minimum(nearest, (pool != pool[best]).sum(1))
+    return pool[chosen].long()
+
+
+def extract_tiles(images: torch.Tensor, grid: int = 3, tile: int = 8, jitter: bool = True, generator=None) -> torch.Tensor:
+    """Cut a grid×grid puzzle: (N, C, H, W) -> (N, grid², C, tile, tile), tiles in row-major order.
+
+    Each cell is floor(H / grid) pixels; the tile is a ``tile``-sized window inside it at a random
+    offset (a gap between tiles, and jitter), so that neighbouring tiles' edges cannot be matched
+    pixel to pixel — the shortcut Noroozi & Favaro block the same way.
+    """
+    n, c, h, w = images.shape
+    cell = min(h, w) // grid
+    if tile > cell:
+        raise ValueError(f"tile={tile} is larger than a cell ({cell} px for {grid}x{grid} on {h}x{w})")
+    slack = cell - tile
+    dev = images.device
+    if jitter and slack > 0:
+        oy = (_rand((n, grid * grid), dev, generator) * (slack + 1)).long()
+        ox = (_rand((n, grid * grid), dev, generator) * (slack + 1)).long()
+    else:
+        oy = ox = torch.full((n, grid * grid), slack // 2, device=dev, dtype=torch.long)
+    cells = torch.arange(grid * grid, device=dev)
+    top = (cells // grid) * cell + oy  # (n, T)
+    left = (cells % grid) * cell + ox
+    r = torch.arange(tile, device=dev)
+    rows = (top.unsqueeze(-1) + r).view(n, grid * grid, 1, tile, 1)  # (n, T, 1, tile, 1)
+    cols = (left.unsqueeze(-1) + r).view(n, grid * grid, 1, 1, tile)
+    batch = torch.arange(n, device=dev).view(n, 1, 1, 1, 1)
+    chan = torch.arange(c, device=dev).view(1, 1, c, 1, 1)
+    return images[batch, chan, rows, cols]  # advanced indexing: (n, T, c, tile, tile)
+
+
+def shuffle_tiles(tiles: torch.Tensor, permutations: torch.Tensor) -> torch.Tensor:
+    """Reorder each puzzle's tiles: out[i, j] = tiles[i, permutations[i, j]].
+
+    tiles (N, T, C, h, w); permutations (N, T) int64 (or (T,) for the same one everywhere).
+    The inverse permutation (``argsort``) puts them back.
+    """
+    if permutations.dim() == 1:
+        permutations = permutations.expand(len(tiles), -1)
+    idx = permutations.view(*permutations.shape, 1, 1, 1).expand_as(tiles)
+    return torch.gather(tiles, 1, idx)
+
+
+def assemble_tiles(tiles: torch.Tensor, gap: int = 1) -> torch.Tensor:
+    """(N, T, C, h, w) tiles -> (N, C, H, W) picture of the puzzle with ``gap`` white pixels between tiles."""
+    n, t, c, h, w = tiles.shape
+    grid = int(round(math.sqrt(t)))
+    out = torch.ones(n, c, grid * h + (grid - 1) * gap, grid * w + (grid - 1) * gap, dtype=tiles.dtype,
+                     device=tiles.device) * (255 if tiles.dtype == torch.uint8 else 1)
+    for k in range(t):
+        r, q = divmod(k, grid)
+        out[:, :, r * (h + gap):r * (h + gap) + h, q * (w + gap):q * (w + gap) + w] = tiles[:, k]
+    return out

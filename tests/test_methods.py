@@ -1,0 +1,140 @@
+"""Every method: the loss against a slow reference from its formula, gradients, one training step."""
+import math
+
+import pytest
+import torch
+
+from sslcourse.config import profile
+from sslcourse.methods import METHODS, build_method
+from sslcourse.methods.gan import discriminator_loss, generator_loss
+from sslcourse.methods.simclr import nt_xent_loss
+
+
+def reference_nt_xent(z1, z2, temperature):
+    """Literally: ℓ(i, j) = −log exp(sim(z_i, z_j)/τ) / Σ_{k≠i} exp(sim(z_i, z_k)/τ), mean over 2N anchors."""
+    z = torch.cat([z1, z2]).double()
+    z = z / z.norm(dim=1, keepdim=True)
+    n2 = len(z)
+    total = 0.0
+    for i in range(n2):
+        j = (i + n2 // 2) % n2
+        denom = sum(torch.exp(z[i] @ z[k] / temperature) for k in range(n2) if k != i)
+        total = total - torch.log(torch.exp(z[i] @ z[j] / temperature) / denom)
+    return total / n2
+
+
+@pytest.mark.parametrize("n,d,tau", [(4, 8, 0.5), (7, 3, 0.1), (16, 32, 1.0), (2, 5, 0.07)])
+def test_nt_xent_equals_loop_reference(n, d, tau):
+    g = torch.Generator().manual_seed(n * d)
+    z1, z2 = torch.randn(n, d, generator=g), torch.randn(n, d, generator=g)
+    assert nt_xent_loss(z1, z2, tau).item() == pytest.approx(reference_nt_xent(z1, z2, tau).item(), rel=1e-5)
+
+
+def test_nt_xent_symmetry_scale_invariance_and_stability():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(8, 16, generator=g), torch.randn(8, 16, generator=g)
+    loss = nt_xent_loss(z1, z2, 0.5)
+    assert nt_xent_loss(z2, z1, 0.5).item() == pytest.approx(loss.item(), rel=1e-6)
+    assert nt_xent_loss(3 * z1, 0.01 * z2, 0.5).item() == pytest.approx(loss.item(), rel=1e-5)
+    assert torch.isfinite(nt_xent_loss(z1, z2, 0.001)), "a tiny temperature must not overflow"
+    perfect = torch.eye(8, 16) * 5
+    assert nt_xent_loss(perfect, perfect, 0.05) < 0.01, "identical views of orthogonal images: loss near 0"
+
+
+def test_nt_xent_gradient_matches_autograd_of_the_reference():
+    g = torch.Generator().manual_seed(1)
+    z1 = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    z2 = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    ours = torch.autograd.grad(nt_xent_loss(z1, z2, 0.3), (z1, z2))
+    ref = torch.autograd.grad(reference_nt_xent(z1, z2, 0.3), (z1, z2))
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a.double(), b, atol=1e-5, rtol=1e-4)
+
+
+def test_nt_xent_shape_errors_name_the_fix():
+    with pytest.raises(ValueError, match=r"same shape \(N, D\), got \(8, 128\) and \(8, 64\)"):
+        nt_xent_loss(torch.zeros(8, 128), torch.zeros(8, 64))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        nt_xent_loss(torch.zeros(2, 3), torch.zeros(2, 3), 0)
+
+
+def test_gan_losses_equal_the_log_formulas():
+    g = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(64, generator=g) * 3, torch.randn(64, generator=g) * 3
+    d = torch.sigmoid(real.double()), torch.sigmoid(fake.double())
+    ref_d = -(torch.log(d[0]).mean() + torch.log(1 - d[1]).mean())
+    assert discriminator_loss(real, fake).item() == pytest.approx(ref_d.item(), rel=1e-5)
+    assert generator_loss(fake).item() == pytest.approx(-torch.log(d[1]).mean().item(), rel=1e-5)
+    assert generator_loss(fake, non_saturating=False).item() == pytest.approx(
+        torch.log(1 - d[1]).mean().item(), rel=1e-5)
+
+
+def test_gan_losses_are_finite_at_extreme_logits():
+    extreme = torch.tensor([-50.0, 50.0, -200.0, 200.0])
+    for loss in (discriminator_loss(extreme, extreme), generator_loss(extreme), generator_loss(extreme, False)):
+        assert torch.isfinite(loss)
+    naive = -torch.log(torch.sigmoid(torch.tensor(-200.0)))
+    assert not torch.isfinite(naive), "the naive form overflows here, which is the point"
+
+
+def test_non_saturating_generator_keeps_its_gradient_when_d_wins():
+    fake = torch.full((4,), -8.0, requires_grad=True)  # D is sure these are fake
+    (ns,) = torch.autograd.grad(generator_loss(fake, True), fake)
+    (sat,) = torch.autograd.grad(generator_loss(fake, False), fake)
+    assert ns.abs().mean() > 100 * sat.abs().mean()
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_method_takes_a_training_step(name, shapes_train):
+    torch.manual_seed(0)
+    p = profile("quick", device="cpu")
+    method, recipe = build_method(name, p)
+    assert recipe["epochs"] >= 1 and recipe["batch_size"] >= 16
+    optimizers = method.configure_optimizers(recipe.get("lr"))
+    x, y = shapes_train.images[:16], shapes_train.labels[:16]
+    for part, opt in optimizers.items():
+        loss, logs = method.training_step(x, y, part)
+        assert loss.dim() == 0 and torch.isfinite(loss), f"{name}/{part}"
+        opt.zero_grad()
+        loss.backward()
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        assert grads and all(torch.isfinite(gr).all() for gr in grads)
+        opt.step()
+    feats = method.encoder(x.float() / 255)
+    assert feats.shape == (16, method.encoder.feature_dim)
+
+
+def test_inpainting_loss_only_sees_the_hidden_part():
+    from sslcourse.methods.inpainting import centre_hidden
+    from sslcourse.pretext import center_mask, masked_mse
+
+    g = torch.Generator().manual_seed(3)
+    pred, target = torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8, generator=g)
+    m = center_mask(2, 8, 4)
+    shifted = pred + 0.3 * (1 - m)  # the same structure, another mean colour inside the hole
+    a, b = masked_mse(*centre_hidden(pred, target, m), m), masked_mse(*centre_hidden(shifted, target, m), m)
+    assert a.item() == pytest.approx(b.item(), rel=1e-5), "the structure target ignores the hole's mean colour"
+
+
+def test_rotation_method_predicts_four_classes():
+    method, _ = build_method("rotation", profile("quick", device="cpu"))
+    assert method(torch.rand(3, 3, 32, 32)).shape == (3, 4)
+
+
+def test_jigsaw_puzzles_use_the_permutation_of_their_label():
+    from sslcourse.pretext import extract_tiles
+
+    torch.manual_seed(4)
+    method, _ = build_method("jigsaw", profile("quick", device="cpu"))
+    assert method.permutations.shape == (64, 9)
+    tiles, labels = method.make_puzzles(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8))
+    assert tiles.shape == (6, 9, 3, 9, 9) and labels.min() >= 0 and labels.max() < 64
+    assert method(tiles).shape == (6, 64)
+
+
+def test_gan_encoder_is_the_discriminator():
+    method, _ = build_method("gan", profile("quick", device="cpu"))
+    d_params = {id(p) for p in method.discriminator.stages.parameters()}
+    assert d_params == {id(p) for p in method.encoder.parameters()}
+    assert set(method.configure_optimizers()) == {"discriminator", "generator"}
+    assert method.sample(3).shape == (3, 3, 32, 32)

@@ -1,0 +1,129 @@
+"""Pretext transforms: masks, rotations, jigsaw tiles and permutation sets."""
+import itertools
+
+import pytest
+import torch
+
+from sslcourse import pretext as P
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_patch_mask_hides_exactly_the_ratio_per_image():
+    m = P.random_patch_mask(64, 32, patch=4, mask_ratio=0.75, generator=g())
+    assert m.shape == (64, 1, 32, 32) and m.dtype == torch.float32
+    patches = m[:, 0, ::4, ::4]  # one value per patch
+    assert ((1 - patches).sum((1, 2)) == 48).all(), "exactly 75% of 64 patches hidden in every image"
+    assert torch.equal(m, m[:, :, ::4, ::4].repeat_interleave(4, 2).repeat_interleave(4, 3)), "whole patches"
+    assert len(torch.unique(m.flatten(1), dim=0)) > 60, "masks are drawn independently per image"
+
+
+@pytest.mark.parametrize("ratio,hidden", [(0.0, 0), (1.0, 64), (0.5, 32)])
+def test_patch_mask_edge_ratios(ratio, hidden):
+    m = P.random_patch_mask(3, 32, patch=4, mask_ratio=ratio, generator=g())
+    assert ((1 - m[:, 0, ::4, ::4]).sum((1, 2)) == hidden).all()
+
+
+def test_block_mask_is_one_square_inside_the_image():
+    m = P.random_block_mask(200, 32, block=12, generator=g())
+    hidden = 1 - m[:, 0]
+    assert (hidden.sum((1, 2)) == 144).all()
+    rows, cols = hidden.any(2), hidden.any(1)
+    assert (rows.sum(1) == 12).all() and (cols.sum(1) == 12).all(), "a 12x12 square, not scattered pixels"
+    tops = rows.float().argmax(1)
+    assert tops.min() == 0 and tops.max() == 20, "every position from 0 to 32 - 12 is possible"
+
+
+def test_center_mask_and_strategies():
+    m = P.center_mask(2, 32, 16)
+    assert (1 - m).sum() == 2 * 256 and m[0, 0, 16, 16] == 0 and m[0, 0, 0, 0] == 1
+    for s in P.MASK_STRATEGIES:
+        assert P.make_mask(s, 4, 32, 0.25, generator=g()).shape == (4, 1, 32, 32)
+    with pytest.raises(ValueError, match="unknown mask strategy 'stripes'"):
+        P.make_mask("stripes", 4)
+
+
+def reference_masked_mse(pred, target, mask):
+    num, den = 0.0, 0.0
+    for n, c, i, j in itertools.product(*map(range, pred.shape)):
+        h = 1.0 - float(mask[n, 0, i, j])
+        num += h * float(pred[n, c, i, j] - target[n, c, i, j]) ** 2
+        den += h
+    return num / den
+
+
+def test_masked_mse_equals_the_formula():
+    x, y = torch.rand(2, 3, 6, 6, generator=g(1)), torch.rand(2, 3, 6, 6, generator=g(2))
+    m = P.random_pixel_mask(2, 6, 0.5, generator=g(3))
+    assert P.masked_mse(x, y, m).item() == pytest.approx(reference_masked_mse(x, y, m), rel=1e-5)
+    assert P.masked_mse(x, x, m).item() == 0
+    assert P.masked_mse(x, y, torch.ones(2, 1, 6, 6)).item() == 0, "nothing hidden: zero, not nan"
+
+
+def test_masked_mse_ignores_visible_pixels():
+    x, y = torch.rand(1, 3, 8, 8, generator=g(4)), torch.rand(1, 3, 8, 8, generator=g(5))
+    m = P.center_mask(1, 8, 4)
+    y2 = y.clone()
+    y2[m.expand_as(y) == 1] = 7.0  # change only what is visible
+    assert P.masked_mse(x, y, m) == P.masked_mse(x, y2, m)
+
+
+def test_masked_mse_rejects_a_mask_that_would_broadcast_wrongly():
+    x = torch.rand(4, 3, 8, 8)
+    with pytest.raises(ValueError, match=r"mask must have shape \(4, 1, 8, 8\)"):
+        P.masked_mse(x, x, torch.ones(1, 1, 8, 8))  # one mask for the whole batch by accident
+
+
+def test_rotate_batch_labels_line_up():
+    x = torch.rand(5, 3, 8, 8, generator=g(6))
+    rotated, labels = P.rotate_batch(x)
+    assert rotated.shape == (20, 3, 8, 8) and labels.tolist() == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5
+    for i in range(20):
+        assert torch.equal(rotated[i], torch.rot90(x[i % 5], int(labels[i]), dims=(1, 2)))
+    # exact: rotating back gives the original bytes
+    assert torch.equal(torch.rot90(rotated[5:10], -1, dims=(2, 3)), x)
+
+
+def test_permutation_set_maximises_the_minimum_hamming_distance():
+    perms = P.make_permutation_set(30, 9, seed=0)
+    assert perms.shape == (30, 9) and perms.dtype == torch.int64
+    assert all(sorted(p.tolist()) == list(range(9)) for p in perms)
+    d = P.hamming(perms, perms) + 100 * torch.eye(30, dtype=torch.long)
+    random_set = torch.stack([torch.randperm(9, generator=g(s)) for s in range(30)])
+    d_random = P.hamming(random_set, random_set) + 100 * torch.eye(30, dtype=torch.long)
+    assert d.min() >= 7 > d_random.min(), "greedy selection keeps permutations far apart"
+    assert torch.equal(perms, P.make_permutation_set(30, 9, seed=0)), "deterministic for a seed"
+    assert not torch.equal(perms, P.make_permutation_set(30, 9, seed=1))
+
+
+def test_each_greedy_choice_is_a_farthest_candidate():
+    """Every permutation added is, among all 5! candidates, one whose nearest chosen permutation is farthest."""
+    perms = P.make_permutation_set(12, 5, seed=3)
+    every = torch.tensor(list(itertools.permutations(range(5))))
+    for j in range(1, 12):
+        chosen = perms[:j]
+        best = P.hamming(every, chosen).min(1).values.max()
+        assert P.hamming(perms[j:j + 1], chosen).min() == best
+
+
+def test_tiles_shuffle_and_unshuffle_exactly():
+    x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).view(2, 3, 32, 32)
+    tiles = P.extract_tiles(x, 3, 9, jitter=True, generator=g(7))
+    assert tiles.shape == (2, 9, 3, 9, 9)
+    # tile k comes from cell k: row-major order
+    assert tiles[0, 5, 0, 0, 0] // 32 >= 10 and (tiles[0, 5, 0, 0, 0] % 32) >= 20
+    perm = P.make_permutation_set(4, 9, seed=0)[[1, 3]]
+    shuffled = P.shuffle_tiles(tiles, perm)
+    assert torch.equal(shuffled[1, 0], tiles[1, perm[1, 0]])
+    assert torch.equal(P.shuffle_tiles(shuffled, perm.argsort(1)), tiles), "argsort undoes a shuffle"
+
+
+def test_tile_jitter_varies_the_crop():
+    x = torch.rand(50, 3, 32, 32, generator=g(8))
+    a = P.extract_tiles(x, 3, 8, jitter=True, generator=g(9))
+    b = P.extract_tiles(x, 3, 8, jitter=False)
+    assert not torch.equal(a, b)
+    with pytest.raises(ValueError, match="larger than a cell"):
+        P.extract_tiles(x, 3, 12)
