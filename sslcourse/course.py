@@ -59,6 +59,7 @@ def run_course(out: Path, only=None, timeout: int = 1800) -> int:
     os.environ["SSLCOURSE_RESULTS"] = str(results)
     os.environ.setdefault("SSLCOURSE_STATIC", "1")  # pictures, not widgets, in the saved HTML
     os.environ.setdefault("TQDM_MININTERVAL", "5")
+    os.environ.setdefault("SSLCOURSE_PROGRESS", "text")  # a widget's state is not saved in the HTML
     lessons = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if only:
         lessons = [p for p in lessons if p.name[:2] in only]

@@ -202,7 +202,10 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         method.eval()
         return history
 
-    from tqdm.auto import tqdm
+    if os.environ.get("SSLCOURSE_PROGRESS") == "text":  # saved notebooks (make run): text, not a widget
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress,
                desc=desc or type(method).__name__, unit="step", dynamic_ncols=True)

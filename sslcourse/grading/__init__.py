@@ -15,10 +15,12 @@ import importlib
 
 from .core import CheckFailed, Report
 from .knn import check_cosine_similarity_matrix, check_weighted_knn_predict
+from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask
 
 # exercise number -> (module under sslcourse.grading, title)
 EXERCISES = {
     "00": ("knn", "The weighted kNN classifier"),
+    "01": ("masking", "Masks and the masked reconstruction loss"),
 }
 
 
@@ -30,4 +32,5 @@ def graded_functions(exercise: str) -> dict:
 
 
 __all__ = ["EXERCISES", "graded_functions", "Report", "CheckFailed",
-           "check_cosine_similarity_matrix", "check_weighted_knn_predict"]
+           "check_cosine_similarity_matrix", "check_weighted_knn_predict",
+           "check_random_block_mask", "check_random_patch_mask", "check_masked_mse"]

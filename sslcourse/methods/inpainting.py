@@ -54,6 +54,17 @@ class Inpainting(Method):
         """(N, 3, H, W) float in [0, 1] and a mask -> the reconstruction x̂ in [0, 1]."""
         return self.decoder(self.encoder.forward_features(images * mask))
 
+    @torch.no_grad()
+    def fill_in(self, images: torch.Tensor, mask: torch.Tensor, colour_from: torch.Tensor | None = None):
+        """Visible pixels kept, hidden ones predicted. A structure-trained model predicts no mean colour
+        for the hole; ``colour_from`` (e.g. the true images) lends it the hole's mean colour, for display."""
+        x = to_float(images)
+        pred = self.reconstruct(x, mask).float()
+        if colour_from is not None:
+            pred_c, true_c = centre_hidden(pred, to_float(colour_from), mask)
+            pred = (pred_c + (to_float(colour_from) - true_c)).clamp(0, 1)  # structure + the true mean colour
+        return mask * x + (1 - mask) * pred
+
     def training_step(self, images, labels=None, part="main"):
         x = horizontal_flip(to_float(images))
         m = self.mask(len(x), x.device)
