@@ -112,8 +112,9 @@ def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", mar
     for r, c in marks or []:
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
     if annotate:
+        integer = np.allclose(m, np.round(m))
         for (r, c), v in np.ndenumerate(m):
-            ax.text(c, r, f"{v:.2g}", ha="center", va="center", fontsize=7,
+            ax.text(c, r, f"{v:.0f}" if integer else f"{v:.2g}", ha="center", va="center", fontsize=7,
                     color="white" if v < m.max() / 2 else "black")
     if ticklabels is not None:
         ax.set_xticks(range(len(ticklabels)), ticklabels, rotation=90, fontsize=7)
