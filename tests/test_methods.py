@@ -7,20 +7,8 @@ import torch
 from sslcourse.config import profile
 from sslcourse.methods import METHODS, build_method
 from sslcourse.methods.gan import discriminator_loss, generator_loss
+from sslcourse.grading.ntxent import reference_nt_xent
 from sslcourse.methods.simclr import nt_xent_loss
-
-
-def reference_nt_xent(z1, z2, temperature):
-    """Literally: ℓ(i, j) = −log exp(sim(z_i, z_j)/τ) / Σ_{k≠i} exp(sim(z_i, z_k)/τ), mean over 2N anchors."""
-    z = torch.cat([z1, z2]).double()
-    z = z / z.norm(dim=1, keepdim=True)
-    n2 = len(z)
-    total = 0.0
-    for i in range(n2):
-        j = (i + n2 // 2) % n2
-        denom = sum(torch.exp(z[i] @ z[k] / temperature) for k in range(n2) if k != i)
-        total = total - torch.log(torch.exp(z[i] @ z[j] / temperature) / denom)
-    return total / n2
 
 
 @pytest.mark.parametrize("n,d,tau", [(4, 8, 0.5), (7, 3, 0.1), (16, 32, 1.0), (2, 5, 0.07)])
@@ -49,6 +37,24 @@ def test_nt_xent_gradient_matches_autograd_of_the_reference():
     ref = torch.autograd.grad(reference_nt_xent(z1, z2, 0.3), (z1, z2))
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a.double(), b, atol=1e-5, rtol=1e-4)
+
+
+def test_hand_written_nt_xent_gradient_matches_autograd():
+    import torch.nn.functional as F
+
+    from sslcourse.methods.simclr import nt_xent_grad
+
+    g = torch.Generator().manual_seed(5)
+    z = F.normalize(torch.randn(12, 7, generator=g, dtype=torch.float64), dim=1).requires_grad_()
+    ours = nt_xent_grad(z.detach(), 0.2)
+    # autograd of the formula written on z directly (no re-normalisation)
+    sim = (z @ z.T / 0.2).masked_fill(torch.eye(12, dtype=torch.bool), float("-inf"))
+    (direct,) = torch.autograd.grad(F.cross_entropy(sim, torch.arange(12).roll(6)), z)
+    torch.testing.assert_close(ours, direct, atol=1e-10, rtol=1e-8)
+    # through nt_xent_loss, which normalises: only the part tangent to the unit sphere survives
+    (through,) = torch.autograd.grad(nt_xent_loss(z[:6], z[6:], 0.2), z)
+    tangent = ours - (ours * z.detach()).sum(1, keepdim=True) * z.detach()
+    torch.testing.assert_close(tangent, through.double(), atol=1e-6, rtol=1e-5)
 
 
 def test_nt_xent_shape_errors_name_the_fix():

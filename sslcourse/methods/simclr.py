@@ -38,6 +38,26 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -
     return F.cross_entropy(sim, positives)
 
 
+def nt_xent_grad(z: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """∂L/∂z of the NT-Xent loss, written out, for unit-norm embeddings z = (z_1..z_2N) (2N, D).
+
+    With s_ik = z_iᵀz_k, P_ik = softmax_k≠i(s_ik / τ) and Y_ik = 1 where k is i's positive:
+    ℓ_i = −s_ij/τ + log Σ_{k≠i} exp(s_ik/τ), so ∂ℓ_i/∂z_i = (Σ_k P_ik z_k − z_j)/τ, and z_a also
+    appears in every other anchor's sum. Averaging over the 2N anchors:
+
+        ∂L/∂z = ((P − Y) + (P − Y)ᵀ) z / (2N τ)
+
+    Each anchor is pulled towards its positive and pushed from its negatives in proportion to
+    how similar they look — hard negatives get most of the push.
+    """
+    n2 = len(z)
+    sim = (z @ z.T / temperature).masked_fill(torch.eye(n2, dtype=torch.bool, device=z.device), float("-inf"))
+    p = sim.softmax(1)
+    y = torch.zeros_like(p)
+    y[torch.arange(n2), torch.arange(n2).roll(n2 // 2)] = 1.0
+    return ((p - y) + (p - y).T) @ z / (n2 * temperature)
+
+
 class SimCLR(Method):
     """Two augmented views -> encoder f -> projector g -> NT-Xent; evaluate f, not g."""
 

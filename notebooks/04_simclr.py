@@ -1,0 +1,279 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/04_simclr.ipynb)
+#
+# # 04 — Contrastive learning: SimCLR and the NT-Xent loss
+#
+# Take two random views of every image — different crops, different colours. Train the network so that the two
+# views of one image land close together in feature space and far from the views of every other image
+# (Chen, Kornblith, Norouzi & Hinton 2020). Nothing is hidden and nothing is predicted: the views *are* the labels.
+#
+# You will: build views with batched augmentations, derive the NT-Xent loss and its gradient step by step, see
+# what the temperature and the batch size do, train SimCLR with a kNN monitor, look at the embeddings, provoke its
+# failure modes, and find it to be the strongest method of the course so far.
+
+# %%
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+# %% tags=["parameters"]
+import os
+
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+SEED = 0
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from sslcourse import show_source
+from sslcourse.config import lesson_setup
+from sslcourse.data import load_profile_data
+from sslcourse.plots import plot_matrix, show_rows
+
+p = lesson_setup(PROFILE, seed=SEED)
+train, test = load_profile_data(p)
+
+# %% [markdown]
+# ## 1. Views
+# A view is a random crop (resized back to 32×32), maybe mirrored, with jittered brightness, contrast,
+# saturation and hue, sometimes in grayscale. `SimCLRAugment` draws all of that per image, for a whole batch
+# at once. Two calls, two views:
+
+# %%
+from sslcourse.methods import build_method
+
+method, recipe = build_method("simclr", p, seed=SEED)
+print(recipe)
+print(method.augment)
+x = test.images[:8]
+show_rows({"image": x, "view 1": method.augment(x), "view 2": method.augment(x)}, ncols=8)
+plt.show()
+
+# %% [markdown]
+# The sliders change the crop scale and the colour strength (JupyterLab or Colab); the network will have to see
+# that the two views are the same image *despite* these changes — which is exactly what makes the features
+# ignore them.
+
+# %%
+from sslcourse.widgets import augmentation_explorer
+
+augmentation_explorer(test.images[8:16])
+
+# %% [markdown]
+# ## 2. The NT-Xent loss, step by step
+# A batch of $N$ images gives $2N$ views; the encoder $f$ and a small projection head $g$ map each to an embedding,
+# normalised to unit length: $z_k = g(f(v_k)) / \lVert g(f(v_k)) \rVert$. Cosine similarity is then a dot product,
+# $\mathrm{sim}(z_i, z_k) = z_i^\top z_k$. For an anchor $i$ whose other view is $j$:
+# $$\ell(i, j) = -\log \frac{\exp(\mathrm{sim}(z_i, z_j)/\tau)}{\sum_{k \ne i} \exp(\mathrm{sim}(z_i, z_k)/\tau)}$$
+# — a softmax classification: *which of the other $2N-1$ views is my partner?* The loss averages $\ell$ over all
+# $2N$ anchors. Stack the views as $[v_1..v_N, v'_1..v'_N]$: the partner of $i$ is $i + N \bmod 2N$, and the whole
+# loss is one similarity matrix with its diagonal masked, fed to `cross_entropy`.
+
+# %%
+from sslcourse.methods.simclr import nt_xent_loss
+
+show_source(nt_xent_loss)
+
+# %% [markdown]
+# Here is that matrix for the eight images above, through the *untrained* network, with the positives outlined
+# (the diagonal, an anchor against itself, is left blank — it is masked out of the loss):
+
+# %%
+def embed(images, method):
+    views = torch.cat([method.augment(images), method.augment(images)]).to(p.device)
+    with torch.no_grad():
+        return F.normalize(method.projector(method.encoder(views)).float(), dim=1).cpu()
+
+
+method.eval()
+z = embed(x, method)
+n = len(x)
+plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, untrained", "view k", "view i",
+            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
+plt.show()
+print(f"loss of the untrained network: {nt_xent_loss(z[:n], z[n:], recipe['temperature']):.3f}; "
+      f"chance level log(2N−1) = {torch.log(torch.tensor(2 * n - 1.0)):.3f}")
+
+# %% [markdown]
+# **The temperature $\tau$** scales the similarities before the softmax. Small $\tau$ sharpens it: the loss then
+# focuses on the *hardest* negatives; large $\tau$ flattens it towards a uniform vote. Drag the slider (the
+# softmax of anchor 0 over its 15 candidates; the red bar is its partner):
+
+# %%
+from sslcourse.widgets import explore
+
+
+def draw_softmax(temperature=0.2):
+    s = (z[0] @ z.T)[1:] / temperature  # anchor 0 against the 15 others
+    probs = s.softmax(0)
+    colours = ["tab:red" if k + 1 == n else "tab:blue" for k in range(2 * n - 1)]
+    plt.figure(figsize=(6, 2.4))
+    plt.bar(range(1, 2 * n), probs, color=colours)
+    plt.title(f"τ = {temperature}: p(partner) = {probs[n - 1]:.2f}")
+    plt.xlabel("candidate view k")
+    plt.show()
+
+
+explore(draw_softmax, dict(temperature=0.2), temperature=(0.02, 2.0, 0.02))
+
+# %% [markdown]
+# **The batch size** is the number of negatives: $2N-2$ per anchor. More negatives make the classification harder
+# and the gradient more informative — SimCLR's original runs used 4,096 images per batch. With few negatives the
+# loss is easy to drive down without learning much.
+#
+# ### The gradient, written out
+# With $P_{ik}$ the softmax above and $Y_{ik} = 1$ where $k$ is $i$'s partner, one line of calculus per anchor gives
+# $\partial \ell_i / \partial z_i = \frac{1}{\tau}\big(\sum_k P_{ik} z_k - z_j\big)$ — pulled towards the partner,
+# pushed from every negative *in proportion to how similar it looks*. Each $z_a$ also appears in the other anchors'
+# sums; together:
+# $$\frac{\partial L}{\partial z} = \frac{1}{2N\tau}\big((P - Y) + (P - Y)^\top\big)\, z .$$
+# Check it against autograd, on random unit vectors:
+
+# %%
+from sslcourse.methods.simclr import nt_xent_grad
+
+zz = F.normalize(torch.randn(2 * n, 16, dtype=torch.float64), dim=1).requires_grad_()
+sim = (zz @ zz.T / 0.2).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
+(auto,) = torch.autograd.grad(F.cross_entropy(sim, torch.arange(2 * n).roll(n)), zz)
+print(f"max |hand-written − autograd| = {(nt_xent_grad(zz.detach(), 0.2) - auto).abs().max():.2e}")
+
+# %% [markdown]
+# ## 3. Collapse, and why negatives prevent it
+# A network that maps every image to the same point makes every pair of views "agree". Without negatives that
+# would be a perfect score; with them, all $2N-1$ candidates look alike and the loss is stuck at
+# $\log(2N-1)$ — the worst it can be. Computed:
+
+# %%
+collapsed = torch.ones(2 * n, 16)
+print(f"NT-Xent of a collapsed embedding: {nt_xent_loss(collapsed[:n], collapsed[n:], 0.2):.3f} "
+      f"= log(2N−1) = {torch.log(torch.tensor(2 * n - 1.0)):.3f}")
+print(f"what a pull-only loss (1 − cos) would say: {1 - F.cosine_similarity(collapsed[:n], collapsed[n:]).mean():.3f}")
+
+# %% [markdown]
+# ## 4. Training through `fit`, with a kNN monitor
+# `knn_monitor` measures the encoder's kNN accuracy after every epoch (on 5,000 training images), so the curve shows
+# what the loss does *for the features*.
+
+# %%
+from sslcourse.evaluate import knn_monitor
+from sslcourse.methods import fit_settings
+from sslcourse.train import fit
+
+show_source(type(method).training_step)
+history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="SimCLR",
+              eval_fn=knn_monitor(train, test, n_train=5000))
+history.plot()
+plt.show()
+
+# %% [markdown]
+# After training, the similarity matrix has a bright off-diagonal — every view finds its partner:
+
+# %%
+method.eval()
+z = embed(x, method)
+plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, trained", "view k", "view i",
+            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
+plt.show()
+
+# %% [markdown]
+# ## 5. Evaluate before the head
+# The projection head $g$ is trained to *ignore* everything the augmentations change (colour, exact position) —
+# information that can still be useful downstream. So we evaluate the encoder's output $f(x)$, not $g(f(x))$:
+
+# %%
+from sslcourse.evaluate import baseline, evaluate_encoder
+from sslcourse.plots import plot_bars, plot_embedding, results_table
+
+head = torch.nn.Sequential(method.encoder, method.projector).eval()
+results = {
+    "random init": baseline("random", p, train, test, seed=SEED),
+    "SimCLR g(f(x))": evaluate_encoder(head, train, test),
+    "SimCLR f(x)": evaluate_encoder(method.encoder, train, test),
+    "supervised": baseline("supervised", p, train, test, seed=SEED),
+}
+print(results_table(results))
+gain = results["SimCLR f(x)"]["linear_probe_accuracy"] - results["random init"]["linear_probe_accuracy"]
+print(f"\nSimCLR vs random init: {100 * gain:+.1f} points of linear-probe accuracy")
+plot_bars(results, title="SimCLR vs the baselines")
+plt.show()
+
+# %%
+from sslcourse.evaluate import extract_features
+from sslcourse.models import build_backbone
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+for ax, (name, enc) in zip(axes, [("random init", build_backbone(p.backbone, seed=SEED).to(p.device)),
+                                  ("SimCLR", method.encoder)]):
+    plot_embedding(extract_features(enc, test.images), test.labels, test.classes, method="tsne", ax=ax,
+                   title=f"{name} (t-SNE of test features)", max_points=1000)
+plt.show()
+
+# %% [markdown]
+# ## 6. Why crop *and* colour?
+# Chen et al. found that no single augmentation is enough; the pair that matters is random crop + colour
+# distortion. Each variant below trains with the recipe on half the data (so about half the budget of the run
+# above); the full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
+
+# %%
+half = train.subset(len(train) // 2, seed=SEED)
+variants = {"crop only": dict(strength=0.0), "colour only": dict(min_scale=1.0), "crop + colour": dict()}
+ablation = {}
+for name, changes in variants.items():
+    m_v, r_v = build_method("simclr", p, seed=SEED, **changes)
+    fit(m_v, half, **fit_settings(p, r_v), seed=SEED, progress=False)
+    ablation[name] = evaluate_encoder(m_v.encoder, half, test)
+    print(f"{name:<14} kNN {ablation[name]['knn_accuracy']:.1%}  linear {ablation[name]['linear_probe_accuracy']:.1%}")
+
+# %% [markdown]
+# **Too-weak augmentation is a shortcut.** Without colour jitter, two crops of one image share their colour
+# histogram — and in `shapes` every image has its own random colours, so matching histograms solves the task
+# without looking at shapes. The colour statistics of an image identify it among the batch:
+
+# %%
+def colour_histogram(images):
+    q = (images.float() / 256 * 4).long()  # 4 levels per channel: 64 colour bins
+    codes = q[:, 0] * 16 + q[:, 1] * 4 + q[:, 2]
+    return F.normalize(torch.stack([torch.bincount(c.flatten(), minlength=64).float() for c in codes]), dim=1)
+
+
+from sslcourse.augment import SimCLRAugment
+
+crop_only = SimCLRAugment(scale=(0.5, 1.0), strength=0.0, gray_p=0.0)
+crops = [(crop_only(test.images[:256]) * 255).to(torch.uint8) for _ in range(2)]
+h1, h2 = colour_histogram(crops[0]), colour_histogram(crops[1])
+print(f"partner found by colour histogram alone: {((h1 @ h2.T).argmax(1) == torch.arange(256)).float().mean():.0%} "
+      "of 256 images (chance 0.4%)")
+
+# %% [markdown]
+# ## What to try next
+# * Temperature: `build_method("simclr", p, temperature=0.05)` or `1.0`. Too low, and training chases a few hard
+#   negatives (often false ones: two images of the same class); too high, and all negatives count alike.
+# * Batch size: `batch_size=32` vs `256` for the same number of epochs.
+# * **Exercise 04** (`exercises/04_simclr.ipynb`): write `nt_xent_loss` (vectorised, stable) and `simclr_views`.
+#
+# **What failure looks like:** a loss that falls quickly while the kNN curve stays flat (a shortcut: check the
+# augmentations); a loss stuck at $\log(2N-1)$ (collapse, or a learning rate too high); `nan` after a few steps
+# with a tiny τ and a hand-rolled `exp` (use `cross_entropy`, which works in log-space).
+
+# %%
+from sslcourse.course import record_results
+
+record_results("04_simclr", {k: results[k] for k in ("random init", "SimCLR f(x)", "supervised")},
+               profile=p.name, dataset=train.name)
