@@ -15,6 +15,7 @@ import importlib
 
 from .core import CheckFailed, Report
 from .knn import check_cosine_similarity_matrix, check_weighted_knn_predict
+from .gan import check_discriminator_loss, check_generator_loss
 from .jigsaw import check_make_permutation_set, check_shuffle_tiles
 from .ntxent import check_nt_xent_loss, check_simclr_views
 from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask
@@ -27,6 +28,7 @@ EXERCISES = {
     "02": ("rotation", "Rotating a batch, with labels that line up"),
     "03": ("jigsaw", "The permutation set and shuffling tiles"),
     "04": ("ntxent", "The NT-Xent loss and SimCLR's two views"),
+    "05": ("gan", "GAN losses from logits"),
 }
 
 
@@ -40,4 +42,5 @@ def graded_functions(exercise: str) -> dict:
 __all__ = ["EXERCISES", "graded_functions", "Report", "CheckFailed",
            "check_cosine_similarity_matrix", "check_weighted_knn_predict",
            "check_random_block_mask", "check_random_patch_mask", "check_masked_mse", "check_rotate_batch",
-           "check_make_permutation_set", "check_shuffle_tiles", "check_nt_xent_loss", "check_simclr_views"]
+           "check_make_permutation_set", "check_shuffle_tiles", "check_nt_xent_loss", "check_simclr_views",
+           "check_discriminator_loss", "check_generator_loss"]
