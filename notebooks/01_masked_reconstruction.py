@@ -183,7 +183,7 @@ print(f"{(target_pm1 < 0).float().mean():.0%} of the target values are negative;
 show_source(type(method).training_step)
 
 # %%
-from sslcourse.methods import fit_settings
+from sslcourse.methods import default_checkpoint, fit_settings
 from sslcourse.train import fit
 
 probe_mask = make_mask(recipe["strategy"], 8, 32, recipe["mask_ratio"], generator=torch.Generator().manual_seed(2))
@@ -197,12 +197,16 @@ def record_fill_ins(method):
     return {}
 
 
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, eval_fn=record_fill_ins, desc="inpainting")
+history = fit(method, train, **fit_settings(p, recipe), seed=SEED, eval_fn=record_fill_ins, desc="inpainting",
+              checkpoint=default_checkpoint("inpainting", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+if not snapshots:  # loaded from the checkpoint: only the final model to show
+    record_fill_ins(method)
 
 # %%
 history.plot(["loss", "hidden_mse"])
 plt.show()
-show_rows({"masked": probe_mask * x, **{f"epoch {i + 1}": s for i, s in enumerate(snapshots)}, "truth": x}, ncols=8)
+rows = {f"epoch {i + 1}": s for i, s in enumerate(snapshots)} if len(snapshots) > 1 else {"filled": snapshots[0]}
+show_rows({"masked": probe_mask * x, **rows, "truth": x}, ncols=8)
 plt.show()
 
 # %% [markdown]

@@ -113,13 +113,14 @@ print(f"same counts: {torch.bincount(right).tolist() == torch.bincount(wrong).to
 # stays up).
 
 # %%
-from sslcourse.methods import build_method, fit_settings
+from sslcourse.methods import build_method, default_checkpoint, fit_settings
 from sslcourse.train import fit
 
 method, recipe = build_method("rotation", p, seed=SEED)
 print(recipe)
 show_source(type(method).training_step)
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="rotation")
+history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="rotation",
+              checkpoint=default_checkpoint("rotation", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 

@@ -109,7 +109,7 @@ plt.show()
 #   also removes information the encoder could use (`benchmarks/ablations.py jigsaw`); it is off by default.
 
 # %%
-from sslcourse.methods import build_method, fit_settings
+from sslcourse.methods import build_method, default_checkpoint, fit_settings
 from sslcourse.train import fit
 
 method, recipe = build_method("jigsaw", p, seed=SEED)
@@ -123,7 +123,8 @@ show_source(type(method).forward)
 # ## 4. Training through `fit`
 
 # %%
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="jigsaw")
+history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="jigsaw",
+              checkpoint=default_checkpoint("jigsaw", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 

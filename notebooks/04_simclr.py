@@ -173,12 +173,13 @@ print(f"what a pull-only loss (1 − cos) would say: {1 - F.cosine_similarity(co
 
 # %%
 from sslcourse.evaluate import knn_monitor
-from sslcourse.methods import fit_settings
+from sslcourse.methods import default_checkpoint, fit_settings
 from sslcourse.train import fit
 
 show_source(type(method).training_step)
 history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="SimCLR",
-              eval_fn=knn_monitor(train, test, n_train=5000))
+              eval_fn=knn_monitor(train, test, n_train=5000),
+              checkpoint=default_checkpoint("simclr", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 

@@ -113,7 +113,7 @@ print("naive −log σ(−200):", -torch.log(torch.sigmoid(extreme)).item(),
 # must be scaled to $[-1, 1]$ as well, or $D$ tells real from fake by their range alone.
 
 # %%
-from sslcourse.methods import build_method, fit_settings
+from sslcourse.methods import build_method, default_checkpoint, fit_settings
 
 method, recipe = build_method("gan", p, seed=SEED)
 print(recipe)
@@ -152,7 +152,10 @@ def sample_fixed(method):
     return {}
 
 
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, eval_fn=sample_fixed, desc="DCGAN")
+history = fit(method, train, **fit_settings(p, recipe), seed=SEED, eval_fn=sample_fixed, desc="DCGAN",
+              checkpoint=default_checkpoint("gan", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+if not samples_per_epoch:  # loaded from the checkpoint: only the final generator to show
+    sample_fixed(method)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
@@ -161,11 +164,12 @@ history.plot(["d_real", "d_fake"], ax=axes[1])
 axes[1].axhline(0.5, ls="--", color="gray")
 axes[1].set_title("D(x) on real and D(G(z)) on fake")
 plt.show()
-show_rows({f"epoch {i + 1}": s[:10] for i, s in enumerate(samples_per_epoch)}, ncols=10, scale=1.0)
+show_rows({f"epoch {i + 1}" if len(samples_per_epoch) > 1 else "final": s[:10]
+           for i, s in enumerate(samples_per_epoch)}, ncols=10, scale=1.0)
 plt.show()
 
 # %% [markdown]
-# A minute of CPU training gives scenes, not photographs: a horizon or a wallpaper pattern, ground below, blobs
+# Under a minute of CPU training gives scenes, not photographs: a horizon or a wallpaper pattern, ground below, blobs
 # standing on it. Look at the first row too: after one epoch all samples look alike — an early, passing mode
 # collapse. On a GPU, the full profile trains far longer on CIFAR-10.
 #

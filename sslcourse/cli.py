@@ -1,7 +1,7 @@
 """The ``sslcourse`` command (also ``python -m sslcourse``).
 
     sslcourse info                               the profile and device in use
-    sslcourse train METHOD [--profile quick|full] [--dataset NAME] [--root PATH] [--epochs N] [--out results.json]
+    sslcourse train METHOD|all [--profile quick|full] [--dataset NAME] [--root PATH] [--epochs N] [--out results.json]
     sslcourse eval CHECKPOINT [--dataset NAME] [--root PATH] [--finetune] [--out results.json]
     sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
@@ -41,12 +41,36 @@ def cmd_train(args) -> int:
     from .methods import train_and_evaluate
 
     p = _profile(args)
+    if args.method == "all":
+        return _train_all(args, p)
     print(f"training {args.method}: {p}")
     out = args.out or f"sslcourse-{args.method}-{p.dataset}.json"
     result = train_and_evaluate(args.method, p, epochs=args.epochs, seed=args.seed, checkpoint=args.checkpoint,
                                 out=out, train_size=args.train_size, progress=not args.quiet)
     _print_summary(result)
     print(f"results written to {out}; encoder saved to {result['encoder']}")
+    return 0
+
+
+def _train_all(args, p) -> int:
+    """Every method with the profile's recipe, one after the other: the leaderboard of lesson 06."""
+    from .methods import train_and_evaluate
+    from .plots import results_table
+
+    if args.checkpoint:
+        raise ValueError("--checkpoint names one file; `train all` keeps one checkpoint per method in the cache")
+    out = args.out or f"sslcourse-all-{p.dataset}.json"
+    results = {}
+    for name in METHODS:
+        print(f"\n=== {name}: {p}")
+        results[name] = train_and_evaluate(name, p, epochs=args.epochs, seed=args.seed, train_size=args.train_size,
+                                           progress=not args.quiet)
+        _print_summary(results[name])
+        Path(out).write_text(json.dumps(results, indent=1))  # after every method: a crash keeps the rest
+    first = next(iter(results.values()))
+    table = {"random init": first["random_init"], **results}
+    print("\n" + results_table(table))
+    print(f"results written to {out}")
     return 0
 
 
@@ -118,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("train", help="train a method and evaluate it with the shared protocol")
-    p.add_argument("method", help=f"one of {', '.join(METHODS)}")
+    p.add_argument("method", help=f"one of {', '.join(METHODS)}, or all (the leaderboard of lesson 06)")
     data_options(p)
     p.add_argument("--epochs", type=int, help="default: the profile's recipe")
     p.add_argument("--out", help="results JSON (default: sslcourse-METHOD-DATASET.json)")
@@ -152,8 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if getattr(args, "method", None) is not None and args.method not in METHODS:
-            raise ValueError(f"unknown method {args.method!r}: choose one of {', '.join(METHODS)}")
+        if getattr(args, "method", None) is not None and args.method not in METHODS + ("all",):
+            raise ValueError(f"unknown method {args.method!r}: choose one of {', '.join(METHODS)}, or all")
         return args.func(args)
     except (ValueError, FileNotFoundError, RuntimeError, TypeError, FloatingPointError) as err:
         if os.environ.get("SSLCOURSE_DEBUG"):

@@ -149,7 +149,7 @@ def few_label_subset(data: ImageDataset, fraction: float, seed: int = 0) -> Imag
     return ImageDataset(data.images[keep], data.labels[keep], data.classes, data.name, f"{data.split}[{fraction:.0%}]")
 
 
-FINETUNE_STEPS = 150
+FINETUNE_STEPS = 100
 
 
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,

@@ -196,6 +196,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
     history, start_epoch = History(), 0
     if checkpoint is not None and resume:
         start_epoch, history = _load_checkpoint(checkpoint, fingerprint, method, optimizers, schedulers, scaler)
+    if 0 < start_epoch < epochs:
+        print(f"{desc or type(method).__name__}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
     if start_epoch >= epochs:
         print(f"{desc or type(method).__name__}: already trained for {epochs} epochs "
               f"(checkpoint {checkpoint}); delete it to train again")

@@ -1,8 +1,10 @@
 """The `sslcourse` command: train, eval, errors that name the fix."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -44,7 +46,7 @@ def test_train_writes_results_with_the_random_init_baseline_and_resumes(tmp_path
 def test_unknown_method_is_a_clear_error():
     out = run("train", "mae")
     assert out.returncode == 2
-    assert "unknown method 'mae': choose one of supervised" in out.stderr and "Traceback" not in out.stderr
+    assert "unknown method 'mae': choose one of supervised" in out.stderr and "or all" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_missing_dataset_offline_is_a_clear_error(tmp_path):
@@ -57,3 +59,32 @@ def test_missing_dataset_offline_is_a_clear_error(tmp_path):
 def test_eval_of_a_missing_file():
     out = run("eval", "nowhere.pt")
     assert out.returncode == 2 and "no encoder checkpoint at nowhere.pt" in out.stderr
+
+
+def test_an_interrupted_train_resumes(tmp_path):
+    """Ctrl-C (or a dying session) after the first epoch's checkpoint: the rerun continues from it."""
+    ckpt = tmp_path / "simclr.pt"
+    args = ["train", "simclr", "--epochs", "8", "--train-size", "2048", "--checkpoint", str(ckpt), "--quiet",
+            "--out", str(tmp_path / "r.json")]
+    env = {**os.environ, "SSLCOURSE_DEVICE": "cpu"}
+    proc = subprocess.Popen([sys.executable, "-m", "sslcourse", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert ckpt.exists(), "the first epoch's checkpoint was not written"
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stdout and "after epoch" in again.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["epochs"] == 8
+
+
+def test_train_all_runs_every_method(tmp_path):
+    out = run("train", "all", "--epochs", "1", "--train-size", "512", "--quiet", "--out", str(tmp_path / "all.json"),
+              env={"SSLCOURSE_CACHE": str(tmp_path / "cache")})
+    assert out.returncode == 0, out.stderr
+    results = json.loads((tmp_path / "all.json").read_text())
+    assert set(results) == {"supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan"}
+    assert "random init" in out.stdout and "simclr" in out.stdout

@@ -156,3 +156,15 @@ def test_real_cifar10_photos_load_as_an_image_folder(tmp_path):
     ds = load_dataset("folder", "test", root=tmp_path, image_size=32)
     assert ds.classes == CIFAR_CLASSES and len(ds) == 200
     assert ds.images.float().std() > 30, "real photos have contrast"
+
+
+def test_image_folder_is_cached_until_a_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SSLCOURSE_CACHE", str(tmp_path / "cache"))
+    write_folder(tmp_path / "imgs")
+    first = load_dataset("folder", "train", root=tmp_path / "imgs")
+    assert list((tmp_path / "cache").glob("folder-*.pt")), "decoded images should be cached"
+    again = load_dataset("folder", "train", root=tmp_path / "imgs")
+    assert torch.equal(first.images, again.images)
+    Image.new("RGB", (64, 64), (0, 255, 0)).save(tmp_path / "imgs" / "cats" / "0.png")
+    changed = load_dataset("folder", "train", root=tmp_path / "imgs")
+    assert not torch.equal(first.images, changed.images), "a changed file must not be served from the cache"

@@ -7,6 +7,7 @@ tensor avoids building 50,000 PIL images only to turn them back into a tensor.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import data_root
+from ..config import cache_dir, data_root
 
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
@@ -155,8 +156,18 @@ def load_folder(split: str, root, image_size: int = 32):
         ) from err
     if not has_splits:
         samples = [s for k, s in enumerate(samples) if (k % 5 == 4) == (split == "test")]
+    # decoded once, then cached: keyed by the files, their sizes and times, and the image size
+    key = hashlib.sha1(repr([image_size] + [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p, _ in samples])
+                       .encode()).hexdigest()[:16]
+    cache = cache_dir() / f"folder-{key}.pt"
+    if cache.exists():
+        images, labels = torch.load(cache, weights_only=True)
+        return images, labels, classes
     with ThreadPoolExecutor() as pool:  # PIL releases the GIL while decoding
         arrays = list(pool.map(lambda s: _read_image(s[0], image_size), samples, chunksize=256))
     images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
     labels = torch.tensor([s[1] for s in samples], dtype=torch.int64)
+    from . import atomic_save
+
+    atomic_save((images, labels), cache)
     return images, labels, classes

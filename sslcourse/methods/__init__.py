@@ -52,6 +52,18 @@ def default_checkpoint(name: str, profile, r: dict, seed: int = 0) -> Path:
     return cache_dir() / "checkpoints" / f"{name}-{profile.name}-{profile.dataset}-e{r['epochs']}-s{seed}.pt"
 
 
+def train_method(name: str, profile, train, seed: int = 0, checkpoint=None, progress: bool = True, **overrides):
+    """(method, recipe, history): ``name`` trained on ``train`` with the profile's recipe, through
+    ``fit``, checkpointed in the cache — a checkpoint left by a lesson with the same settings is reused."""
+    from ..train import fit
+
+    method, r = build_method(name, profile, seed=seed, **overrides)
+    checkpoint = Path(checkpoint) if checkpoint else default_checkpoint(name, profile, r, seed)
+    history = fit(method, train, **fit_settings(profile, r), seed=seed, checkpoint=checkpoint, progress=progress,
+                  desc=name)
+    return method, r, history
+
+
 def train_and_evaluate(name: str, profile, epochs: int | None = None, seed: int = 0, checkpoint=None,
                        out=None, train_size: int | None = None, progress: bool = True) -> dict:
     """Train ``name`` on the profile's data through ``fit``, evaluate it and the random-init
@@ -62,15 +74,13 @@ def train_and_evaluate(name: str, profile, epochs: int | None = None, seed: int 
     from ..data import load_profile_data
     from ..evaluate import baseline, evaluate_encoder
     from ..models import save_encoder
-    from ..train import fit
 
     seed_everything(seed)
     train, test = load_profile_data(profile, train_size)
-    method, r = build_method(name, profile, seed=seed, epochs=epochs)
+    r = recipe(name, profile, epochs=epochs)
     checkpoint = Path(checkpoint) if checkpoint else default_checkpoint(name, profile, r, seed)
     t0 = time.perf_counter()
-    history = fit(method, train, **fit_settings(profile, r), seed=seed, checkpoint=checkpoint, progress=progress,
-                  desc=name)
+    method, r, history = train_method(name, profile, train, seed, checkpoint, progress, epochs=epochs)
     seconds = time.perf_counter() - t0
     result = {
         "method": name, "profile": profile.name, "dataset": train.name, "backbone": profile.backbone,

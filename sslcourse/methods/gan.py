@@ -71,7 +71,7 @@ class GAN(Method):
 
 
 RECIPES = {
-    "quick": dict(epochs=6, batch_size=32, z_dim=64, width=32, lr_d=2e-4, lr_g=2e-4),
+    "quick": dict(epochs=4, batch_size=32, z_dim=64, width=32, lr_d=2e-4, lr_g=2e-4),
     "full": dict(epochs=60, batch_size=256, z_dim=128, width=64, lr_d=2e-4, lr_g=2e-4),
 }
 

@@ -33,7 +33,7 @@ class Inpainting(Method):
     weight_decay = 1e-4
 
     def __init__(self, encoder, strategy: str = "patches", mask_ratio: float = 0.5, patch: int = 4,
-                 loss_on: str = "hidden", image_size: int = 32, target: str = "pixels"):
+                 loss_on: str = "hidden", image_size: int = 32, target: str = "pixels", decoder_width: int = 96):
         super().__init__()
         if strategy not in MASK_STRATEGIES:
             raise ValueError(f"unknown mask strategy {strategy!r}: choose one of {', '.join(MASK_STRATEGIES)}")
@@ -42,7 +42,7 @@ class Inpainting(Method):
         self.encoder = encoder
         with torch.no_grad():
             fmap = encoder.forward_features(torch.zeros(1, 3, image_size, image_size))
-        self.decoder = Decoder(fmap.shape[1], in_size=fmap.shape[-1], out_size=image_size)
+        self.decoder = Decoder(fmap.shape[1], in_size=fmap.shape[-1], out_size=image_size, width=decoder_width)
         self.strategy, self.mask_ratio, self.patch, self.loss_on = strategy, mask_ratio, patch, loss_on
         self.image_size = image_size
         self.target = target
@@ -78,16 +78,16 @@ class Inpainting(Method):
 
     def hparams(self) -> dict:
         return {"strategy": self.strategy, "mask_ratio": self.mask_ratio, "patch": self.patch,
-                "loss_on": self.loss_on, "target": self.target}
+                "loss_on": self.loss_on, "target": self.target, "decoder": self.decoder.net[0].out_channels}
 
 
 RECIPES = {
     # quick: one random square hiding a quarter of the image, structure target (BENCHMARKS.md
     # compares strategies): shapes' parts have random colours, so only their structure is predictable
     "quick": dict(epochs=3, batch_size=128, lr=2e-3, strategy="block", mask_ratio=0.25, patch=4, loss_on="hidden",
-                  target="structure"),
+                  target="structure", decoder_width=48),
     "full": dict(epochs=100, batch_size=512, lr=2e-3, strategy="block", mask_ratio=0.25, patch=4, loss_on="hidden",
-                 target="structure"),
+                 target="structure", decoder_width=256),
 }
 
 
@@ -96,4 +96,5 @@ def build(profile, r: dict, encoder=None, seed: int = 0) -> Inpainting:
 
     return Inpainting(encoder or build_backbone(profile.backbone, seed=seed), strategy=r["strategy"],
                       mask_ratio=r["mask_ratio"], patch=r["patch"], loss_on=r["loss_on"],
-                      image_size=profile.image_size, target=r.get("target", "pixels"))
+                      image_size=profile.image_size, target=r.get("target", "pixels"),
+                      decoder_width=r.get("decoder_width", 96))

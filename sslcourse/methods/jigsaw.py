@@ -75,7 +75,7 @@ class Jigsaw(Method):
 RECIPES = {
     # quick: per-tile colour jitter and grayscale block the colour shortcut; per-tile
     # standardisation on top cost accuracy here (BENCHMARKS.md), so it is off
-    "quick": dict(epochs=4, batch_size=64, lr=2e-3, num_permutations=64, tile=9, tile_size=16,
+    "quick": dict(epochs=3, batch_size=64, lr=2e-3, num_permutations=64, tile=9, tile_size=16,
                   per_tile_norm=False, tile_jitter=True),
     "full": dict(epochs=100, batch_size=256, lr=2e-3, num_permutations=100, tile=9, tile_size=32,
                  per_tile_norm=True, tile_jitter=True),

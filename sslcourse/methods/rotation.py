@@ -41,7 +41,7 @@ class Rotation(Method):
 
 
 RECIPES = {
-    "quick": dict(epochs=3, batch_size=64, lr=2e-3, min_scale=0.5),
+    "quick": dict(epochs=2, batch_size=64, lr=2e-3, min_scale=0.5),
     "full": dict(epochs=100, batch_size=256, lr=2e-3, min_scale=0.5),
 }
 

@@ -43,7 +43,7 @@ class Supervised(Method):
 
 
 RECIPES = {
-    "quick": dict(epochs=6, batch_size=256, lr=2e-3),
+    "quick": dict(epochs=4, batch_size=256, lr=2e-3),
     "full": dict(epochs=40, batch_size=512, lr=4e-3),
 }
 
