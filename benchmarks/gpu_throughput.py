@@ -33,7 +33,7 @@ def peak_tflops() -> float | None:
     return next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
 
 
-def step_flops(method, images) -> float:
+def step_flops(method, images, labels) -> float:
     """Model FLOPs of one training step (forward + backward, every optimiser), counted in eager mode."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -41,7 +41,7 @@ def step_flops(method, images) -> float:
     with FlopCounterMode(display=False) as counter:
         for part in optimizers:
             with autocast("cuda", True):
-                loss, _ = method.training_step(images, None, part)
+                loss, _ = method.training_step(images, labels, part)
             loss.backward()
     method.zero_grad(set_to_none=True)
     return counter.get_total_flops()
@@ -52,7 +52,7 @@ def method_throughput(name, p, train, steps: int) -> dict:
     method.cuda().to(memory_format=torch.channels_last)
     bs = r["batch_size"]
     x = train.images[:bs].contiguous(memory_format=torch.channels_last)
-    flops = step_flops(method, x)
+    flops = step_flops(method, x, train.labels[:bs])
     if p.compile:
         method.encoder.compile()
     optimizers = method.configure_optimizers(r.get("lr"))
