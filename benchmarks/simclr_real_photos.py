@@ -1,7 +1,7 @@
 """Does the quick SimCLR recipe work on real photos? CIFAR-10 JPEGs, about two CPU minutes.
 
     python benchmarks/simclr_real_photos.py [--archive ../shared/data/cifar10-full-jpeg.tar.gz]
-                                            [--train 10000 --test 2000 --epochs 12 --seed 0]
+                                            [--train 10000 --test 2000 --epochs 24 --seed 0]
 
 Draws a class-balanced subset (train / test) from the archive's ImageFolder into a temporary
 folder, trains SimCLR with the quick profile's recipe (small ConvNet, batch 128, τ = 0.2, crop
@@ -45,7 +45,7 @@ def main():
     ap.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     ap.add_argument("--train", type=int, default=10_000)
     ap.add_argument("--test", type=int, default=2_000)
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if not args.archive.exists():

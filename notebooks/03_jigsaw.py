@@ -193,6 +193,8 @@ plt.show()
 # ## What to try next
 # * `tile_jitter=False`: the tiles' borders line up again. Does the puzzle get easier? Do the features get better?
 # * `per_tile_norm=True`, or remove the per-tile colour jitter in `Jigsaw.make_puzzles`, and compare.
+# * `build_method("jigsaw", p, num_permutations=16)` (or 100): a harder puzzle is not always a better teacher —
+#   on `shapes` at this budget 16 permutations gave a *better* linear probe than 64 (BENCHMARKS.md, ablations).
 # * **Exercise 03** (`exercises/03_jigsaw.ipynb`): write `make_permutation_set` and `shuffle_tiles`.
 #
 # **What failure looks like:** puzzle accuracy near 100 % within one epoch with a weak probe (a shortcut: matching

@@ -67,14 +67,18 @@ def test_an_interrupted_train_resumes(tmp_path):
     args = ["train", "simclr", "--epochs", "8", "--train-size", "2048", "--checkpoint", str(ckpt), "--quiet",
             "--out", str(tmp_path / "r.json")]
     env = {**os.environ, "SSLCOURSE_DEVICE": "cpu"}
+    # A shell's background job (`make test &`, nohup) starts with SIGINT ignored, and Python then never
+    # raises KeyboardInterrupt: give the child the default disposition so Ctrl-C reaches it as it would a user.
     proc = subprocess.Popen([sys.executable, "-m", "sslcourse", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert ckpt.exists(), "the first epoch's checkpoint was not written"
+    assert "interrupted after" in out, f"the run was not interrupted by Ctrl-C: {out[-500:]}"
     again = run(*args)
     assert again.returncode == 0, again.stderr
     assert "resuming from" in again.stdout and "after epoch" in again.stdout
