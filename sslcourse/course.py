@@ -62,13 +62,18 @@ def run_course(out: Path, only=None, timeout: int = 1800) -> int:
     os.environ.setdefault("SSLCOURSE_PROGRESS", "text")  # a widget's state is not saved in the HTML
     lessons = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if only:
+        unknown = sorted(set(only) - {p.name[:2] for p in lessons})
+        if unknown:
+            raise ValueError(f"no lesson numbered {', '.join(unknown)}: "
+                             f"the lessons are {', '.join(p.name[:2] for p in lessons)}")
         lessons = [p for p in lessons if p.name[:2] in only]
     print(f"running {len(lessons)} lesson(s) with {profile()}")
     failed, timings = [], {}
     for path in lessons:
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        # The kernel's start-up warning about unencrypted local TCP is noise here: it listens on localhost only.
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", extra_arguments=["--log-level=ERROR"],
                                 resources={"metadata": {"path": str(path.parent)}})
         try:
             client.execute()

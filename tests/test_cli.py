@@ -92,3 +92,24 @@ def test_train_all_runs_every_method(tmp_path):
     results = json.loads((tmp_path / "all.json").read_text())
     assert set(results) == {"supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan"}
     assert "random init" in out.stdout and "simclr" in out.stdout
+
+
+def test_course_runs_a_lesson_into_build(tmp_path):
+    """`make run` in small: the lesson is executed, saved with outputs and as HTML, and its results tabled."""
+    out = run("course", "--only", "00", "--out", str(tmp_path / "build"),
+              env={"SSLCOURSE_CACHE": str(tmp_path / "cache"), "SSLCOURSE_PROFILE": "quick"})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "00_introduction.ipynb" in out.stdout and " ok" in out.stdout and "1/1 lessons ran" in out.stdout
+    assert "Kernel is running over TCP" not in out.stderr
+    executed = json.loads((tmp_path / "build" / "notebooks" / "00_introduction.ipynb").read_text())
+    assert any(cell.get("outputs") for cell in executed["cells"] if cell["cell_type"] == "code")
+    assert (tmp_path / "build" / "html" / "00_introduction.html").stat().st_size > 10_000
+    results = json.loads((tmp_path / "build" / "results" / "00_introduction.json").read_text())["results"]
+    assert results["supervised"]["linear_probe_accuracy"] > results["random init"]["linear_probe_accuracy"]
+    table = out.stdout[out.stdout.index("lesson "):]
+    assert "random init" in table and "supervised" in table
+
+
+def test_course_names_an_unknown_lesson():
+    out = run("course", "--only", "42")
+    assert out.returncode == 2 and "no lesson numbered 42" in out.stderr and "00" in out.stderr
