@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of BENCHMARKS.md, in one go, on a machine with a CUDA GPU and no network.
 # CIFAR-10 comes from the JPEG archive (an ImageFolder): put cifar10-full-jpeg.tar.gz in data/.
-#   bash benchmarks/run_gpu_benchmarks.sh [OUT_DIR]
+#   bash benchmarks/run_gpu_benchmarks.sh [OUT_DIR]            (add SIMCLR_EPOCHS=500 for the long SimCLR run)
 set -u
 out=${1:-build/gpu}
 mkdir -p "$out" data
@@ -18,3 +18,8 @@ for m in supervised inpainting rotation jigsaw gan; do   # the full profile runs
   python3 -m sslcourse train $m --profile full --dataset folder --root $root --epochs 2 --quiet \
     --out "$out/train-$m.json" 2>&1 | tail -4 | tee -a "$out/full-profile.txt"
 done
+# The long SimCLR run of BENCHMARKS.md (about 2 s per epoch on an H100): SIMCLR_EPOCHS=500 bash benchmarks/...
+if [ -n "${SIMCLR_EPOCHS:-}" ]; then
+  python3 -m sslcourse train simclr --profile full --dataset folder --root $root --epochs "$SIMCLR_EPOCHS" \
+    --out "$out/simclr-e$SIMCLR_EPOCHS.json" 2>&1 | tail -4 | tee "$out/simclr.txt"
+fi
