@@ -157,8 +157,8 @@ def load_folder(split: str, root, image_size: int = 32):
     if not has_splits:
         samples = [s for k, s in enumerate(samples) if (k % 5 == 4) == (split == "test")]
     # decoded once, then cached: keyed by the files, their sizes and times, and the image size
-    key = hashlib.sha1(repr([image_size] + [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p, _ in samples])
-                       .encode()).hexdigest()[:16]
+    stats = [(p, st.st_size, st.st_mtime_ns) for p, st in ((p, os.stat(p)) for p, _ in samples)]
+    key = hashlib.sha1(repr([image_size] + stats).encode()).hexdigest()[:16]
     cache = cache_dir() / f"folder-{key}.pt"
     if cache.exists():
         images, labels = torch.load(cache, weights_only=True)

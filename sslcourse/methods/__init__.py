@@ -77,8 +77,6 @@ def train_and_evaluate(name: str, profile, epochs: int | None = None, seed: int 
 
     seed_everything(seed)
     train, test = load_profile_data(profile, train_size)
-    r = recipe(name, profile, epochs=epochs)
-    checkpoint = Path(checkpoint) if checkpoint else default_checkpoint(name, profile, r, seed)
     t0 = time.perf_counter()
     method, r, history = train_method(name, profile, train, seed, checkpoint, progress, epochs=epochs)
     seconds = time.perf_counter() - t0
@@ -92,6 +90,7 @@ def train_and_evaluate(name: str, profile, epochs: int | None = None, seed: int 
     result["random_init"] = {k: rand[k] for k in ("knn_accuracy", "linear_probe_accuracy")}
     result["random_init_knn_accuracy"] = rand["knn_accuracy"]
     result["random_init_linear_probe_accuracy"] = rand["linear_probe_accuracy"]
+    checkpoint = Path(checkpoint) if checkpoint else default_checkpoint(name, profile, r, seed)  # as train_method
     encoder_path = checkpoint.with_name(checkpoint.stem + "-encoder.pt")
     save_encoder(method.encoder, encoder_path, method=name, dataset=train.name, profile=profile.name)
     result["encoder"] = str(encoder_path)
