@@ -168,3 +168,87 @@ def test_image_folder_is_cached_until_a_file_changes(tmp_path, monkeypatch):
     Image.new("RGB", (64, 64), (0, 255, 0)).save(tmp_path / "imgs" / "cats" / "0.png")
     changed = load_dataset("folder", "train", root=tmp_path / "imgs")
     assert not torch.equal(first.images, changed.images), "a changed file must not be served from the cache"
+
+
+# ---- real photo collections have broken files ----
+
+def write_bad_folder(root: Path):
+    """Good images, and every kind of bad file a real collection has."""
+    import io
+
+    for c, colour in (("cats", (200, 30, 30)), ("dogs", (30, 30, 200))):
+        (root / c).mkdir(parents=True)
+        for k in range(6):
+            Image.new("RGB", (20, 20), colour).save(root / c / f"good{k}.png")
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(buf, "JPEG")
+    (root / "cats" / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    (root / "cats" / "notes.jpg").write_text("this is a text file named like a photo\n")
+    (root / "dogs" / "empty.jpg").write_bytes(b"")
+    Image.new("CMYK", (20, 20), (0, 255, 255, 0)).save(root / "dogs" / "cmyk.jpg")  # red in CMYK
+    gray16 = np.full((20, 20), 40000, dtype=np.uint16)  # 40000 / 65535 of full scale: 156 in 8 bits
+    Image.fromarray(gray16).save(root / "dogs" / "gray16.png")
+    (root / "zebras").mkdir()  # a class folder left empty
+
+
+def test_a_folder_with_bad_images_loads_with_one_warning_that_counts_and_names_them(tmp_path, monkeypatch):
+    from sslcourse.data.real import BadImagesWarning
+
+    monkeypatch.setenv("SSLCOURSE_CACHE", str(tmp_path / "cache"))
+    write_bad_folder(tmp_path / "photos")
+    (tmp_path / "photos" / "train").mkdir()
+    import shutil
+
+    for c in ("cats", "dogs", "zebras"):
+        shutil.move(str(tmp_path / "photos" / c), str(tmp_path / "photos" / "train" / c))
+    with pytest.warns(BadImagesWarning) as caught:
+        ds = load_dataset("folder", "train", root=tmp_path / "photos")
+    messages = [str(w.message) for w in caught]
+    skipped = next(m for m in messages if m.startswith("skipped"))
+    assert "skipped 3 unreadable image(s) of 17" in skipped
+    for name in ("truncated.jpg", "notes.jpg", "empty.jpg"):
+        assert name in skipped, f"{name} is not named in: {skipped}"
+    assert "truncated" in skipped and "not an image" in skipped and "empty file" in skipped
+    assert "strict=True" in skipped, "the warning says how to fail instead"
+    assert any("'zebras'" in m for m in messages), "the empty class folder is reported by name"
+    assert ds.classes == ["cats", "dogs", "zebras"] and len(ds) == 14
+    names = sorted(p.name for p in (tmp_path / "photos" / "train").rglob("*") if p.is_file())
+    assert len(names) == 17
+    cmyk = ds.images[ds.labels == 1].float().mean((2, 3))
+    assert (cmyk[:, 0] > 200).sum() == 1, "the CMYK image decodes to red"
+    gray = ds.images[ds.labels == 1]
+    assert ((gray.float() - 156).abs() <= 1).all(dim=(1, 2, 3)).sum() == 1, "the 16-bit PNG keeps its gray level"
+    with pytest.warns(BadImagesWarning) as from_cache:  # from the cache: the same warnings again
+        again = load_dataset("folder", "train", root=tmp_path / "photos")
+    assert [str(w.message) for w in from_cache] == messages
+    assert torch.equal(again.images, ds.images) and again.fingerprint == ds.fingerprint
+
+
+def test_strict_loading_stops_at_the_first_bad_file_and_caches_nothing(tmp_path, monkeypatch):
+    from sslcourse.data.real import DatasetNotFoundError
+
+    monkeypatch.setenv("SSLCOURSE_CACHE", str(tmp_path / "cache"))
+    write_bad_folder(tmp_path / "photos")
+    with pytest.raises(DatasetNotFoundError, match=r"cannot read .*(truncated|notes)\.jpg.*without strict"):
+        load_dataset("folder", "train", root=tmp_path / "photos", strict=True)
+    assert not list((tmp_path / "cache").glob("folder-*.pt")), "nothing is cached for a failed load"
+    monkeypatch.setenv("SSLCOURSE_STRICT_IMAGES", "1")
+    with pytest.raises(DatasetNotFoundError, match="cannot read"):
+        load_dataset("folder", "train", root=tmp_path / "photos")
+
+
+def test_a_folder_of_only_broken_files_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SSLCOURSE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "photos" / "cats").mkdir(parents=True)
+    for k in range(5):
+        (tmp_path / "photos" / "cats" / f"{k}.jpg").write_bytes(b"")
+    with pytest.raises(DatasetNotFoundError, match="none of the 4 image files .* could be read"):
+        load_dataset("folder", "train", root=tmp_path / "photos")
+
+
+def test_split_folders_with_different_classes_are_a_clear_error(tmp_path):
+    write_folder(tmp_path / "train")
+    (tmp_path / "test" / "cats").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "test" / "cats" / "0.png")
+    with pytest.raises(DatasetNotFoundError, match=r"different class folders \(only in train/: \['dogs'\]"):
+        load_dataset("folder", "train", root=tmp_path)

@@ -9,34 +9,45 @@ Every dataset, embedded or real, comes back the same way::
 
 No PIL transforms and no DataLoader workers: the whole dataset is one tensor, moved to
 the device once (all of CIFAR-10 is 150 MB), and batches are slices of it.
+
+Every dataset also knows **what it is**: ``ds.fingerprint`` is a hash of its pixels, labels
+and class names (computed once, kept with the cached data, carried through ``to`` and
+``subset``). Checkpoints, baselines and results are keyed by it, so two image folders of
+the same size never share a trained model or a baseline (``sslcourse.runs``).
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
+import inspect
+from dataclasses import dataclass, field
 
 import torch
 
 from ..config import DATASETS, cache_dir
 from . import shapes
+from .files import atomic_save, atomic_write_text, content_hash, fingerprint_of
 from .real import load_cifar10, load_folder, load_stl10
 
-__all__ = ["ImageDataset", "load_dataset", "load_profile_data", "check_images", "DATASETS"]
+__all__ = ["ImageDataset", "load_dataset", "load_profile_data", "check_images", "fingerprint_of", "atomic_save",
+           "atomic_write_text", "DATASETS"]
 
 SHAPES_SIZES = {"train": 10_000, "test": 2_000}
-SHAPES_VERSION = 2  # bump when the generator changes, so stale caches are not used
+SHAPES_VERSION = 2  # the cache is also keyed by the generator's source code (shapes_code_version)
 
 
 @dataclass
 class ImageDataset:
-    """Images (uint8, N×3×H×W), labels (int64, N) and class names, on one device."""
+    """Images (uint8, N×3×H×W), labels (int64, N) and class names, on one device.
+
+    ``fingerprint`` identifies the contents (see :func:`fingerprint_of`); it is computed when
+    not given, and derived cheaply for ``subset`` and carried by ``to``.
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: list[str]
     name: str = ""
     split: str = ""
+    fingerprint: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self):
         check_images(self.images, what=f"{self.name or 'dataset'} images")
@@ -44,6 +55,8 @@ class ImageDataset:
             raise ValueError(
                 f"labels must have shape ({len(self.images)},) to match the images, got {tuple(self.labels.shape)}"
             )
+        if not self.fingerprint:
+            self.fingerprint = fingerprint_of(self.images, self.labels, self.classes)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -58,14 +71,22 @@ class ImageDataset:
         )
 
     def to(self, device) -> "ImageDataset":
-        return ImageDataset(self.images.to(device), self.labels.to(device), self.classes, self.name, self.split)
+        return ImageDataset(self.images.to(device), self.labels.to(device), self.classes, self.name, self.split,
+                            self.fingerprint)
 
     def subset(self, n: int, seed: int = 0) -> "ImageDataset":
         """A random subset of ``n`` images (all of them if ``n`` >= len)."""
         if n >= len(self):
             return self
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].to(self.images.device)
-        return ImageDataset(self.images[idx], self.labels[idx], self.classes, self.name, self.split)
+        return self.select(idx, f"subset(n={n}, seed={seed})")
+
+    def select(self, index: torch.Tensor, how: str) -> "ImageDataset":
+        """The images at ``index``; ``how`` names the selection, which with the parent's
+        fingerprint gives the subset's (no rehashing of the pixels)."""
+        index = index.to(self.images.device)
+        return ImageDataset(self.images[index], self.labels[index], self.classes, self.name, self.split,
+                            content_hash(self.fingerprint, how))
 
 
 def check_images(images, what: str = "images") -> None:
@@ -85,32 +106,30 @@ def check_images(images, what: str = "images") -> None:
         )
 
 
+def shapes_code_version() -> str:
+    """A hash of the generator's source: editing ``shapes.py`` gives new data, so new cache keys."""
+    return content_hash(SHAPES_VERSION, inspect.getsource(shapes))[:8]
+
+
 def _shapes(split: str, seed: int = 0) -> ImageDataset:
     n = SHAPES_SIZES[split]
     split_seed = seed * 2 + (split == "test")  # train and test never share a seed
-    path = cache_dir() / f"shapes-v{SHAPES_VERSION}-{split}-seed{seed}-n{n}.pt"
+    path = cache_dir() / f"shapes-v{SHAPES_VERSION}-{shapes_code_version()}-{split}-seed{seed}-n{n}.pt"
     if path.exists():
         try:
-            images, labels = torch.load(path, weights_only=True)
-            return ImageDataset(images, labels, list(shapes.CLASSES), "shapes", split)
-        except Exception:  # a truncated cache file: regenerate it
+            saved = torch.load(path, weights_only=True)
+            return ImageDataset(saved["images"], saved["labels"], list(shapes.CLASSES), "shapes", split,
+                                saved["fingerprint"])
+        except Exception:  # a truncated or older cache file: regenerate it
             pass
     images, labels = shapes.generate(n, seed=1000 + split_seed)
-    atomic_save((images, labels), path)
-    return ImageDataset(images, labels, list(shapes.CLASSES), "shapes", split)
-
-
-def atomic_save(obj, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    ds = ImageDataset(images, labels, list(shapes.CLASSES), "shapes", split)
+    atomic_save({"images": images, "labels": labels, "fingerprint": ds.fingerprint}, path)
+    return ds
 
 
 def load_dataset(name: str = "shapes", split: str = "train", root=None, image_size: int = 32,
-                 download: bool = True, seed: int = 0) -> ImageDataset:
+                 download: bool = True, seed: int = 0, strict: bool | None = None) -> ImageDataset:
     """Load a dataset as uint8 tensors.
 
     name: ``"shapes"`` (embedded, generated offline, cached), ``"cifar10"``, ``"stl10"``
@@ -118,6 +137,8 @@ def load_dataset(name: str = "shapes", split: str = "train", root=None, image_si
       ImageFolder: ``root/<class>/*.jpg``, or ``root/<split>/<class>/*.jpg``).
     split: ``"train"`` or ``"test"`` (STL-10 also ``"unlabeled"``, labels -1).
     image_size: STL-10 and folder images are resized to it (shapes and CIFAR-10 are 32).
+    strict: folder only — fail on an unreadable image instead of skipping it with a warning
+      (default: ``SSLCOURSE_STRICT_IMAGES=1`` in the environment, else skip).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: valid datasets are {', '.join(DATASETS)}")
@@ -126,13 +147,14 @@ def load_dataset(name: str = "shapes", split: str = "train", root=None, image_si
         raise ValueError(f"unknown split {split!r} for {name}: valid splits are {', '.join(valid_splits)}")
     if name == "shapes":
         return _shapes(split, seed)
+    fingerprint = ""
     if name == "cifar10":
         images, labels, classes = load_cifar10(split, root, download)
     elif name == "stl10":
         images, labels, classes = load_stl10(split, root, download, image_size)
     else:
-        images, labels, classes = load_folder(split, root, image_size)
-    return ImageDataset(images, labels, classes, name, split)
+        images, labels, classes, fingerprint = load_folder(split, root, image_size, strict=strict)
+    return ImageDataset(images, labels, classes, name, split, fingerprint)
 
 
 def load_profile_data(profile, train_size: int | None = None) -> tuple[ImageDataset, ImageDataset]:

@@ -7,7 +7,6 @@ tensor avoids building 50,000 PIL images only to turn them back into a tensor.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import cache_dir, data_root
+from .files import atomic_save, content_hash, fingerprint_of
 
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
@@ -112,26 +112,82 @@ def resize_uint8(images: torch.Tensor, size: int, chunk: int = 2048) -> torch.Te
     return out
 
 
+class BadImagesWarning(UserWarning):
+    """Some files of an image folder could not be read and were skipped."""
+
+
 def _read_image(path: str, size: int) -> np.ndarray:
+    """One image file -> (size, size, 3) uint8: centre square crop, then resize (no distortion)."""
     from PIL import Image
 
     with Image.open(path) as im:
-        im = im.convert("RGB")
+        if im.mode.startswith("I"):  # 16- or 32-bit grayscale (e.g. a 16-bit PNG): keep the top 8 bits
+            wide = np.asarray(im, dtype=np.int64).clip(0, 65535)
+            im = Image.fromarray((wide >> 8).astype(np.uint8), "L")
+        im = im.convert("RGB")  # also CMYK, palette, gray, alpha
         w, h = im.size
-        s = min(w, h)  # centre square crop, then resize: no distortion
+        s = min(w, h)
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
         if s != size:
             im = im.resize((size, size), Image.BICUBIC, reducing_gap=None)
         return np.asarray(im, dtype=np.uint8)
 
 
-def load_folder(split: str, root, image_size: int = 32):
+def _try_read(path: str, size: int):
+    """(array, None) for a good file, (None, reason) for one that cannot be read."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        if os.path.getsize(path) == 0:
+            return None, "empty file (0 bytes)"
+        return _read_image(path, size), None
+    except UnidentifiedImageError:
+        return None, "not an image PIL can read"
+    except (OSError, ValueError, SyntaxError) as err:  # PIL reports damage as any of these
+        reason = str(err).strip() or type(err).__name__
+        return None, ("truncated or damaged: " + reason) if "trunc" in reason.lower() else reason
+    except Exception as err:  # e.g. a decompression bomb: never sink the whole folder for one file
+        return None, f"{type(err).__name__}: {err}"
+
+
+def _strict_default(strict: bool | None) -> bool:
+    return os.environ.get("SSLCOURSE_STRICT_IMAGES") == "1" if strict is None else strict
+
+
+def _warn_skipped(skipped: list, total: int, base: Path) -> None:
+    import warnings
+
+    first = "; ".join(f"{Path(p).relative_to(base)} ({why})" for p, why in skipped[:3])
+    more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    warnings.warn(
+        f"skipped {len(skipped)} unreadable image(s) of {total} in {base}: {first}{more}. "
+        "Delete or repair them, or pass strict=True (SSLCOURSE_STRICT_IMAGES=1) to stop on the first one.",
+        BadImagesWarning, stacklevel=4)
+
+
+def _warn_empty_classes(empty: list, base: Path) -> None:
+    import warnings
+
+    warnings.warn(
+        f"class folder(s) {', '.join(repr(c) for c in empty)} in {base} hold no readable image: the class stays "
+        "in the class list (labels keep their numbers) but has no examples. Add images or remove the folder.",
+        BadImagesWarning, stacklevel=4)
+
+
+def _class_folders(base: Path) -> list[str]:
+    return sorted(d.name for d in os.scandir(base) if d.is_dir() and not d.name.startswith("."))
+
+
+def load_folder(split: str, root, image_size: int = 32, strict: bool | None = None):
     """An ImageFolder of your own images: ``root/<split>/<class>/*`` or ``root/<class>/*``.
 
     Without split folders, every fifth image of each class (sorted by name) is the test
     split and the rest is train. Images are centre-cropped to a square and resized.
+    Unreadable files (truncated, empty, not images) are skipped with one warning that
+    counts and names them; ``strict=True`` stops at the first instead. Returns
+    (images, labels, classes, fingerprint); the decoded tensor is cached, whole or not at all.
     """
-    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+    from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 
     if root is None:
         raise ValueError(
@@ -141,33 +197,62 @@ def load_folder(split: str, root, image_size: int = 32):
     root = Path(root)
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder {root} does not exist: pass root=<folder with one sub-folder per class>")
+    strict = _strict_default(strict)
     split_dir = root / split
     has_splits = (root / "train").is_dir() or (root / "test").is_dir()
     base = split_dir if has_splits else root
     if has_splits and not split_dir.is_dir():
         raise DatasetNotFoundError(f"{root} has split folders (train/, test/) but no {split}/ folder: add {split_dir}")
-    try:
-        classes, class_to_idx = find_classes(str(base))
-        samples = make_dataset(str(base), class_to_idx, extensions=IMG_EXTENSIONS)
-    except (FileNotFoundError, RuntimeError) as err:
+    classes = _class_folders(base)
+    if has_splits:
+        other = root / ("test" if split == "train" else "train")
+        if other.is_dir() and _class_folders(other) != classes:
+            a, b = set(classes), set(_class_folders(other))
+            raise DatasetNotFoundError(
+                f"{base} and {other} have different class folders (only in {split}/: {sorted(a - b) or 'none'}; "
+                f"only in {other.name}/: {sorted(b - a) or 'none'}): labels would not match between the splits. "
+                "Give both splits the same class folders (an empty one is allowed)")
+    samples = make_dataset(str(base), {c: i for i, c in enumerate(classes)}, extensions=IMG_EXTENSIONS,
+                           allow_empty=True) if classes else []
+    if not samples:
         raise DatasetNotFoundError(
-            f"no images found in {base} ({err}). Expected one sub-folder per class holding "
-            f"image files ({', '.join(IMG_EXTENSIONS[:4])}, ...)"
-        ) from err
+            f"no images found in {base}. Expected one sub-folder per class holding image files "
+            f"({', '.join(IMG_EXTENSIONS[:4])}, ...)")
     if not has_splits:
         samples = [s for k, s in enumerate(samples) if (k % 5 == 4) == (split == "test")]
     # decoded once, then cached: keyed by the files, their sizes and times, and the image size
     stats = [(p, st.st_size, st.st_mtime_ns) for p, st in ((p, os.stat(p)) for p, _ in samples)]
-    key = hashlib.sha1(repr([image_size] + stats).encode()).hexdigest()[:16]
-    cache = cache_dir() / f"folder-{key}.pt"
+    cache = cache_dir() / f"folder-{content_hash([image_size, classes] + stats)}.pt"
+    saved = None
     if cache.exists():
-        images, labels = torch.load(cache, weights_only=True)
-        return images, labels, classes
-    with ThreadPoolExecutor() as pool:  # PIL releases the GIL while decoding
-        arrays = list(pool.map(lambda s: _read_image(s[0], image_size), samples, chunksize=256))
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    labels = torch.tensor([s[1] for s in samples], dtype=torch.int64)
-    from . import atomic_save
-
-    atomic_save((images, labels), cache)
-    return images, labels, classes
+        try:
+            saved = torch.load(cache, weights_only=True)
+        except Exception:  # a damaged cache is decoded again
+            saved = None
+    if saved is None:
+        with ThreadPoolExecutor() as pool:  # PIL releases the GIL while decoding
+            decoded = list(pool.map(lambda s: _try_read(s[0], image_size), samples, chunksize=256))
+        skipped = [(s[0], why) for s, (_, why) in zip(samples, decoded) if why is not None]
+        if skipped and strict:
+            path, why = skipped[0]
+            raise DatasetNotFoundError(f"cannot read {path}: {why}. Delete or repair it, or load without strict "
+                                       "(unset SSLCOURSE_STRICT_IMAGES) to skip unreadable files with a warning")
+        good = [(arr, s[1]) for s, (arr, _) in zip(samples, decoded) if arr is not None]
+        if not good:
+            raise DatasetNotFoundError(f"none of the {len(samples)} image files in {base} could be read "
+                                       f"(first: {skipped[0][0]}: {skipped[0][1]})")
+        images = torch.from_numpy(np.stack([a for a, _ in good])).permute(0, 3, 1, 2).contiguous()
+        labels = torch.tensor([y for _, y in good], dtype=torch.int64)
+        saved = {"images": images, "labels": labels, "fingerprint": fingerprint_of(images, labels, classes),
+                 "skipped": [list(s) for s in skipped]}
+        atomic_save(saved, cache)
+    if saved["skipped"]:
+        if strict:
+            path, why = saved["skipped"][0]
+            raise DatasetNotFoundError(f"cannot read {path}: {why}. Delete or repair it, or load without strict")
+        _warn_skipped(saved["skipped"], len(samples), base)
+    present = set(saved["labels"].unique().tolist())
+    empty = [c for i, c in enumerate(classes) if i not in present]
+    if empty:
+        _warn_empty_classes(empty, base)
+    return saved["images"], saved["labels"], classes, saved["fingerprint"]
