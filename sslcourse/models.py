@@ -259,7 +259,12 @@ def load_encoder(path, device="cpu") -> tuple[Backbone, dict]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no encoder checkpoint at {path}: train one with `sslcourse train METHOD`")
-    state = torch.load(path, map_location=device, weights_only=False)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # truncated, damaged, or a pickle of arbitrary objects
+        raise ValueError(f"{path} is damaged or not an encoder file written by sslcourse ({type(err).__name__}: "
+                         f"{(str(err).strip() or 'empty file').splitlines()[0][:160]}). Remove it and train again:\n    rm '{path}'"
+                         ) from None
     if not isinstance(state, dict) or "spec" not in state:
         raise ValueError(f"{path} is not an encoder file written by sslcourse (save_encoder)")
     encoder = build_encoder(state["spec"]).to(device)

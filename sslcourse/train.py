@@ -14,6 +14,13 @@ returns ``(loss, logs)``. ``fit`` does the rest, the same way for all of them::
 
 with a progress bar, mixed precision and ``channels_last`` on CUDA, a clear stop on a
 non-finite loss, atomic checkpoints and resumption.
+
+A checkpoint knows what it was trained on: it stores the run's *identity* — the method and
+its settings, the code's version, the data's fingerprint, the loop's settings — and is only
+resumed by a run with the same identity. Anything else is never loaded silently: ``fit``
+names what differs and either stops (``on_mismatch="error"``, the default: you named that
+file) or trains into a path of its own beside it (``"fresh"``, what ``sslcourse.runs`` uses
+for the checkpoints it names itself).
 """
 from __future__ import annotations
 
@@ -29,7 +36,14 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .data import ImageDataset, atomic_save
+from .data import ImageDataset, atomic_save, fingerprint_of
+
+# Bump when the checkpoint layout or the loop's meaning changes: older checkpoints then never resume.
+CHECKPOINT_FORMAT = 2
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be used: damaged, or from another run. The message says what to do."""
 
 
 class Method(nn.Module):
@@ -41,6 +55,7 @@ class Method(nn.Module):
     """
 
     encoder: nn.Module
+    version: int = 1  # bump in a subclass when a code change alters what its checkpoints mean
     optimizer: str = "adamw"  # or "sgd" (momentum 0.9, Nesterov)
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -75,6 +90,7 @@ class History:
 
     steps: list = field(default_factory=list)
     epochs: list = field(default_factory=list)
+    checkpoint: str | None = None  # the file this run was saved to (None without checkpoints)
 
     def series(self, key: str, per: str = "steps"):
         rows = self.steps if per == "steps" else self.epochs
@@ -131,10 +147,34 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return seed * 1_000_003 + epoch
 
 
-def _fingerprint(method: Method, **settings) -> str:
-    blob = json.dumps({"method": type(method).__name__, "hparams": method.hparams(), **settings},
-                      sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+def run_identity(method: Method, data_fingerprint: str, **settings) -> dict:
+    """What a checkpoint of this run must match to be resumed: JSON-safe, compared key by key."""
+    identity = {"format": CHECKPOINT_FORMAT, "method": type(method).__name__,
+                "method_version": getattr(method, "version", 1), "hparams": method.hparams(),
+                "data": data_fingerprint, **settings}
+    return json.loads(json.dumps(identity, sort_keys=True, default=str))
+
+
+def identity_hash(identity: dict) -> str:
+    return hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def describe_differences(saved: dict | None, now: dict) -> str:
+    """'data: 1a2b… (checkpoint) vs 3c4d… (this run); epochs: 4 vs 8' — what makes two runs different."""
+    if not saved:
+        return "it was written by an older version of sslcourse, which did not record what it was trained on"
+    keys = sorted(set(saved) | set(now), key=lambda k: (k != "data", k))
+    parts = []
+    for k in keys:
+        a, b = saved.get(k), now.get(k)
+        if a != b:
+            if isinstance(a, dict) and isinstance(b, dict):
+                sub = [f"{k}.{kk}: {a.get(kk)!r} vs {b.get(kk)!r}" for kk in sorted(set(a) | set(b)) if a.get(kk) != b.get(kk)]
+                parts.extend(sub)
+            else:
+                what = " (other images or labels)" if k == "data" else ""
+                parts.append(f"{k}: {a!r} in the checkpoint vs {b!r} now{what}")
+    return "; ".join(parts)
 
 
 def autocast(device, amp):
@@ -151,8 +191,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         weight_decay: float | None = None, warmup_epochs: float | None = None, device=None,
         amp=None, channels_last: bool | None = None, compile: bool = False,
         eval_fn=None, eval_every: int = 1, checkpoint: str | os.PathLike | None = None,
-        checkpoint_every: int = 1, resume: bool = True, seed: int = 0, log_every: int = 10,
-        progress: bool = True, desc: str | None = None) -> History:
+        checkpoint_every: int = 1, resume: bool = True, on_mismatch: str = "error", seed: int = 0,
+        log_every: int = 10, progress: bool = True, desc: str | None = None) -> History:
     """Train ``method`` on ``data`` for ``epochs``; return the :class:`History`.
 
     data: an ImageDataset, (images, labels) or images — uint8 (N, 3, H, W), moved to ``device`` once.
@@ -161,8 +201,14 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
     channels_last: default True (1.5–2× faster convolutions on CPU, and on CUDA with AMP). compile: ``torch.compile`` the encoder (CUDA).
     eval_fn: ``eval_fn(method) -> dict`` of numbers, every ``eval_every`` epochs (e.g. kNN accuracy).
     checkpoint: a file path; saved atomically every ``checkpoint_every`` epochs and, when
-      ``resume``, training continues from it (a finished run is not repeated).
+      ``resume``, training continues from it (a finished run is not repeated). A checkpoint
+      from another run (other data, settings or code version) is never loaded: with
+      ``on_mismatch="error"`` fit stops and says what differs; with ``"fresh"`` it trains
+      into ``<name>-<identity>.pt`` beside it instead. Two runs started at once on the same
+      file take turns (a lock): the second waits, then finds the first's result.
     """
+    if on_mismatch not in ("error", "fresh"):
+        raise ValueError(f"on_mismatch must be 'error' or 'fresh', got {on_mismatch!r}")
     device = torch.device(device or next(method.parameters()).device)
     images, labels = _as_tensors(data)
     if images.dim() != 4 or images.shape[1] != 3:
@@ -191,67 +237,74 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         for part, opt in optimizers.items()
     }
     scaler = torch.amp.GradScaler("cuda", enabled=(amp == "fp16" and device.type == "cuda"))
-    fingerprint = _fingerprint(method, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                               warmup=warmup, seed=seed, n=len(images), amp=amp)
-    history, start_epoch = History(), 0
-    if checkpoint is not None and resume:
-        start_epoch, history = _load_checkpoint(checkpoint, fingerprint, method, optimizers, schedulers, scaler)
-    if 0 < start_epoch < epochs:
-        print(f"{desc or type(method).__name__}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
-    if start_epoch >= epochs:
-        print(f"{desc or type(method).__name__}: already trained for {epochs} epochs "
-              f"(checkpoint {checkpoint}); delete it to train again")
-        method.eval()
-        return history
+    data_fingerprint = data.fingerprint if isinstance(data, ImageDataset) else fingerprint_of(images, labels)
+    identity = run_identity(method, data_fingerprint, epochs=epochs, batch_size=batch_size, lr=lr,
+                            weight_decay=weight_decay, warmup=warmup, seed=seed, n=len(images), amp=amp)
+    name = desc or type(method).__name__
+    with _locked(checkpoint, name):
+        history, start_epoch = History(), 0
+        if checkpoint is not None:
+            checkpoint = _resolve_checkpoint(Path(checkpoint), identity, on_mismatch, name)
+            if resume:
+                start_epoch, history = _load_checkpoint(checkpoint, method, optimizers, schedulers, scaler, epochs)
+            history.checkpoint = str(checkpoint)
+        if 0 < start_epoch < epochs:
+            print(f"{name}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
+        if start_epoch >= epochs:
+            print(f"{name}: already trained for {epochs} epochs (checkpoint {checkpoint}); delete it to train again")
+            method.eval()
+            return history
 
+        bar = _progress_bar(total, start_epoch * steps_per_epoch, progress, name)
+        try:
+            for epoch in range(start_epoch, epochs):
+                t0 = time.perf_counter()
+                torch.manual_seed(_epoch_seed(seed, epoch))  # every random draw of this epoch follows from it
+                order_gen = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
+                method.train()
+                sums, count = {}, 0
+                for step, idx in enumerate(batches(len(images), batch_size, order_gen, device)):
+                    x, y = images[idx], labels[idx]
+                    if channels_last:
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    logs = _step(method, optimizers, schedulers, scaler, x, y, device, amp)
+                    for k, v in logs.items():
+                        sums[k] = sums.get(k, 0.0) + v.detach().float()
+                    count += 1
+                    if count % log_every == 0 or step == steps_per_epoch - 1:
+                        means = {k: (v / count).item() for k, v in sums.items()}  # one sync per log interval
+                        _check_finite(means, epoch, step, optimizers, checkpoint)
+                        history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch, **means})
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:3]}, refresh=False)
+                    bar.update(1)
+                row = {"epoch": epoch + 1, **{k: (v / max(count, 1)).item() for k, v in sums.items()},
+                       "lr": optimizers[next(iter(optimizers))].param_groups[0]["lr"],
+                       "seconds": time.perf_counter() - t0}
+                if eval_fn is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+                    row.update(eval_fn(method))
+                    method.train()
+                history.epochs.append(row)
+                if progress and eval_fn is not None:
+                    bar.write(_row_text(row))
+                if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
+                    _save_checkpoint(checkpoint, identity, epoch + 1, method, optimizers, schedulers, scaler, history)
+        except KeyboardInterrupt:
+            bar.close()
+            done = history.epochs[-1]["epoch"] if history.epochs else 0
+            where = f"; the checkpoint {checkpoint} holds the last saved epoch: run again to resume" if checkpoint else ""
+            print(f"interrupted after {done} complete epoch(s){where}")
+            raise
+        bar.close()
+    method.eval()
+    return history
+
+
+def _progress_bar(total: int, initial: int, progress: bool, desc: str):
     if os.environ.get("SSLCOURSE_PROGRESS") == "text":  # saved notebooks (make run): text, not a widget
         from tqdm.std import tqdm
     else:
         from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress,
-               desc=desc or type(method).__name__, unit="step", dynamic_ncols=True)
-    try:
-        for epoch in range(start_epoch, epochs):
-            t0 = time.perf_counter()
-            torch.manual_seed(_epoch_seed(seed, epoch))  # every random draw of this epoch follows from it
-            order_gen = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
-            method.train()
-            sums, count = {}, 0
-            for step, idx in enumerate(batches(len(images), batch_size, order_gen, device)):
-                x, y = images[idx], labels[idx]
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                logs = _step(method, optimizers, schedulers, scaler, x, y, device, amp)
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v.detach().float()
-                count += 1
-                if count % log_every == 0 or step == steps_per_epoch - 1:
-                    means = {k: (v / count).item() for k, v in sums.items()}  # one sync per log interval
-                    _check_finite(means, epoch, step, optimizers, checkpoint)
-                    history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch, **means})
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:3]}, refresh=False)
-                bar.update(1)
-            row = {"epoch": epoch + 1, **{k: (v / max(count, 1)).item() for k, v in sums.items()},
-                   "lr": optimizers[next(iter(optimizers))].param_groups[0]["lr"],
-                   "seconds": time.perf_counter() - t0}
-            if eval_fn is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
-                row.update(eval_fn(method))
-                method.train()
-            history.epochs.append(row)
-            if progress and eval_fn is not None:
-                bar.write(_row_text(row))
-            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
-                _save_checkpoint(checkpoint, fingerprint, epoch + 1, method, optimizers, schedulers, scaler, history)
-    except KeyboardInterrupt:
-        bar.close()
-        done = history.epochs[-1]["epoch"] if history.epochs else 0
-        where = f"; the checkpoint {checkpoint} holds the last saved epoch: run again to resume" if checkpoint else ""
-        print(f"interrupted after {done} complete epoch(s){where}")
-        raise
-    bar.close()
-    method.eval()
-    return history
+    return tqdm(total=total, initial=initial, disable=not progress, desc=desc, unit="step", dynamic_ncols=True)
 
 
 def _step(method, optimizers, schedulers, scaler, x, y, device, amp) -> dict:
@@ -284,31 +337,98 @@ def _row_text(row: dict) -> str:
     return "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
 
 
-def _save_checkpoint(path, fingerprint, epoch, method, optimizers, schedulers, scaler, history) -> None:
+def _save_checkpoint(path, identity, epoch, method, optimizers, schedulers, scaler, history) -> None:
     atomic_save({
-        "fingerprint": fingerprint,
+        "identity": identity,
+        "fingerprint": identity_hash(identity),
         "epoch": epoch,
         "method": method.state_dict(),
         "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
         "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
         "scaler": scaler.state_dict(),
-        "history": history.to_dict(),
+        "history": {"steps": history.steps, "epochs": history.epochs},
     }, Path(path))
 
 
-def _load_checkpoint(path, fingerprint, method, optimizers, schedulers, scaler):
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """A checkpoint's contents (tensors and plain data only: ``weights_only=True``), or one clear
+    error naming the file and the command that removes it."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # truncated zip, bad pickle, not a checkpoint at all
+        raise CheckpointError(
+            f"checkpoint {path} is damaged or is not a checkpoint ({type(err).__name__}: "
+            f"{(str(err).strip() or 'empty file').splitlines()[0][:160]}). Remove it and run again to retrain:\n"
+            f"    rm '{path}'"
+        ) from None
+    if not isinstance(state, dict) or "method" not in state or "epoch" not in state:
+        raise CheckpointError(f"{path} is not a training checkpoint written by sslcourse's fit. "
+                              f"Remove it and run again to retrain:\n    rm '{path}'")
+    return state
+
+
+def _resolve_checkpoint(path: Path, identity: dict, on_mismatch: str, desc: str) -> Path:
+    """The file this run checkpoints to: ``path`` unless it holds another run's checkpoint."""
+    if not path.exists():
+        return path
+    saved = read_checkpoint(path).get("identity")
+    if saved == identity:
+        return path
+    differences = describe_differences(saved, identity)
+    if on_mismatch == "error":
+        raise CheckpointError(
+            f"checkpoint {path} is from another run, so it is not loaded: {differences}.\n"
+            f"  Fix: pass another checkpoint path for this run, or remove that file to train here:\n    rm '{path}'")
+    fresh = path.with_name(f"{path.stem}-{identity_hash(identity)[:8]}{path.suffix}")
+    print(f"{desc}: {path.name} is from another run ({differences}); not using it — this run trains into {fresh}")
+    return _resolve_checkpoint(fresh, identity, "error", desc) if fresh.exists() else fresh
+
+
+def _load_checkpoint(path, method, optimizers, schedulers, scaler, epochs):
     path = Path(path)
     if not path.exists():
-        return 0, History()
-    state = torch.load(path, map_location=next(method.parameters()).device, weights_only=False)
-    if state.get("fingerprint") != fingerprint:
-        print(f"checkpoint {path} is from a different configuration: starting afresh (it will be overwritten)")
-        return 0, History()
+        return 0, History(checkpoint=str(path))
+    state = read_checkpoint(path, map_location=next(method.parameters()).device)
     method.load_state_dict(state["method"])
+    history = History(**state.get("history", {}), checkpoint=str(path))
+    if state["epoch"] >= epochs:  # finished: the weights are all we need (a shared checkpoint has no more)
+        return state["epoch"], history
+    if "optimizers" not in state:
+        raise CheckpointError(f"{path} holds only final weights (epoch {state['epoch']}), not the optimiser "
+                              f"state needed to resume to epoch {epochs}. Remove it to train from scratch:\n"
+                              f"    rm '{path}'")
     for k, o in optimizers.items():
         o.load_state_dict(state["optimizers"][k])
     for k, s in schedulers.items():
         s.load_state_dict(state["schedulers"][k])
     scaler.load_state_dict(state["scaler"])
-    history = History(**state["history"])
     return state["epoch"], history
+
+
+@contextlib.contextmanager
+def _locked(checkpoint, desc: str):
+    """Hold ``<checkpoint>.lock`` while training into ``checkpoint``: a second run on the same file
+    waits for the first, then resumes or reuses what it left (POSIX ``flock``; released even if
+    the process dies). Without a checkpoint, or where ``fcntl`` is missing, nothing to lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: unique temporary files still keep every checkpoint whole
+        fcntl = None
+    if checkpoint is None or fcntl is None:
+        yield
+        return
+    lock_path = Path(checkpoint).with_name(f".{Path(checkpoint).name}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{desc}: another run is training into {checkpoint}; waiting for it to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

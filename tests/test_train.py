@@ -1,5 +1,6 @@
 """fit: the one training loop — resumption, two optimisers, non-finite losses, checkpoints."""
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ import torch.nn.functional as F
 from sslcourse.data import ImageDataset
 from sslcourse.methods.supervised import Supervised
 from sslcourse.models import SmallConvNet
-from sslcourse.train import History, Method, cosine_with_warmup, fit
+from sslcourse.train import CheckpointError, History, Method, cosine_with_warmup, fit
 
 
 def tiny_data(n=96, seed=0):
@@ -63,27 +64,117 @@ def test_a_finished_run_is_not_repeated(tmp_path, capsys):
     assert len(history.epochs) == 1
 
 
-def test_a_checkpoint_of_another_configuration_is_not_loaded(tmp_path, capsys):
-    data = tiny_data()
-    fit(tiny_method(), data, epochs=1, batch_size=32, progress=False, checkpoint=tmp_path / "d.pt")
-    fit(tiny_method(), data, epochs=1, batch_size=16, progress=False, checkpoint=tmp_path / "d.pt")
-    assert "different configuration" in capsys.readouterr().out
+def test_a_checkpoint_of_another_configuration_is_never_loaded(tmp_path, capsys):
+    data, path = tiny_data(), tmp_path / "d.pt"
+    fit(tiny_method(), data, epochs=1, batch_size=32, progress=False, checkpoint=path)
+    saved = path.read_bytes()
+    with pytest.raises(CheckpointError, match=r"(?s)from another run.*batch_size: 32 in the checkpoint vs 16 now.*rm '"):
+        fit(tiny_method(), data, epochs=1, batch_size=16, progress=False, checkpoint=path)
+    history = fit(tiny_method(), data, epochs=1, batch_size=16, progress=False, checkpoint=path, on_mismatch="fresh")
+    assert "this run trains into" in capsys.readouterr().out
+    assert history.checkpoint != str(path) and Path(history.checkpoint).exists()
+    assert path.read_bytes() == saved, "the other run's checkpoint is kept, not overwritten"
+    again = fit(tiny_method(), data, epochs=1, batch_size=16, progress=False, checkpoint=path, on_mismatch="fresh")
+    assert again.checkpoint == history.checkpoint and "already trained" in capsys.readouterr().out
+
+
+def test_a_checkpoint_of_other_data_names_the_data_as_the_difference(tmp_path):
+    path = tmp_path / "f.pt"
+    fit(tiny_method(), tiny_data(seed=0), epochs=1, batch_size=32, progress=False, checkpoint=path)
+    with pytest.raises(CheckpointError, match="data: .* in the checkpoint vs .* now \\(other images or labels\\)"):
+        fit(tiny_method(), tiny_data(seed=1), epochs=1, batch_size=32, progress=False, checkpoint=path)
+
+
+def test_a_method_code_version_bump_invalidates_its_checkpoints(tmp_path):
+    path = tmp_path / "g.pt"
+    fit(tiny_method(), tiny_data(), epochs=1, batch_size=32, progress=False, checkpoint=path)
+    bumped = tiny_method()
+    bumped.version = 2  # what a method file does when its code changes what a checkpoint means
+    with pytest.raises(CheckpointError, match="method_version: 1 in the checkpoint vs 2 now"):
+        fit(bumped, tiny_data(), epochs=1, batch_size=32, progress=False, checkpoint=path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "not a checkpoint"])
+def test_a_damaged_checkpoint_is_named_with_the_command_that_removes_it(tmp_path, damage):
+    path = tmp_path / "h.pt"
+    fit(tiny_method(), tiny_data(), epochs=1, batch_size=32, progress=False, checkpoint=path)
+    good = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00not a zip file" * 100)
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        torch.save({"weights": torch.zeros(3)}, path)
+    with pytest.raises(CheckpointError, match=f"(?s){path}.*rm '{path}'"):
+        fit(tiny_method(), tiny_data(), epochs=2, batch_size=32, progress=False, checkpoint=path)
+
+
+class Payload:
+    """Unpickling an arbitrary object runs code: checkpoints are read with weights_only=True."""
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    path = tmp_path / "i.pt"
+    fit(tiny_method(), tiny_data(), epochs=1, batch_size=32, progress=False, checkpoint=path)
+    state = torch.load(path, weights_only=True)  # the format itself is weights-only
+    state["history"]["extra"] = Payload()
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="damaged or is not a checkpoint"):
+        fit(tiny_method(), tiny_data(), epochs=1, batch_size=32, progress=False, checkpoint=path)
+
+
+TWO_RUNS = """
+import sys, hashlib, torch
+sys.path.insert(0, {tests!r})
+from test_train import tiny_data, tiny_method
+from sslcourse.train import fit
+torch.set_num_threads(1)
+m = tiny_method()
+fit(m, tiny_data(n=512), epochs=6, batch_size=32, progress=False, checkpoint={path!r})
+print("weights", hashlib.sha1(b"".join(v.numpy().tobytes() for v in m.state_dict().values())).hexdigest())
+"""
+
+
+def test_two_runs_on_one_checkpoint_at_once_never_corrupt_it(tmp_path):
+    """Two processes (two notebook tabs, two terminals) train into the same file at the same time."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared.pt"
+    script = TWO_RUNS.format(tests=str(Path(__file__).parent), path=str(path))
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-2000:]
+    weights = [next(line for line in out.splitlines() if line.startswith("weights")) for out, _ in outs]
+    assert weights[0] == weights[1], "the second run must end with the first run's result, not a mix"
+    assert sum("already trained" in out for out, _ in outs) == 1, [o for o, _ in outs]
+    state = torch.load(path, weights_only=True)
+    assert state["epoch"] == 6
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file is left behind"
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     """A crash while saving leaves the previous checkpoint intact (write to a temp file, then rename)."""
     data, path = tiny_data(), tmp_path / "e.pt"
-    fit(tiny_method(), data, epochs=1, batch_size=32, progress=False, checkpoint=path)
-    good = path.read_bytes()
+    real_save, saves = torch.save, []
 
-    def crash(obj, f, *args, **kwargs):
-        open(f, "wb").write(b"partial")
-        raise OSError("disk full")
+    def crash_on_the_second_save(obj, f, *args, **kwargs):
+        saves.append(1)
+        if len(saves) == 2:
+            f.write(b"partial")
+            raise OSError("disk full")
+        return real_save(obj, f, *args, **kwargs)
 
-    monkeypatch.setattr(torch, "save", crash)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(torch, "save", crash_on_the_second_save)
+    with pytest.raises(OSError, match="disk full"):
         fit(tiny_method(), data, epochs=2, batch_size=32, progress=False, checkpoint=path)
-    assert path.read_bytes() == good
+    monkeypatch.setattr(torch, "save", real_save)
+    assert torch.load(path, weights_only=True)["epoch"] == 1, "epoch 1's checkpoint survives the failed save"
+    assert not list(tmp_path.glob("*.tmp")), "the half-written temporary file is removed"
 
 
 class Diverges(Method):
