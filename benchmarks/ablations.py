@@ -12,8 +12,9 @@ import time
 
 from sslcourse.config import profile, seed_everything
 from sslcourse.data import load_profile_data
-from sslcourse.evaluate import baseline, evaluate_encoder
-from sslcourse.methods import build_method, fit_settings
+from sslcourse.evaluate import evaluate_encoder
+from sslcourse.methods import build_method
+from sslcourse.runs import baseline, fit_settings
 from sslcourse.train import fit
 
 VARIANTS = {

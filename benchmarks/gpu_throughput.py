@@ -21,7 +21,8 @@ import torch
 
 from sslcourse.config import profile
 from sslcourse.data import load_profile_data
-from sslcourse.methods import METHODS, build_method, fit_settings
+from sslcourse.methods import METHODS, build_method
+from sslcourse.runs import fit_settings
 from sslcourse.methods.simclr import nt_xent_loss
 from sslcourse.train import autocast, fit
 

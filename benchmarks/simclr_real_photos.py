@@ -19,7 +19,8 @@ from pathlib import Path
 from sslcourse.config import profile, seed_everything
 from sslcourse.data import load_dataset
 from sslcourse.evaluate import evaluate_encoder
-from sslcourse.methods import build_method, fit_settings
+from sslcourse.methods import build_method
+from sslcourse.runs import fit_settings
 from sslcourse.models import build_backbone
 from sslcourse.train import fit
 

@@ -220,14 +220,20 @@ print(f"random init: kNN {random_init['knn_accuracy']:.1%}, linear probe {random
 # shuffled batches already on the device, one optimiser step per batch, a cosine learning-rate schedule with
 # warm-up, a progress bar, mixed precision where the hardware has it, and checkpoints it resumes from.
 
+# %% [markdown]
+# A **run** is a method, its recipe, a seed — and the data it trains on. `plan_run` writes it down: the recipe of
+# the profile, a fingerprint of the training images (a hash of every pixel and label), and the checkpoint file,
+# whose name holds a hash of all of that. Train again on the same data and the checkpoint is loaded; train on
+# other images and a new one is made — a model is never reused for data it did not see.
+
 # %%
-from sslcourse.methods import build_method, default_checkpoint, fit_settings
+from sslcourse.runs import plan_run
 from sslcourse.train import fit
 
-method, recipe = build_method("supervised", p, seed=SEED)
-print(recipe)
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="supervised",
-              checkpoint=default_checkpoint("supervised", p, recipe, SEED))
+run = plan_run("supervised", p, train, seed=SEED)
+print(run)
+method = run.build()
+history = fit(method, train, **run.fit_kwargs())
 
 # %%
 history.plot()
@@ -270,7 +276,7 @@ plt.show()
 #   against the one used here.
 # * Change `SEED` or the augmentation sliders and rerun; or set `SSLCOURSE_PROFILE=full` on a GPU machine.
 # * Train the supervised baseline with 1 % of the labels
-#   (`sslcourse.evaluate.finetune(encoder, train, test, fraction=0.01)`): this is the regime where
+#   (`sslcourse.runs.finetune(encoder, train, test, fraction=0.01)`): this is the regime where
 #   self-supervised pretraining pays off (lesson 06).
 #
 # **What failure looks like:** a kNN accuracy near chance (10 %) for a *trained* encoder means its features

@@ -138,10 +138,12 @@ print("average colour (R, G, B):", [round(v, 2) for v in mean_colour.tolist()])
 # Resolution bookkeeping, stage by stage:
 
 # %%
-from sslcourse.methods import build_method
+from sslcourse.runs import plan_run
 
-method, recipe = build_method("inpainting", p, seed=SEED)
-print(recipe)
+run = plan_run("inpainting", p, train, seed=SEED)
+recipe = run.recipe
+print(run)
+method = run.build()
 h = x
 for k, stage in enumerate(method.encoder.stages):
     h = stage(method.encoder.normalize(h) if k == 0 else h)
@@ -183,7 +185,6 @@ print(f"{(target_pm1 < 0).float().mean():.0%} of the target values are negative;
 show_source(type(method).training_step)
 
 # %%
-from sslcourse.methods import default_checkpoint, fit_settings
 from sslcourse.train import fit
 
 probe_mask = make_mask(recipe["strategy"], 8, 32, recipe["mask_ratio"], generator=torch.Generator().manual_seed(2))
@@ -197,8 +198,7 @@ def record_fill_ins(method):
     return {}
 
 
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, eval_fn=record_fill_ins, desc="inpainting",
-              checkpoint=default_checkpoint("inpainting", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs(), eval_fn=record_fill_ins)  # a rerun loads it (lesson 06 too)
 if not snapshots:  # loaded from the checkpoint: only the final model to show
     record_fill_ins(method)
 
@@ -239,8 +239,9 @@ explore(draw_fill_ins, dict(strategy="center", mask_ratio=0.25, seed=0),
 # encoder of the same architecture and the supervised baseline (trained with every label, lesson 00).
 
 # %%
-from sslcourse.evaluate import baseline, evaluate_encoder
+from sslcourse.evaluate import evaluate_encoder
 from sslcourse.plots import plot_bars, results_table
+from sslcourse.runs import baseline
 
 results = {
     "random init": baseline("random", p, train, test, seed=SEED),
@@ -265,8 +266,9 @@ variants = {"pixels 50%": ("pixels", 0.5), "block 25%": ("block", 0.25), "centre
 half = train.subset(len(train) // 2, seed=SEED)
 ablation = {}
 for name, (strategy, ratio) in variants.items():
-    m_i, r_i = build_method("inpainting", p, seed=SEED, strategy=strategy, mask_ratio=ratio, epochs=1)
-    fit(m_i, half, **fit_settings(p, r_i), seed=SEED, desc=name, progress=False)
+    run_i = plan_run("inpainting", p, half, seed=SEED, strategy=strategy, mask_ratio=ratio, epochs=1)
+    m_i = run_i.build()
+    run_i.fit(m_i, half, progress=False)
     ablation[name] = evaluate_encoder(m_i.encoder, half, test)
     print(f"{name:<12} linear probe {ablation[name]['linear_probe_accuracy']:.1%}")
 

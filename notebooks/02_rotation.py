@@ -113,14 +113,14 @@ print(f"same counts: {torch.bincount(right).tolist() == torch.bincount(wrong).to
 # stays up).
 
 # %%
-from sslcourse.methods import build_method, default_checkpoint, fit_settings
+from sslcourse.runs import plan_run
 from sslcourse.train import fit
 
-method, recipe = build_method("rotation", p, seed=SEED)
-print(recipe)
+run = plan_run("rotation", p, train, seed=SEED)
+print(run)
+method = run.build()
 show_source(type(method).training_step)
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="rotation",
-              checkpoint=default_checkpoint("rotation", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs())  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 
@@ -187,8 +187,9 @@ plt.show()
 # the rotation head. Evaluating the head's four logits instead measures rotation, not objects:
 
 # %%
-from sslcourse.evaluate import baseline, evaluate_encoder, linear_probe
+from sslcourse.evaluate import evaluate_encoder, linear_probe
 from sslcourse.plots import plot_bars, results_table
+from sslcourse.runs import baseline
 
 logits_train = method.head(extract_features(method.encoder, train.images))
 logits_test = method.head(extract_features(method.encoder, test.images))
@@ -232,7 +233,7 @@ plt.show()
 # each stage, and where the gap is largest.
 #
 # ## What to try next
-# * `build_method("rotation", p, min_scale=1.0)`: no crops — does the encoder lean more on the horizon?
+# * `plan_run("rotation", p, train, min_scale=1.0)`: no crops — does the encoder lean more on the horizon?
 # * Train on outdoor scenes only (brightness says where the sky is) and compare the probe accuracy.
 # * **Exercise 02** (`exercises/02_rotation.ipynb`): write `rotate_batch` and check it.
 #

@@ -109,11 +109,13 @@ plt.show()
 #   also removes information the encoder could use (`benchmarks/ablations.py jigsaw`); it is off by default.
 
 # %%
-from sslcourse.methods import build_method, default_checkpoint, fit_settings
+from sslcourse.runs import plan_run
 from sslcourse.train import fit
 
-method, recipe = build_method("jigsaw", p, seed=SEED)
-print(recipe)
+run = plan_run("jigsaw", p, train, seed=SEED)
+recipe = run.recipe
+print(run)
+method = run.build()
 puzzles, targets = method.make_puzzles(test.images[:6])
 show_images(assemble_tiles(puzzles), titles=[f"π #{int(t)}" for t in targets], ncols=6, scale=1.4)
 plt.show()
@@ -123,8 +125,7 @@ show_source(type(method).forward)
 # ## 4. Training through `fit`
 
 # %%
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="jigsaw",
-              checkpoint=default_checkpoint("jigsaw", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs())  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 
@@ -156,8 +157,8 @@ print(f"puzzle accuracy on the test set: {acc / 2000:.1%} (chance: {1 / len(meth
 half = train.subset(len(train) // 2, seed=SEED)
 sizes, puzzle_acc = [8, 32, 128], []
 for size in sizes:
-    m_s, r_s = build_method("jigsaw", p, seed=SEED, num_permutations=size, epochs=1)
-    h_s = fit(m_s, half, **fit_settings(p, r_s), seed=SEED, progress=False)
+    run_s = plan_run("jigsaw", p, half, seed=SEED, num_permutations=size, epochs=1)
+    h_s = run_s.fit(run_s.build(), half, progress=False)
     puzzle_acc.append(h_s.last("puzzle_accuracy"))
     print(f"{size:>4} permutations: training puzzle accuracy {puzzle_acc[-1]:.1%} (chance {1 / size:.1%})")
 plt.plot(sizes, [100 * a for a in puzzle_acc], "o-", label="after one epoch")
@@ -172,8 +173,9 @@ plt.show()
 # ## 7. What did the encoder learn?
 
 # %%
-from sslcourse.evaluate import baseline, evaluate_encoder
+from sslcourse.evaluate import evaluate_encoder
 from sslcourse.plots import plot_bars, results_table
+from sslcourse.runs import baseline
 
 results = {
     "random init": baseline("random", p, train, test, seed=SEED),
@@ -193,7 +195,7 @@ plt.show()
 # ## What to try next
 # * `tile_jitter=False`: the tiles' borders line up again. Does the puzzle get easier? Do the features get better?
 # * `per_tile_norm=True`, or remove the per-tile colour jitter in `Jigsaw.make_puzzles`, and compare.
-# * `build_method("jigsaw", p, num_permutations=16)` (or 100): a harder puzzle is not always a better teacher —
+# * `plan_run("jigsaw", p, train, num_permutations=16)` (or 100): a harder puzzle is not always a better teacher —
 #   on `shapes` at this budget 16 permutations gave a *better* linear probe than 64 (BENCHMARKS.md, ablations).
 # * **Exercise 03** (`exercises/03_jigsaw.ipynb`): write `make_permutation_set` and `shuffle_tiles`.
 #

@@ -57,10 +57,12 @@ train, test = load_profile_data(p)
 # at once. Two calls, two views:
 
 # %%
-from sslcourse.methods import build_method
+from sslcourse.runs import plan_run
 
-method, recipe = build_method("simclr", p, seed=SEED)
-print(recipe)
+run = plan_run("simclr", p, train, seed=SEED)
+recipe = run.recipe
+print(run)
+method = run.build()
 print(method.augment)
 x = test.images[:8]
 show_rows({"image": x, "view 1": method.augment(x), "view 2": method.augment(x)}, ncols=8)
@@ -173,13 +175,11 @@ print(f"what a pull-only loss (1 − cos) would say: {1 - F.cosine_similarity(co
 
 # %%
 from sslcourse.evaluate import knn_monitor
-from sslcourse.methods import default_checkpoint, fit_settings
 from sslcourse.train import fit
 
 show_source(type(method).training_step)
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, desc="SimCLR",
-              eval_fn=knn_monitor(train, test, n_train=5000),
-              checkpoint=default_checkpoint("simclr", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs(),
+              eval_fn=knn_monitor(train, test, n_train=5000))  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 
@@ -199,8 +199,9 @@ plt.show()
 # information that can still be useful downstream. So we evaluate the encoder's output $f(x)$, not $g(f(x))$:
 
 # %%
-from sslcourse.evaluate import baseline, evaluate_encoder
+from sslcourse.evaluate import evaluate_encoder
 from sslcourse.plots import plot_bars, plot_embedding, results_table
+from sslcourse.runs import baseline
 
 head = torch.nn.Sequential(method.encoder, method.projector).eval()
 results = {
@@ -237,8 +238,9 @@ half = train.subset(len(train) // 2, seed=SEED)
 variants = {"crop only": dict(strength=0.0), "colour only": dict(min_scale=1.0), "crop + colour": dict()}
 ablation = {}
 for name, changes in variants.items():
-    m_v, r_v = build_method("simclr", p, seed=SEED, **changes)
-    fit(m_v, half, **fit_settings(p, r_v), seed=SEED, progress=False)
+    run_v = plan_run("simclr", p, half, seed=SEED, **changes)
+    m_v = run_v.build()
+    run_v.fit(m_v, half, progress=False)
     ablation[name] = evaluate_encoder(m_v.encoder, half, test)
     print(f"{name:<14} kNN {ablation[name]['knn_accuracy']:.1%}  linear {ablation[name]['linear_probe_accuracy']:.1%}")
 
@@ -264,7 +266,7 @@ print(f"partner found by colour histogram alone: {((h1 @ h2.T).argmax(1) == torc
 
 # %% [markdown]
 # ## What to try next
-# * Temperature: `build_method("simclr", p, temperature=0.05)` or `1.0`. Too low, and training chases a few hard
+# * Temperature: `plan_run("simclr", p, train, temperature=0.05)` or `1.0`. Too low, and training chases a few hard
 #   negatives (often false ones: two images of the same class); too high, and all negatives count alike.
 # * Batch size: `batch_size=32` vs `256` for the same number of epochs.
 # * **Exercise 04** (`exercises/04_simclr.ipynb`): write `nt_xent_loss` (vectorised, stable) and `simclr_views`.

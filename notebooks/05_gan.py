@@ -113,9 +113,11 @@ print("naive −log σ(−200):", -torch.log(torch.sigmoid(extreme)).item(),
 # must be scaled to $[-1, 1]$ as well, or $D$ tells real from fake by their range alone.
 
 # %%
-from sslcourse.methods import build_method, default_checkpoint, fit_settings
+from sslcourse.runs import plan_run
 
-method, recipe = build_method("gan", p, seed=SEED)
+run = plan_run("gan", p, train, seed=SEED)
+recipe = run.recipe
+method = run.build()
 print(recipe)
 z = torch.randn(4, method.z_dim)
 h = z.view(4, -1, 1, 1)
@@ -152,8 +154,7 @@ def sample_fixed(method):
     return {}
 
 
-history = fit(method, train, **fit_settings(p, recipe), seed=SEED, eval_fn=sample_fixed, desc="DCGAN",
-              checkpoint=default_checkpoint("gan", p, recipe, SEED))  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs(), eval_fn=sample_fixed)  # a rerun loads it (lesson 06 too)
 if not samples_per_epoch:  # loaded from the checkpoint: only the final generator to show
     sample_fixed(method)
 
@@ -202,10 +203,10 @@ print(f"mean pairwise distance: generated {diversity(fake):.2f}, real {diversity
 
 # %%
 quarter = train.subset(len(train) // 4, seed=SEED)
-strong_d, r_sd = build_method("gan", p, seed=SEED, epochs=1, lr_d=2e-3, lr_g=2e-4)
-h_sd = fit(strong_d, quarter, **fit_settings(p, r_sd), seed=SEED, progress=False)
-balanced, r_b = build_method("gan", p, seed=SEED, epochs=1)
-h_b = fit(balanced, quarter, **fit_settings(p, r_b), seed=SEED, progress=False)
+run_sd = plan_run("gan", p, quarter, seed=SEED, epochs=1, lr_d=2e-3, lr_g=2e-4)
+h_sd = run_sd.fit(run_sd.build(), quarter, progress=False)
+run_b = plan_run("gan", p, quarter, seed=SEED, epochs=1)
+h_b = run_b.fit(run_b.build(), quarter, progress=False)
 for name, hh in [("lr_D = 10 × lr_G", h_sd), ("balanced", h_b)]:
     print(f"{name:<18} D(G(z)) = {hh.last('d_fake'):.3f}   D(x) = {hh.last('d_real'):.3f}   "
           f"G loss = {hh.last('loss_g'):.2f}")
@@ -229,10 +230,11 @@ plt.show()
 # compare it with the *same* architecture at random init, and — for scale — with the course's backbone baselines.
 
 # %%
-from sslcourse.evaluate import baseline, evaluate_encoder
+from sslcourse.evaluate import evaluate_encoder
 from sslcourse.plots import plot_bars, results_table
+from sslcourse.runs import baseline
 
-random_d, _ = build_method("gan", p, seed=SEED + 1)
+random_d = plan_run("gan", p, train, seed=SEED + 1).build()  # built, never trained
 results = {
     "random-init D": evaluate_encoder(random_d.encoder.to(p.device), train, test),
     "GAN discriminator": evaluate_encoder(method.encoder, train, test),
@@ -247,7 +249,7 @@ plt.show()
 
 # %% [markdown]
 # ## What to try next
-# * `non_saturating=False` in `build_method("gan", p, ...)`: watch `loss_g` and the samples stall.
+# * `non_saturating=False` in `plan_run("gan", p, train, ...)`: watch `loss_g` and the samples stall.
 # * Change `lr_d` and `lr_g`, or the batch size; which setting keeps D(x) and D(G(z)) apart but not at 1 and 0?
 # * **Exercise 05** (`exercises/05_gan.ipynb`): write `discriminator_loss` and `generator_loss` from logits.
 #

@@ -53,7 +53,7 @@ train, test = load_profile_data(p)
 # cache — so a method already trained by its lesson is loaded instead of trained again.
 
 # %%
-from sslcourse.methods import train_method
+from sslcourse.runs import train_method
 from sslcourse.models import build_backbone
 
 encoders, train_seconds = {"random init": build_backbone(p.backbone, seed=SEED).to(p.device)}, {}
@@ -95,7 +95,7 @@ plt.show()
 # few labels.
 
 # %%
-from sslcourse.evaluate import finetune
+from sslcourse.runs import finetune
 
 fractions = (0.01, 0.1)
 few_label = {name: [finetune(enc, train, test, f, amp=p.amp, seed=SEED) for f in fractions]

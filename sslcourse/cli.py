@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from .data import atomic_write_text
 from .methods import METHODS
 
 
@@ -38,7 +39,7 @@ def cmd_info(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .methods import train_and_evaluate
+    from .runs import train_and_evaluate
 
     p = _profile(args)
     if args.method == "all":
@@ -54,8 +55,8 @@ def cmd_train(args) -> int:
 
 def _train_all(args, p) -> int:
     """Every method with the profile's recipe, one after the other: the leaderboard of lesson 06."""
-    from .methods import train_and_evaluate
     from .plots import results_table
+    from .runs import train_and_evaluate
 
     if args.checkpoint:
         raise ValueError("--checkpoint names one file; `train all` keeps one checkpoint per method in the cache")
@@ -66,7 +67,7 @@ def _train_all(args, p) -> int:
         results[name] = train_and_evaluate(name, p, epochs=args.epochs, seed=args.seed, train_size=args.train_size,
                                            progress=not args.quiet)
         _print_summary(results[name])
-        Path(out).write_text(json.dumps(results, indent=1))  # after every method: a crash keeps the rest
+        atomic_write_text(Path(out), json.dumps(results, indent=1))  # after every method: a crash keeps the rest
     first = next(iter(results.values()))
     table = {"random init": first["random_init"], **results}
     print("\n" + results_table(table))
@@ -87,8 +88,9 @@ def _print_summary(r: dict) -> None:
 
 def cmd_eval(args) -> int:
     from .data import load_profile_data
-    from .evaluate import baseline, evaluate_encoder, finetune
+    from .evaluate import evaluate_encoder
     from .models import load_encoder
+    from .runs import baseline, finetune
 
     p = _profile(args)
     encoder, meta = load_encoder(args.checkpoint, p.device)
@@ -96,7 +98,11 @@ def cmd_eval(args) -> int:
         p = p.replace(dataset=meta["dataset"])
     train, test = load_profile_data(p)
     result = {"checkpoint": str(args.checkpoint), "method": meta.get("method", "?"), "dataset": train.name,
-              "epochs": meta.get("epochs"), **evaluate_encoder(encoder, train, test)}
+              "epochs": meta.get("epochs"), "data": {"train": train.fingerprint, "test": test.fingerprint},
+              **evaluate_encoder(encoder, train, test)}
+    if meta.get("data") and meta["data"] != train.fingerprint:
+        print(f"note: this encoder was trained on other data (fingerprint {meta['data'][:8]}) than the "
+              f"{train.name} train split evaluated here ({train.fingerprint[:8]}): a transfer result")
     rand = baseline("random", p, train, test)
     result["random_init"] = {k: rand[k] for k in ("knn_accuracy", "linear_probe_accuracy")}
     if args.finetune:
@@ -104,7 +110,7 @@ def cmd_eval(args) -> int:
             result[f"finetune_{round(frac * 100)}pct_accuracy"] = finetune(encoder, train, test, frac)
     _print_summary(result)
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
+        atomic_write_text(Path(args.out), json.dumps(result, indent=1))
         print(f"results written to {args.out}")
     return 0
 
@@ -179,7 +185,7 @@ def main(argv=None) -> int:
         if getattr(args, "method", None) is not None and args.method not in METHODS + ("all",):
             raise ValueError(f"unknown method {args.method!r}: choose one of {', '.join(METHODS)}, or all")
         return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError, TypeError, FloatingPointError) as err:
+    except (ValueError, OSError, RuntimeError, TypeError, FloatingPointError) as err:
         if os.environ.get("SSLCOURSE_DEBUG"):
             raise
         print(f"sslcourse {args.command}: error: {err}\n(set SSLCOURSE_DEBUG=1 for the full traceback)",

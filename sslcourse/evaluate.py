@@ -7,17 +7,15 @@
    for k = 20 and k = 200.
 3. ``linear_probe``: multinomial logistic regression on standardised frozen features,
    full batch, L-BFGS (fixed recipe below), accuracy on the test split.
-4. ``finetune``: the whole encoder plus a linear head trained on 1 % or 10 % of the labels.
+4. ``few_label_subset``: the class-balanced 1 % or 10 % of the labels that few-label
+   evaluations train on (``sslcourse.runs.finetune``, which trains, lives above).
 
-``evaluate_encoder`` runs 1–3 and returns one dict; ``baseline`` gives the same numbers
-for a random-init or a supervised encoder, so a lesson can print "method vs random
-init vs supervised".
+``evaluate_encoder`` runs 1–3 and returns one dict. The protocol measures any encoder and
+trains nothing: baselines and fine-tuning, which train, are in ``sslcourse.runs``.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
-import json
 import time
 
 import torch
@@ -146,62 +144,12 @@ def few_label_subset(data: ImageDataset, fraction: float, seed: int = 0) -> Imag
         n = max(1, round(fraction * len(idx)))
         keep.append(idx[torch.randperm(len(idx), generator=g)[:n]])
     keep = torch.cat(keep).to(data.images.device)
-    return ImageDataset(data.images[keep], data.labels[keep], data.classes, data.name, f"{data.split}[{fraction:.0%}]")
+    subset = data.select(keep, f"few_label_subset(fraction={fraction}, seed={seed})")
+    subset.split = f"{data.split}[{fraction:.0%}]"
+    return subset
 
 
-FINETUNE_STEPS = 100
-
-
-def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
-             steps: int = FINETUNE_STEPS, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-             amp=None, progress: bool = False) -> float:
-    """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; test accuracy.
-
-    Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64
-    (or the whole subset if smaller), about ``steps`` optimisation steps whatever the fraction —
-    the same compute for 1 % and 10 % of the labels.
-    """
-    from .methods.supervised import Supervised
-    from .train import fit
-
-    subset = few_label_subset(train, fraction, seed)
-    bs = min(batch_size, len(subset))
-    epochs = max(1, round(steps / (len(subset) // bs)))
-    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes))
-    fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
-        desc=f"fine-tune {fraction:.0%}")
-    return model.accuracy(test)
-
-
-def baseline(kind: str, profile, train: ImageDataset, test: ImageDataset, seed: int = 0,
-             epochs: int | None = None, progress: bool = True) -> dict:
-    """Protocol results of a ``"random"`` (untrained) or ``"supervised"`` encoder, cached per setting.
-
-    The supervised baseline trains the same backbone with all labels (crop + flip augmentation,
-    the ``supervised`` recipe of the profile) through ``fit``.
-    """
-    from .config import cache_dir
-    from .methods import build_method, default_checkpoint, fit_settings
-    from .models import build_backbone
-    from .train import fit
-
-    if kind not in ("random", "supervised"):
-        raise ValueError(f"unknown baseline {kind!r}: use 'random' or 'supervised'")
-    key = f"baseline-{kind}-{profile.backbone}-{train.name}-n{len(train)}-{len(test)}-s{seed}"
-    encoder = build_backbone(profile.backbone, seed=seed).to(profile.device)
-    if kind == "supervised":
-        method, r = build_method("supervised", profile, encoder=encoder, seed=seed, epochs=epochs)
-        key += f"-e{r['epochs']}"
-    path = cache_dir() / "results" / f"{key}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    t0 = time.perf_counter()
-    if kind == "supervised":
-        fit(method, train, **fit_settings(profile, r), seed=seed, progress=progress, desc="supervised baseline",
-            checkpoint=default_checkpoint("supervised", profile, r, seed))  # shared with lesson 00
-    result = {"method": kind, "train_seconds": time.perf_counter() - t0, **evaluate_encoder(encoder, train, test)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    tmp.replace(path)
-    return result
+def accuracy(classifier: nn.Module, data: ImageDataset, batch_size: int = 512) -> float:
+    """Test accuracy (0..1) of a classifier (images -> logits) on ``data``, in eval mode, no augmentation."""
+    logits = extract_features(classifier, data.images, batch_size)
+    return (logits.argmax(1).cpu() == data.labels.cpu()).float().mean().item()

@@ -71,8 +71,8 @@ class GAN(Method):
 
 
 RECIPES = {
-    "quick": dict(epochs=4, batch_size=32, z_dim=64, width=32, lr_d=2e-4, lr_g=2e-4),
-    "full": dict(epochs=60, batch_size=256, z_dim=128, width=64, lr_d=2e-4, lr_g=2e-4),
+    "quick": dict(epochs=4, batch_size=32, z_dim=64, width=32, lr_d=2e-4, lr_g=2e-4, non_saturating=True),
+    "full": dict(epochs=60, batch_size=256, z_dim=128, width=64, lr_d=2e-4, lr_g=2e-4, non_saturating=True),
 }
 
 
@@ -81,4 +81,5 @@ def build(profile, r: dict, encoder=None, seed: int = 0) -> GAN:
         raise ValueError("the GAN learns its own discriminator; it cannot take a backbone as encoder")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return GAN(z_dim=r["z_dim"], width=r["width"], lr_d=r["lr_d"], lr_g=r["lr_g"])
+        return GAN(z_dim=r["z_dim"], width=r["width"], lr_d=r["lr_d"], lr_g=r["lr_g"],
+                   non_saturating=r.get("non_saturating", True))

@@ -6,8 +6,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..augment import light_augment
-from ..data import ImageDataset
-from ..evaluate import extract_features
 from ..models import linear_head
 from ..train import Method
 
@@ -31,12 +29,6 @@ class Supervised(Method):
         loss = F.cross_entropy(logits, labels)
         acc = (logits.argmax(1) == labels).float().mean()
         return loss, {"loss": loss, "train_accuracy": acc}
-
-    @torch.no_grad()
-    def accuracy(self, data: ImageDataset) -> float:
-        """Test accuracy of the classifier (eval mode, no augmentation)."""
-        logits = self.classifier(extract_features(self.encoder, data.images))
-        return (logits.argmax(1).cpu() == data.labels.cpu()).float().mean().item()
 
     def hparams(self) -> dict:
         return {"num_classes": self.classifier.out_features}

@@ -1,0 +1,244 @@
+"""What a run is: one method, its recipe, a profile, a seed — and the data it is trained on.
+
+    run = plan_run("simclr", p, train, seed=0)   # recipe, data fingerprint, checkpoint path
+    print(run)                                    # what will train, on what, saved where
+    method = run.build()                          # the method, on the profile's device
+    history = run.fit(method, train)              # train.fit with the recipe, checkpointed
+
+Everything a run leaves behind is keyed by its **identity** — method, recipe, profile
+settings, seed, and the fingerprint of the training data (``ImageDataset.fingerprint``,
+a hash of every pixel and label):
+
+* the checkpoint ``<cache>/checkpoints/<method>-<profile>-<dataset>-e<epochs>-s<seed>-<id>.pt``,
+  whose ``<id>`` is a hash of the identity, so two image folders of the same size, or
+  ``shapes`` after its generator changed, never share a checkpoint; inside, ``fit`` checks
+  the full identity again (code versions included) before resuming;
+* cached baselines ``<cache>/results/baseline-…-<train fp>-<test fp>-….json``, each holding
+  its identity and recomputed when it does not match;
+* result JSONs, which record the fingerprints, the run id and the checkpoint.
+
+This module sits above ``methods/``, ``train`` and ``evaluate``: lessons and the command
+line call it; it calls them. ``evaluate`` stays the protocol alone (it trains nothing),
+and ``methods/`` stay the methods alone (they evaluate nothing).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from . import evaluate
+from .config import Profile, cache_dir, seed_everything
+from .data import ImageDataset, load_profile_data
+from .methods import build_method, recipe as method_recipe
+from .models import build_backbone, save_encoder
+from .train import History, fit, identity_hash
+
+RUN_FORMAT = 1  # bump when what a run's files mean changes: every cached run is then redone
+
+
+def fit_settings(profile: Profile, r: dict) -> dict:
+    """The ``fit`` keyword arguments of a recipe on a profile."""
+    return dict(epochs=r["epochs"], batch_size=r["batch_size"], lr=r.get("lr"), device=profile.device,
+                amp=profile.amp, channels_last=profile.channels_last, compile=profile.compile)
+
+
+@dataclass
+class Run:
+    """A planned training run (see the module docstring). Make one with :func:`plan_run`."""
+
+    method: str
+    profile: Profile
+    recipe: dict
+    seed: int
+    dataset: str
+    data: str  # the training data's fingerprint
+    checkpoint: Path = field(default=None)
+    explicit: bool = False  # the learner named the checkpoint file: a mismatch is an error, not a new file
+
+    @property
+    def identity(self) -> dict:
+        return {"format": RUN_FORMAT, "method": self.method, "recipe": self.recipe, "seed": self.seed,
+                "profile": self.profile.name, "backbone": self.profile.backbone, "amp": self.profile.amp,
+                "image_size": self.profile.image_size, "dataset": self.dataset, "data": self.data}
+
+    @property
+    def id(self) -> str:
+        return identity_hash(self.identity)[:8]
+
+    def fit_kwargs(self) -> dict:
+        """Everything ``fit`` needs besides the method and the data."""
+        return {**fit_settings(self.profile, self.recipe), "seed": self.seed, "checkpoint": self.checkpoint,
+                "on_mismatch": "error" if self.explicit else "fresh", "desc": self.method}
+
+    def build(self, encoder: nn.Module | None = None) -> nn.Module:
+        """The method with this run's recipe and seed, on the profile's device."""
+        method, _ = build_method(self.method, self.profile, encoder=encoder, seed=self.seed, **self.recipe)
+        return method.to(self.profile.device)
+
+    def fit(self, method: nn.Module, data: ImageDataset, **changes) -> History:
+        """``train.fit(method, data, **self.fit_kwargs())``, refusing data other than the run's."""
+        if getattr(data, "fingerprint", None) != self.data:
+            raise ValueError(
+                f"this run of {self.method} was planned for {self.dataset} data with fingerprint {self.data}, "
+                f"but fit was given {getattr(data, 'name', type(data).__name__)} with fingerprint "
+                f"{getattr(data, 'fingerprint', None)}: plan the run with the data you train on")
+        return fit(method, data, **{**self.fit_kwargs(), **changes})
+
+    def __str__(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.recipe.items())
+        return (f"run {self.id}: {self.method} on {self.dataset} (data {self.data[:8]}), seed {self.seed}, "
+                f"profile {self.profile.name}\n  recipe: {settings}\n  checkpoint: {self.checkpoint}")
+
+
+def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, checkpoint=None,
+             **overrides) -> Run:
+    """The run of method ``name`` on ``train`` with the profile's recipe (``overrides`` change it).
+
+    ``checkpoint``: a file you name (a mismatch with it is then an error) — by default one in
+    the cache whose name holds the run's id.
+    """
+    if not isinstance(train, ImageDataset):
+        raise TypeError(f"plan_run needs the training data as an ImageDataset (it is keyed by its fingerprint), "
+                        f"got {type(train).__name__}")
+    r = method_recipe(name, profile, **overrides)
+    run = Run(name, profile, r, seed, train.name, train.fingerprint)
+    if checkpoint is not None:
+        run.checkpoint, run.explicit = Path(checkpoint), True
+    else:
+        run.checkpoint = (cache_dir() / "checkpoints"
+                          / f"{name}-{profile.name}-{train.name}-e{r['epochs']}-s{seed}-{run.id}.pt")
+    return run
+
+
+def train_method(name: str, profile: Profile, train: ImageDataset, seed: int = 0, checkpoint=None,
+                 progress: bool = True, eval_fn=None, **overrides):
+    """(method, recipe, history): ``name`` trained on ``train`` with the profile's recipe through ``fit`` —
+    a finished checkpoint of the same run (a lesson's, or an earlier command's) is loaded instead."""
+    run = plan_run(name, profile, train, seed, checkpoint, **overrides)
+    method = run.build()
+    history = run.fit(method, train, progress=progress, eval_fn=eval_fn)
+    return method, run.recipe, history
+
+
+# ---- baselines ----
+
+def _protocol() -> dict:
+    return {"knn_temperature": evaluate.KNN_TEMPERATURE, "probe_l2": evaluate.PROBE_L2,
+            "probe_steps": evaluate.PROBE_STEPS}
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # missing, half-written by an old version, or edited by hand
+        return None
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from .data import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=1))
+
+
+def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDataset, seed: int = 0,
+             epochs: int | None = None, progress: bool = True) -> dict:
+    """Protocol results of a ``"random"`` (untrained) or ``"supervised"`` encoder, cached per identity.
+
+    The supervised baseline trains the same backbone with all labels (crop + flip augmentation,
+    the ``supervised`` recipe of the profile) through ``fit``, with the checkpoint lesson 00 uses.
+    The cache file is keyed by both splits' fingerprints and holds the full identity; a file
+    whose identity differs is recomputed, never reused.
+    """
+    if kind not in ("random", "supervised"):
+        raise ValueError(f"unknown baseline {kind!r}: use 'random' or 'supervised'")
+    identity = {"format": RUN_FORMAT, "kind": kind, "backbone": profile.backbone, "seed": seed,
+                "train": train.fingerprint, "test": test.fingerprint, "protocol": _protocol()}
+    run = None
+    if kind == "supervised":
+        run = plan_run("supervised", profile, train, seed, epochs=epochs)
+        identity["run"] = run.identity
+    key = (f"baseline-{kind}-{profile.backbone}-{train.name}-{train.fingerprint[:8]}-{test.fingerprint[:8]}"
+           f"-s{seed}-{identity_hash(identity)[:8]}")
+    path = cache_dir() / "results" / f"{key}.json"
+    saved = _read_json(path)
+    if saved is not None and saved.get("identity") == identity:
+        return saved
+    t0 = time.perf_counter()
+    if run is None:
+        encoder = build_backbone(profile.backbone, seed=seed).to(profile.device)
+    else:
+        method = run.build()
+        run.fit(method, train, progress=progress, desc="supervised baseline")
+        encoder = method.encoder
+    result = {"method": kind, "train_seconds": time.perf_counter() - t0,
+              **evaluate.evaluate_encoder(encoder, train, test), "identity": identity}
+    _write_json(path, result)
+    return result
+
+
+# ---- few labels ----
+
+FINETUNE_STEPS = 100
+
+
+def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
+             steps: int = FINETUNE_STEPS, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+             amp=None, progress: bool = False) -> float:
+    """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; test accuracy.
+
+    Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64
+    (or the whole subset if smaller), about ``steps`` optimisation steps whatever the fraction —
+    the same compute for 1 % and 10 % of the labels.
+    """
+    from .methods.supervised import Supervised
+
+    subset = evaluate.few_label_subset(train, fraction, seed)
+    bs = min(batch_size, len(subset))
+    epochs = max(1, round(steps / (len(subset) // bs)))
+    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes))
+    fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
+        desc=f"fine-tune {fraction:.0%}")
+    return evaluate.accuracy(model, test)
+
+
+# ---- the whole run, as the command line does it ----
+
+def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, seed: int = 0, checkpoint=None,
+                       out=None, train_size: int | None = None, progress: bool = True) -> dict:
+    """Train ``name`` on the profile's data through ``fit``, evaluate it and the random-init
+    encoder with the shared protocol, save the encoder, and return (and write) the results."""
+    seed_everything(seed)
+    train, test = load_profile_data(profile, train_size)
+    run = plan_run(name, profile, train, seed, checkpoint, epochs=epochs)
+    t0 = time.perf_counter()
+    method = run.build()
+    history = run.fit(method, train, progress=progress)
+    seconds = time.perf_counter() - t0
+    result = {
+        "method": name, "profile": profile.name, "dataset": train.name, "backbone": profile.backbone,
+        "epochs": run.recipe["epochs"], "seconds": seconds, "device": profile.device,
+        "torch": torch.__version__, "recipe": run.recipe, "seed": seed, "run_id": run.id,
+        "data": {"train": train.fingerprint, "test": test.fingerprint, "train_size": len(train),
+                 "test_size": len(test)},
+        "checkpoint": history.checkpoint,
+        **evaluate.evaluate_encoder(method.encoder, train, test),
+    }
+    rand = baseline("random", profile, train, test, seed=seed)
+    result["random_init"] = {k: rand[k] for k in ("knn_accuracy", "linear_probe_accuracy")}
+    result["random_init_knn_accuracy"] = rand["knn_accuracy"]
+    result["random_init_linear_probe_accuracy"] = rand["linear_probe_accuracy"]
+    trained_into = Path(history.checkpoint)
+    encoder_path = trained_into.with_name(trained_into.stem + "-encoder.pt")
+    save_encoder(method.encoder, encoder_path, method=name, dataset=train.name, profile=profile.name,
+                 epochs=run.recipe["epochs"], run_id=run.id, data=train.fingerprint)
+    result["encoder"] = str(encoder_path)
+    result["history"] = history.epochs
+    if out:
+        _write_json(Path(out), result)
+    return result
