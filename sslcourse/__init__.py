@@ -1,7 +1,7 @@
 """sslcourse: the helper package of a hands-on course on self-supervised learning for vision.
 
     import sslcourse
-    p = sslcourse.config.profile()      # quick (CPU, embedded data) or full (CUDA, CIFAR-10)
+    p = sslcourse.config.profile()      # quick (CPU, embedded data), gpu (CUDA, CIFAR-10) or full
     train, test = sslcourse.data.load_profile_data(p)
 
 Modules: config, data, augment, pretext, models, methods, train, evaluate, plots,

@@ -1,20 +1,24 @@
-"""Profiles, device and seeding: the settings every lesson reads in its first cells.
+"""Profiles, device, precision and seeding: the settings every lesson reads in its first cells.
 
-Two profiles, one switch:
+Three profiles, for the three situations learners are in — one switch:
 
-| | quick | full |
-| --- | --- | --- |
-| default when | no CUDA device | a CUDA device is present |
-| dataset | embedded ``shapes`` (generated, offline) | CIFAR-10 (torchvision download) |
-| backbone | small ConvNet | CIFAR ResNet-18 |
-| budget | about a minute of training per method on 2 CPU cores | minutes per method on one GPU |
+| | quick | gpu | full |
+| --- | --- | --- | --- |
+| default when | no CUDA device | a CUDA device is present | asked for |
+| dataset | embedded ``shapes`` (offline) | CIFAR-10 | CIFAR-10 (or STL-10, a folder) |
+| backbone | small ConvNet | CIFAR ResNet-18 | CIFAR ResNet-18 |
+| budget | about a minute of training per lesson on 2 CPU cores | about a minute of training per lesson on an H100 (about ten on a Colab T4) | the published recipes: reproduce the papers' numbers |
+
+Precision follows the hardware: bf16 autocast where the GPU has bf16 units (compute
+capability 8.0 and newer: A100, H100, RTX 30xx/40xx), fp16 with a gradient scaler where it
+has not (T4, V100), bf16 on a CPU with native bf16, fp32 elsewhere or on request.
 
 Environment variables override the defaults, so that one notebook serves a learner,
 nbval, papermill and the command line alike::
 
-    SSLCOURSE_PROFILE=quick|full   SSLCOURSE_DATASET=shapes|cifar10|stl10|folder
-    SSLCOURSE_DEVICE=cpu|cuda|cuda:1|mps   SSLCOURSE_ROOT=/path/to/data
-    SSLCOURSE_CACHE=/path/to/cache
+    SSLCOURSE_PROFILE=quick|gpu|full   SSLCOURSE_DATASET=shapes|cifar10|stl10|folder
+    SSLCOURSE_DEVICE=cpu|cuda|cuda:1|mps   SSLCOURSE_PRECISION=fp32|bf16|fp16
+    SSLCOURSE_ROOT=/path/to/data   SSLCOURSE_CACHE=/path/to/cache
 """
 from __future__ import annotations
 
@@ -27,7 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "gpu", "full")
+PRECISIONS = ("fp32", "bf16", "fp16")
+BUDGETS = {
+    "quick": "about a minute of training per lesson on 2 CPU cores",
+    "gpu": "about a minute of training per lesson on an H100, about ten on a Colab T4",
+    "full": "the published recipes: tens of minutes per method on an H100, hours on a T4",
+}
 DATASETS = ("shapes", "cifar10", "stl10", "folder")
 BACKBONES = ("small_convnet", "resnet18")
 
@@ -43,9 +53,17 @@ class Profile:
     batch_size: int
     image_size: int = 32
     root: str | None = None
-    amp: bool = False  # bf16 autocast: on CUDA, and on CPUs with native bf16 (about 2× faster there)
+    amp: str | None = None  # autocast dtype: "bf16", "fp16" (with a gradient scaler) or None for fp32
     channels_last: bool = True  # 1.5–2× faster convolutions, on CPU too
-    compile: bool = False  # torch.compile the encoder where it helps (full profile)
+    compile: bool = False  # torch.compile the encoder where it pays off (the long runs of the full profile)
+
+    @property
+    def precision(self) -> str:
+        return self.amp or "fp32"
+
+    @property
+    def budget(self) -> str:
+        return BUDGETS[self.name]
 
     def replace(self, **changes) -> "Profile":
         """A copy with some settings changed, e.g. ``profile().replace(batch_size=128)``."""
@@ -58,8 +76,7 @@ class Profile:
     def __str__(self) -> str:
         return (
             f"profile={self.name} dataset={self.dataset} backbone={self.backbone} "
-            f"device={self.device} batch_size={self.batch_size}"
-            + (" amp=bf16" if self.amp else "")
+            f"device={self.device} batch_size={self.batch_size} precision={self.precision}"
             + (" channels_last" if self.channels_last else "")
         )
 
@@ -101,7 +118,41 @@ def resolve_device(requested: str | None = None) -> str:
     raise ValueError(f"unknown device {requested!r}: use cpu, cuda, cuda:N or mps")
 
 
-def profile(name: str | None = None, dataset: str | None = None, device: str | None = None) -> Profile:
+def cuda_has_bf16(device: str = "cuda") -> bool:
+    """True where the GPU computes in bf16 natively: compute capability 8.0 or newer (Ampere, Hopper…)."""
+    major, _ = torch.cuda.get_device_capability(torch.device(device))
+    return major >= 8
+
+
+def choose_precision(device: str, requested: str | None = None) -> str | None:
+    """The autocast dtype for ``device``: ``"bf16"``, ``"fp16"`` or None (fp32).
+
+    ``requested`` (or ``SSLCOURSE_PRECISION``) wins when the hardware can do it: fp32 always;
+    bf16 on a GPU of compute capability ≥ 8.0 or a CPU; fp16 on a GPU (or a CPU, for tests).
+    Otherwise: bf16 on a GPU that has it, fp16 with a gradient scaler on one that has not
+    (a T4 or a V100), bf16 on a CPU with native bf16 units, fp32 elsewhere.
+    """
+    requested = requested or os.environ.get("SSLCOURSE_PRECISION") or None
+    kind = torch.device(device).type
+    if requested is not None:
+        _check_choice("precision", requested, PRECISIONS, "SSLCOURSE_PRECISION")
+        if requested == "bf16" and kind == "cuda" and not cuda_has_bf16(device):
+            name = torch.cuda.get_device_name(torch.device(device))
+            raise ValueError(f"bf16 was asked for, but the {name} has no bf16 units (compute capability "
+                             f"{'.'.join(map(str, torch.cuda.get_device_capability(torch.device(device))))} < 8.0): "
+                             "use SSLCOURSE_PRECISION=fp16 (with a gradient scaler) or fp32")
+        if requested != "fp32" and kind not in ("cuda", "cpu"):
+            raise ValueError(f"mixed precision on {kind} is not supported here: use SSLCOURSE_PRECISION=fp32")
+        return None if requested == "fp32" else requested
+    if kind == "cuda":
+        return "bf16" if cuda_has_bf16(device) else "fp16"
+    if kind == "cpu" and cpu_has_fast_bf16():
+        return "bf16"
+    return None
+
+
+def profile(name: str | None = None, dataset: str | None = None, device: str | None = None,
+            precision: str | None = None) -> Profile:
     """The active profile: arguments, then ``SSLCOURSE_*`` variables, then the defaults.
 
     >>> p = profile("quick")
@@ -109,26 +160,34 @@ def profile(name: str | None = None, dataset: str | None = None, device: str | N
     ('quick', 'shapes', 'small_convnet')
     """
     device = resolve_device(device)
-    name = name or os.environ.get("SSLCOURSE_PROFILE") or ("full" if device.startswith("cuda") else "quick")
+    cuda = device.startswith("cuda")
+    name = name or os.environ.get("SSLCOURSE_PROFILE") or ("gpu" if cuda else "quick")
     _check_choice("profile", name, PROFILES, "SSLCOURSE_PROFILE")
     root = os.environ.get("SSLCOURSE_ROOT") or None
+    amp = choose_precision(device, precision)
     if name == "quick":
-        p = Profile(
-            name="quick", dataset="shapes", backbone="small_convnet", device=device,
-            batch_size=256, root=root,
-            amp=device.startswith("cuda") or (device == "cpu" and cpu_has_fast_bf16()),
-            channels_last=True,
-        )
-    else:
-        cuda = device.startswith("cuda")
-        p = Profile(
-            name="full", dataset="cifar10", backbone="resnet18", device=device,
-            batch_size=512, root=root,
-            amp=cuda, channels_last=True, compile=cuda,
-        )
+        p = Profile(name="quick", dataset="shapes", backbone="small_convnet", device=device, batch_size=256,
+                    root=root, amp=amp)
+    else:  # gpu and full: the same data and network; the recipes differ (methods/*.py)
+        p = Profile(name=name, dataset="cifar10", backbone="resnet18", device=device, batch_size=512, root=root,
+                    amp=amp, compile=cuda and name == "full")  # compiling costs more than a lesson's short run gains
     dataset = dataset or os.environ.get("SSLCOURSE_DATASET") or p.dataset
     _check_choice("dataset", dataset, DATASETS, "SSLCOURSE_DATASET")
     return dataclasses.replace(p, dataset=dataset)
+
+
+def describe_precision(p: Profile) -> str:
+    """One line on the precision in use and why, for ``lesson_setup`` and ``sslcourse info``."""
+    if p.device.startswith("cuda"):
+        name = torch.cuda.get_device_name(torch.device(p.device))
+        cap = ".".join(map(str, torch.cuda.get_device_capability(torch.device(p.device))))
+        reason = {"bf16": f"the {name} (compute capability {cap}) has bf16 units",
+                  "fp16": f"the {name} (compute capability {cap}) has no bf16 units: fp16 with a gradient scaler",
+                  None: "fp32 was asked for (SSLCOURSE_PRECISION)"}[p.amp]
+    else:
+        reason = {"bf16": "this CPU multiplies bf16 natively", "fp16": "fp16 was asked for",
+                  None: "full float32"}[p.amp]
+    return f"precision {p.precision}: {reason}"
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -173,12 +232,15 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 
 def lesson_setup(name: str | None = None, seed: int = 0, dataset: str | None = None) -> Profile:
-    """What every lesson's first code cell does: pick the profile, seed everything, say what runs where."""
+    """What every lesson's first code cell does: pick the profile, seed everything, say what runs
+    where, at what precision, and what it costs."""
     p = profile(name, dataset)
     seed_everything(seed)
     threads = torch.get_num_threads()
-    where = torch.cuda.get_device_name() if p.device.startswith("cuda") else f"CPU, {threads} threads"
-    print(f"{p}\n  torch {torch.__version__} on {where}; seed {seed}")
-    if p.name == "quick":
-        print("  quick profile: embedded `shapes` data, small ConvNet, about a minute per training run")
+    where = torch.cuda.get_device_name(torch.device(p.device)) if p.device.startswith("cuda") \
+        else f"CPU, {threads} threads"
+    print(f"{p}\n  torch {torch.__version__} on {where}; seed {seed}; {describe_precision(p)}")
+    print(f"  {p.name} profile ({p.dataset}, {p.backbone}): {p.budget}")
+    if p.name == "full":
+        print("  full profile: the reproduction recipes — set SSLCOURSE_PROFILE=gpu for session-sized runs")
     return p

@@ -31,6 +31,16 @@ PROBE_L2 = 1e-3
 PROBE_STEPS = 200
 
 
+def _inference_autocast(device: torch.device):
+    """Half precision for feature extraction on a GPU (bf16 where it has bf16 units, else fp16);
+    the CPU extracts in float32, so CPU figures do not depend on the CPU's bf16 support."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    from .config import cuda_has_bf16
+
+    return torch.autocast("cuda", dtype=torch.bfloat16 if cuda_has_bf16(str(device)) else torch.float16)
+
+
 @torch.no_grad()
 def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 512, device=None,
                      stage: int | None = None) -> torch.Tensor:
@@ -43,7 +53,7 @@ def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int =
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size].to(device, non_blocking=True)
             x = x.contiguous(memory_format=torch.channels_last)
-            with (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()):
+            with _inference_autocast(device):
                 f = encoder(x) if stage is None else encoder(x, stage=stage)
             out.append(f.float().flatten(1))
     finally:
@@ -80,13 +90,19 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k=20,
     return acc[ks[0]] if isinstance(k, int) else acc
 
 
+def standardise(train_features: torch.Tensor, test_features: torch.Tensor):
+    """(train, test, mean, std): both standardised with the train split's per-dimension mean and std,
+    on the train features' device."""
+    mean, std = train_features.float().mean(0), train_features.float().std(0).clamp(min=1e-6)
+    return ((train_features.float() - mean) / std, (test_features.float().to(train_features.device) - mean) / std,
+            mean, std)
+
+
 def linear_probe(train_features, train_labels, test_features, test_labels, l2: float = PROBE_L2,
                  steps: int = PROBE_STEPS, return_model: bool = False):
     """Accuracy of a linear classifier fit on frozen, standardised features (full-batch L-BFGS)."""
     device = train_features.device
-    mean, std = train_features.mean(0), train_features.std(0).clamp(min=1e-6)
-    xtr = (train_features.float() - mean) / std
-    xte = (test_features.float().to(device) - mean) / std
+    xtr, xte, mean, std = standardise(train_features, test_features)
     ytr = train_labels.to(device)
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     head = nn.Linear(xtr.shape[1], num_classes).to(device)

@@ -178,13 +178,22 @@ def describe_differences(saved: dict | None, now: dict) -> str:
 
 
 def autocast(device, amp):
-    """Mixed precision: bf16 (or fp16) autocast on CUDA, bf16 on a CPU that has bf16 units."""
+    """Mixed precision: autocast to bf16 (``amp="bf16"`` or True) or fp16 (``"fp16"``) on CUDA or the
+    CPU; nothing for None, False or ``"fp32"``. ``config.choose_precision`` picks what the hardware has."""
     device = torch.device(device)
-    if amp in (None, False) or device.type not in ("cuda", "cpu"):
+    if amp in (None, False, "fp32") or device.type not in ("cuda", "cpu"):
         return contextlib.nullcontext()
-    if device.type == "cpu":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return torch.autocast("cuda", dtype=torch.float16 if amp == "fp16" else torch.bfloat16)
+    if amp not in (True, "bf16", "fp16"):
+        raise ValueError(f"amp must be 'bf16', 'fp16', 'fp32', True or None, got {amp!r}")
+    return torch.autocast(device.type, dtype=torch.float16 if amp == "fp16" else torch.bfloat16)
+
+
+def grad_scaler(device, amp) -> torch.amp.GradScaler:
+    """fp16 gradients underflow: scale the loss up before ``backward`` and the step back down
+    (a no-op scaler for bf16 and fp32, whose exponent range is float32's). Part of the checkpoint."""
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type if device.type in ("cuda", "cpu") else "cpu",
+                                enabled=(amp == "fp16" and device.type in ("cuda", "cpu")))
 
 
 def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float | None = None,
@@ -197,7 +206,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
 
     data: an ImageDataset, (images, labels) or images — uint8 (N, 3, H, W), moved to ``device`` once.
     lr, weight_decay: override the method's defaults. warmup_epochs: default min(1, epochs / 10).
-    amp: ``"bf16"`` / ``"fp16"`` / ``True`` (bf16) for autocast on CUDA; ignored on CPU.
+    amp: ``"bf16"`` / ``True``, ``"fp16"`` (with a gradient scaler, saved in the checkpoint) or
+      None / ``"fp32"``; the profile picks it from the hardware (``config.choose_precision``).
     channels_last: default True (1.5–2× faster convolutions on CPU, and on CUDA with AMP). compile: ``torch.compile`` the encoder (CUDA).
     eval_fn: ``eval_fn(method) -> dict`` of numbers, every ``eval_every`` epochs (e.g. kNN accuracy).
     checkpoint: a file path; saved atomically every ``checkpoint_every`` epochs and, when
@@ -226,6 +236,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         method.encoder.compile()
     if amp is True:
         amp = "bf16"
+    if amp == "fp32":
+        amp = None
 
     optimizers = method.configure_optimizers(lr, weight_decay)
     steps_per_epoch = len(images) // batch_size
@@ -236,7 +248,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
             opt, cosine_with_warmup(total, warmup) if method.schedule == "cosine" else (lambda s: 1.0))
         for part, opt in optimizers.items()
     }
-    scaler = torch.amp.GradScaler("cuda", enabled=(amp == "fp16" and device.type == "cuda"))
+    scaler = grad_scaler(device, amp)
     data_fingerprint = data.fingerprint if isinstance(data, ImageDataset) else fingerprint_of(images, labels)
     identity = run_identity(method, data_fingerprint, epochs=epochs, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, warmup=warmup, seed=seed, n=len(images), amp=amp)

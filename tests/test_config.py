@@ -10,7 +10,8 @@ from sslcourse.config import profile, resolve_device, seed_everything
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for var in ("SSLCOURSE_PROFILE", "SSLCOURSE_DATASET", "SSLCOURSE_DEVICE"):
+    for var in ("SSLCOURSE_PROFILE", "SSLCOURSE_DATASET", "SSLCOURSE_DEVICE", "SSLCOURSE_PRECISION",
+                "SSLCOURSE_CPU_BF16"):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -35,7 +36,7 @@ def test_environment_overrides(monkeypatch):
 
 def test_unknown_profile_lists_the_valid_ones(monkeypatch):
     monkeypatch.setenv("SSLCOURSE_PROFILE", "fast")
-    with pytest.raises(ValueError, match="unknown profile 'fast'.*quick, full"):
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*quick, gpu, full"):
         profile()
 
 
@@ -76,3 +77,62 @@ def test_imports_and_prints_without_jupyter():
     env["SSLCOURSE_DEVICE"] = "cpu"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.startswith("profile=quick dataset=shapes backbone=small_convnet device=cpu"), out.stdout
+
+
+# ---- a CUDA machine, mocked: which profile and which precision ----
+
+def fake_gpu(monkeypatch, name, capability):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+
+
+def test_a_t4_gets_the_gpu_profile_in_fp16_with_a_gradient_scaler(monkeypatch, capsys):
+    from sslcourse.config import lesson_setup
+
+    fake_gpu(monkeypatch, "Tesla T4", (7, 5))
+    p = profile()
+    assert (p.name, p.dataset, p.backbone, p.device, p.amp) == ("gpu", "cifar10", "resnet18", "cuda", "fp16")
+    monkeypatch.setattr(torch, "manual_seed", lambda seed: None)  # no CUDA to seed on this machine
+    lesson_setup()
+    out = capsys.readouterr().out
+    assert "precision fp16: the Tesla T4 (compute capability 7.5) has no bf16 units: fp16 with a gradient scaler" \
+        in out
+    assert "gpu profile (cifar10, resnet18): about a minute of training per lesson on an H100" in out
+
+
+def test_an_h100_gets_bf16_and_the_full_profile_only_when_asked(monkeypatch):
+    fake_gpu(monkeypatch, "NVIDIA H100 80GB HBM3", (9, 0))
+    assert (profile().name, profile().amp) == ("gpu", "bf16")
+    full = profile("full")
+    assert (full.name, full.amp, full.compile) == ("full", "bf16", True)
+    assert not profile().compile, "session-sized runs do not pay for torch.compile"
+
+
+def test_precision_on_request(monkeypatch):
+    fake_gpu(monkeypatch, "Tesla V100", (7, 0))
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "fp32")
+    assert profile().amp is None and profile().precision == "fp32"
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "bf16")
+    with pytest.raises(ValueError, match="the Tesla V100 has no bf16 units.*SSLCOURSE_PRECISION=fp16"):
+        profile()
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="unknown precision 'fp8'.*fp32, bf16, fp16"):
+        profile()
+
+
+def test_cpu_precision_follows_its_bf16_units(monkeypatch):
+    monkeypatch.setenv("SSLCOURSE_CPU_BF16", "1")
+    assert profile("quick", device="cpu").amp == "bf16"
+    monkeypatch.setenv("SSLCOURSE_CPU_BF16", "0")
+    assert profile("quick", device="cpu").amp is None
+
+
+def test_gpu_and_full_recipes_exist_for_every_method():
+    from sslcourse.methods import METHODS, recipe
+
+    for name in METHODS:
+        for prof in ("quick", "gpu", "full"):
+            assert recipe(name, profile(prof, device="cpu"))["epochs"] >= 1
+        assert recipe(name, profile("gpu", device="cpu"))["epochs"] < recipe(name, profile("full", device="cpu"))["epochs"]

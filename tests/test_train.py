@@ -255,3 +255,35 @@ def test_bad_arguments_are_clear():
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         fit(tiny_method(), (torch.zeros(64, 16, 16, 3, dtype=torch.uint8), torch.zeros(64, dtype=torch.long)),
             epochs=1, batch_size=32, progress=False)
+
+
+def test_fp16_with_a_gradient_scaler_resumes_exactly(tmp_path):
+    """The T4 path: fp16 autocast and a GradScaler whose state is in the checkpoint (run on the CPU here)."""
+    data = tiny_data()
+    straight = tiny_method()
+    fit(straight, data, epochs=3, batch_size=32, progress=False, amp="fp16", checkpoint=tmp_path / "a.pt")
+    saved = torch.load(tmp_path / "a.pt", weights_only=True)
+    assert saved["scaler"]["scale"] > 0 and "_growth_tracker" in saved["scaler"], "the scaler's state is saved"
+
+    def die_in_epoch_2(method, calls=[]):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return {}
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_method(), data, epochs=3, batch_size=32, progress=False, amp="fp16", checkpoint=tmp_path / "b.pt",
+            eval_fn=die_in_epoch_2)
+    resumed = tiny_method(seed=7)
+    fit(resumed, data, epochs=3, batch_size=32, progress=False, amp="fp16", checkpoint=tmp_path / "b.pt")
+    a, b = state(straight), state(resumed)
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resuming in fp16"
+    assert torch.load(tmp_path / "b.pt", weights_only=True)["scaler"] == saved["scaler"]
+
+
+def test_the_gradient_scaler_is_on_only_for_fp16():
+    from sslcourse.train import grad_scaler
+
+    assert grad_scaler("cpu", "fp16").is_enabled()
+    assert not grad_scaler("cpu", "bf16").is_enabled() and not grad_scaler("cpu", None).is_enabled()

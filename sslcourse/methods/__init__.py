@@ -23,6 +23,8 @@ def _module(name: str):
 def recipe(name: str, profile, **overrides) -> dict:
     """The method's settings for the profile (epochs, batch_size, lr, ...), with overrides applied."""
     module = _module(name)
+    if profile.name not in module.RECIPES:
+        raise ValueError(f"{name} has no recipe for the {profile.name} profile: it has {', '.join(module.RECIPES)}")
     r = dict(module.RECIPES[profile.name])
     unknown = set(overrides) - set(r)
     if unknown:

@@ -44,7 +44,7 @@ class Jigsaw(Method):
         tiles = extract_tiles(x, 3, self.tile, jitter=self.tile_jitter)
         n = len(x)
         labels = torch.randint(len(self.permutations), (n,), device=x.device)
-        shuffled = shuffle_tiles(tiles, self.permutations[labels])
+        shuffled = shuffle_tiles(tiles, self.permutations.to(x.device)[labels])
         flat = shuffled.flatten(0, 1)  # (9N, 3, t, t): every tile its own colour jitter / grayscale
         flat = random_grayscale(color_jitter(flat, 0.4, 0.4, 0.4, 0.05, p=0.8), p=0.3)
         if self.per_tile_norm:
@@ -76,9 +76,13 @@ RECIPES = {
     # quick: per-tile colour jitter and grayscale block the colour shortcut; per-tile
     # standardisation on top cost accuracy here (BENCHMARKS.md), so it is off
     "quick": dict(epochs=3, batch_size=64, lr=2e-3, num_permutations=64, tile=9, tile_size=16,
-                  per_tile_norm=False, tile_jitter=True),
+                  per_tile_norm=False, tile_jitter=True, ablation_epochs=1),
+    # gpu: tiles seen at 16×16 (a quarter of the full profile's 32×32 work) so that ten epochs fit
+    # about half a minute on an H100; accuracy not measured yet (BENCHMARKS.md)
+    "gpu": dict(epochs=10, batch_size=256, lr=2e-3, num_permutations=100, tile=9, tile_size=16,
+                per_tile_norm=True, tile_jitter=True, ablation_epochs=1),
     "full": dict(epochs=100, batch_size=256, lr=2e-3, num_permutations=100, tile=9, tile_size=32,
-                 per_tile_norm=True, tile_jitter=True),
+                 per_tile_norm=True, tile_jitter=True, ablation_epochs=10),
 }
 
 

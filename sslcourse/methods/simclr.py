@@ -54,7 +54,8 @@ def nt_xent_grad(z: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
     sim = (z @ z.T / temperature).masked_fill(torch.eye(n2, dtype=torch.bool, device=z.device), float("-inf"))
     p = sim.softmax(1)
     y = torch.zeros_like(p)
-    y[torch.arange(n2), torch.arange(n2).roll(n2 // 2)] = 1.0
+    rows = torch.arange(n2, device=z.device)
+    y[rows, rows.roll(n2 // 2)] = 1.0
     return ((p - y) + (p - y).T) @ z / (n2 * temperature)
 
 
@@ -86,11 +87,17 @@ class SimCLR(Method):
 RECIPES = {
     # quick: small batches (more steps per CPU second), τ = 0.2 and crops of at least half the
     # image (the objects fill a good part of a 32×32 scene) learn fastest (BENCHMARKS.md)
-    "quick": dict(epochs=4, batch_size=128, lr=2e-3, temperature=0.2, strength=0.5, min_scale=0.5),
+    "quick": dict(epochs=4, batch_size=128, lr=2e-3, temperature=0.2, strength=0.5, min_scale=0.5, gray_p=0.2,
+                  ablation_epochs=4),
+    # gpu: about 2.5 s per epoch on an H100 (21,100 images/s measured in the full profile): twelve epochs
+    # and lesson 04's three augmentation ablations (ablation_epochs each, on half the data) in about
+    # 45 s. SGD with a short-run learning rate; accuracy not measured yet (BENCHMARKS.md)
+    "gpu": dict(epochs=12, batch_size=512, lr=0.3, temperature=0.2, strength=0.5, min_scale=0.2, gray_p=0.2,
+                optimizer="sgd", weight_decay=5e-4, ablation_epochs=3),
     # full: on one H100, 2 s per epoch; kNN 79.6 % after 200 epochs, 77.7 % after 500 — short of 90 %.
     # SimSiam's lr 0.06 (0.03 × batch/256) with this weight decay is the next thing to measure (BENCHMARKS.md)
-    "full": dict(epochs=500, batch_size=512, lr=0.6, temperature=0.2, strength=0.5, min_scale=0.2,
-                 optimizer="sgd", weight_decay=5e-4),
+    "full": dict(epochs=500, batch_size=512, lr=0.6, temperature=0.2, strength=0.5, min_scale=0.2, gray_p=0.2,
+                 optimizer="sgd", weight_decay=5e-4, ablation_epochs=50),
 }
 
 
@@ -98,7 +105,8 @@ def build(profile, r: dict, encoder=None, seed: int = 0) -> SimCLR:
     from ..models import build_backbone
 
     method = SimCLR(encoder or build_backbone(profile.backbone, seed=seed),
-                    augment=SimCLRAugment(size=profile.image_size, scale=(r["min_scale"], 1.0), strength=r["strength"]),
+                    augment=SimCLRAugment(size=profile.image_size, scale=(r["min_scale"], 1.0), strength=r["strength"],
+                                          gray_p=r.get("gray_p", 0.2)),
                     temperature=r["temperature"])
     method.optimizer = r.get("optimizer", method.optimizer)
     method.weight_decay = r.get("weight_decay", method.weight_decay)

@@ -36,6 +36,8 @@ class Supervised(Method):
 
 RECIPES = {
     "quick": dict(epochs=4, batch_size=256, lr=2e-3),
+    # gpu: about 1.5 s per epoch on an H100 (35,300 images/s measured in the full profile)
+    "gpu": dict(epochs=15, batch_size=512, lr=4e-3),
     "full": dict(epochs=40, batch_size=512, lr=4e-3),
 }
 
