@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 # %% tags=["parameters"]
 import os
 
-PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
 SEED = 0
 
 # %%
@@ -78,7 +78,7 @@ p = lesson_setup(PROFILE, seed=SEED)
 #
 # The quick profile trains on **`shapes`**: ten kinds of objects standing in little outdoor scenes, generated
 # on your machine in a few seconds — no download. Each image is `uint8`, 3×32×32, like CIFAR-10.
-# The full profile (with a GPU) uses CIFAR-10 itself; the code does not change.
+# With a GPU, the `gpu` profile (and the longer `full` one) uses CIFAR-10 itself; the code does not change.
 
 # %%
 from sslcourse.data import load_profile_data
@@ -135,16 +135,16 @@ plt.show()
 
 # %% [markdown]
 # ### CIFAR-10
-# The full profile uses CIFAR-10: 50,000 training and 10,000 test photos in 10 classes, 32×32. The quick
+# The GPU profiles use CIFAR-10: 50,000 training and 10,000 test photos in 10 classes, 32×32. The quick
 # profile never downloads anything; if the files are already on disk (`SSLCOURSE_ROOT`, or the cache after a
-# full-profile run), they are shown here, otherwise you are told where to get them.
+# GPU run), they are shown here, otherwise you are told where to get them.
 
 # %%
 from sslcourse.data import load_dataset
 from sslcourse.data.real import DatasetNotFoundError
 
 try:
-    cifar = load_dataset("cifar10", "test", download=p.name == "full")
+    cifar = load_dataset("cifar10", "test", download=p.name != "quick")
     show_dataset(cifar, per_class=10)
     plt.show()
 except DatasetNotFoundError as err:
@@ -274,7 +274,8 @@ plt.show()
 #
 # * **Exercise 00** (`exercises/00_knn.ipynb`): write the weighted kNN classifier yourself and check it
 #   against the one used here.
-# * Change `SEED` or the augmentation sliders and rerun; or set `SSLCOURSE_PROFILE=full` on a GPU machine.
+# * Change `SEED` or the augmentation sliders and rerun; on a GPU machine the `gpu` profile runs by default
+#   (about a minute of training per lesson), and `SSLCOURSE_PROFILE=full` runs the long reproduction recipes.
 # * Train the supervised baseline with 1 % of the labels
 #   (`sslcourse.runs.finetune(encoder, train, test, fraction=0.01)`): this is the regime where
 #   self-supervised pretraining pays off (lesson 06).

@@ -33,7 +33,7 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 # %% tags=["parameters"]
 import os
 
-PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
 SEED = 0
 
 # %%
@@ -66,7 +66,7 @@ x = to_float(test.images[:8])  # eight test images, float in [0, 1], to look at 
 # %%
 from sslcourse.pretext import make_mask, masked_mse
 
-m = make_mask("block", 8, 32, mask_ratio=0.25, generator=torch.Generator().manual_seed(0))
+m = make_mask("block", 8, 32, mask_ratio=0.25, generator=torch.Generator("cpu").manual_seed(0), device=x.device)
 copycat = m * x + (1 - m) * 0.5  # visible pixels copied, hidden ones grey
 print(f"whole-image MSE of the copycat: {(copycat - x).pow(2).mean():.4f}")
 print(f"hidden-part MSE of the copycat: {masked_mse(copycat, x, m):.4f}  (what it actually failed to predict)")
@@ -94,8 +94,8 @@ show_source(masked_mse)
 # %%
 from sslcourse.pretext import MASK_STRATEGIES
 
-g = torch.Generator().manual_seed(1)
-masks = {s: make_mask(s, 8, 32, mask_ratio=0.25 if s in ("block", "center") else 0.75, generator=g)
+g = torch.Generator("cpu").manual_seed(1)  # seeded on the CPU: the same masks on every device
+masks = {s: make_mask(s, 8, 32, mask_ratio=0.25 if s in ("block", "center") else 0.75, generator=g, device=x.device)
          for s in MASK_STRATEGIES}
 show_rows({"image": x, **{f"{s}": masks[s] * x for s in MASK_STRATEGIES}}, ncols=8)
 plt.show()
@@ -107,7 +107,7 @@ plt.show()
 # network can learn where the hole always is. `masked_mse` refuses such a mask with an error that says what to do:
 
 # %%
-one_mask = make_mask("block", 1, 32, 0.25)  # (1, 1, 32, 32): made once, by mistake
+one_mask = make_mask("block", 1, 32, 0.25, device=x.device)  # (1, 1, 32, 32): made once, by mistake
 print("x * one_mask works silently:", tuple((x * one_mask).shape))
 try:
     masked_mse(x, x, one_mask)
@@ -161,7 +161,7 @@ for layer in method.decoder.net:
 
 # %%
 naive = torch.nn.Sequential(*[torch.nn.Sequential(torch.nn.Conv2d(3 if i == 0 else 16, 16, 3, padding=1),
-                                                  torch.nn.MaxPool2d(2)) for i in range(5)])
+                                                  torch.nn.MaxPool2d(2)) for i in range(5)]).to(x.device)
 print("five conv + pool stages:", tuple(naive(x).shape), "— a 1×1 map of a 32×32 image")
 
 # %% [markdown]
@@ -187,14 +187,15 @@ show_source(type(method).training_step)
 # %%
 from sslcourse.train import fit
 
-probe_mask = make_mask(recipe["strategy"], 8, 32, recipe["mask_ratio"], generator=torch.Generator().manual_seed(2))
+probe_mask = make_mask(recipe["strategy"], 8, 32, recipe["mask_ratio"], generator=torch.Generator("cpu").manual_seed(2),
+                       device=x.device)
 snapshots = []
 
 
 def record_fill_ins(method):
     """Fill in the eight test images; the hole's mean colour is lent from the truth (structure target)."""
     method.eval()
-    snapshots.append(method.fill_in(x.to(p.device), probe_mask.to(p.device), colour_from=x.to(p.device)).cpu())
+    snapshots.append(method.fill_in(x, probe_mask, colour_from=x).cpu())
     return {}
 
 
@@ -224,9 +225,9 @@ from sslcourse.widgets import explore
 
 
 def draw_fill_ins(strategy="center", mask_ratio=0.25, seed=0):
-    mk = make_mask(strategy, 8, 32, mask_ratio, generator=torch.Generator().manual_seed(seed)).to(p.device)
-    filled = method.eval().fill_in(x.to(p.device), mk, colour_from=x.to(p.device)).cpu()
-    show_rows({"masked": mk.cpu() * x, "filled": filled, "truth": x}, ncols=8)
+    mk = make_mask(strategy, 8, 32, mask_ratio, generator=torch.Generator("cpu").manual_seed(seed), device=x.device)
+    filled = method.eval().fill_in(x, mk, colour_from=x)
+    show_rows({"masked": mk * x, "filled": filled, "truth": x}, ncols=8)
     plt.show()
 
 
@@ -256,8 +257,8 @@ plt.show()
 
 # %% [markdown]
 # ## 7. Which mask teaches the most?
-# A short comparison you can extend: each mask trains a fresh encoder for **one epoch** on half the data (so the
-# numbers are lower than above), then the linear probe. `benchmarks/ablations.py` runs the full-budget version;
+# A short comparison you can extend: each mask trains a fresh encoder for `recipe["ablation_epochs"]` epoch(s) on
+# half the data (so the numbers are lower than above), then the linear probe. `benchmarks/ablations.py` runs the full-budget version;
 # its table is in `BENCHMARKS.md`.
 
 # %%
@@ -266,7 +267,8 @@ variants = {"pixels 50%": ("pixels", 0.5), "block 25%": ("block", 0.25), "centre
 half = train.subset(len(train) // 2, seed=SEED)
 ablation = {}
 for name, (strategy, ratio) in variants.items():
-    run_i = plan_run("inpainting", p, half, seed=SEED, strategy=strategy, mask_ratio=ratio, epochs=1)
+    run_i = plan_run("inpainting", p, half, seed=SEED, strategy=strategy, mask_ratio=ratio,
+                     epochs=recipe["ablation_epochs"])
     m_i = run_i.build()
     run_i.fit(m_i, half, progress=False)
     ablation[name] = evaluate_encoder(m_i.encoder, half, test)

@@ -34,7 +34,7 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 # %% tags=["parameters"]
 import os
 
-PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
 SEED = 0
 
 # %%
@@ -87,7 +87,7 @@ plt.show()
 
 # %%
 x = test.images[:64].clone()
-naive_labels = torch.zeros(64, dtype=torch.long)
+naive_labels = torch.zeros(64, dtype=torch.long, device=x.device)
 for r in range(4):
     x[r] = torch.rot90(x[r], r, dims=(1, 2))
     naive_labels[r] = r
@@ -103,7 +103,7 @@ print("rotate_batch, label counts:", torch.bincount(rotate_batch(test.images[:64
 
 # %%
 n = 64
-right, wrong = torch.arange(4).repeat_interleave(n), torch.arange(4).repeat(n)
+right, wrong = torch.arange(4).repeat_interleave(n), torch.arange(4).repeat(n)  # cpu: label patterns only
 print(f"same counts: {torch.bincount(right).tolist() == torch.bincount(wrong).tolist()}; "
       f"labels that agree: {(right == wrong).float().mean():.0%} (chance: 25%)")
 
@@ -152,7 +152,7 @@ per_class = {c: (pred[classes == i] == rot_labels[classes == i]).float().mean().
 for c, acc in sorted(per_class.items(), key=lambda kv: kv[1]):
     print(f"{c:<10} {acc:.1%}")
 wrong = (pred != rot_labels).nonzero().view(-1)
-wrong_idx = wrong[torch.randperm(len(wrong), generator=torch.Generator().manual_seed(0))[:16]]
+wrong_idx = wrong[torch.randperm(len(wrong), generator=torch.Generator("cpu").manual_seed(0))[:16]]
 show_images(rot_test[wrong_idx], ncols=8, scale=1.1,
             titles=[f"{90 * int(rot_labels[i])}° → {90 * int(pred[i])}°" for i in wrong_idx])
 plt.show()
@@ -166,7 +166,7 @@ plt.show()
 # Here is what the trained model perceives in test images turned by a random angle in [−180°, 180°) and labelled 0°:
 
 # %%
-angles = (torch.rand(2000, generator=torch.Generator().manual_seed(0)) * 2 - 1) * torch.pi
+angles = (torch.rand(2000, generator=torch.Generator("cpu").manual_seed(0)) * 2 - 1) * torch.pi  # cpu: rotated there
 cos, sin = torch.cos(angles), torch.sin(angles)
 theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], 1),
                      torch.stack([sin, cos, torch.zeros_like(cos)], 1)], 1)

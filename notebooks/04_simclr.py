@@ -34,10 +34,12 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 # %% tags=["parameters"]
 import os
 
-PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
 SEED = 0
 
 # %%
+import math
+
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
@@ -111,7 +113,7 @@ plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, untrai
             marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
 plt.show()
 print(f"loss of the untrained network: {nt_xent_loss(z[:n], z[n:], recipe['temperature']):.3f}; "
-      f"chance level log(2N−1) = {torch.log(torch.tensor(2 * n - 1.0)):.3f}")
+      f"chance level log(2N−1) = {math.log(2 * n - 1):.3f}")
 
 # %% [markdown]
 # **The temperature $\tau$** scales the similarities before the softmax. Small $\tau$ sharpens it: the loss then
@@ -151,9 +153,9 @@ explore(draw_softmax, dict(temperature=0.2), temperature=(0.02, 2.0, 0.02))
 # %%
 from sslcourse.methods.simclr import nt_xent_grad
 
-zz = F.normalize(torch.randn(2 * n, 16, dtype=torch.float64), dim=1).requires_grad_()
-sim = (zz @ zz.T / 0.2).masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
-(auto,) = torch.autograd.grad(F.cross_entropy(sim, torch.arange(2 * n).roll(n)), zz)
+zz = F.normalize(torch.randn(2 * n, 16, dtype=torch.float64, device="cpu"), dim=1).requires_grad_()  # float64 check
+sim = (zz @ zz.T / 0.2).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=zz.device), float("-inf"))
+(auto,) = torch.autograd.grad(F.cross_entropy(sim, torch.arange(2 * n, device=zz.device).roll(n)), zz)
 print(f"max |hand-written − autograd| = {(nt_xent_grad(zz.detach(), 0.2) - auto).abs().max():.2e}")
 
 # %% [markdown]
@@ -163,9 +165,9 @@ print(f"max |hand-written − autograd| = {(nt_xent_grad(zz.detach(), 0.2) - aut
 # $\log(2N-1)$ — the worst it can be. Computed:
 
 # %%
-collapsed = torch.ones(2 * n, 16)
+collapsed = torch.ones(2 * n, 16, device="cpu")  # every view mapped to the same point
 print(f"NT-Xent of a collapsed embedding: {nt_xent_loss(collapsed[:n], collapsed[n:], 0.2):.3f} "
-      f"= log(2N−1) = {torch.log(torch.tensor(2 * n - 1.0)):.3f}")
+      f"= log(2N−1) = {math.log(2 * n - 1):.3f}")
 print(f"what a pull-only loss (1 − cos) would say: {1 - F.cosine_similarity(collapsed[:n], collapsed[n:]).mean():.3f}")
 
 # %% [markdown]
@@ -230,15 +232,15 @@ plt.show()
 # %% [markdown]
 # ## 6. Why crop *and* colour?
 # Chen et al. found that no single augmentation is enough; the pair that matters is random crop + colour
-# distortion. Each variant below trains with the recipe on half the data (so about half the budget of the run
-# above); the full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
+# distortion. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
+# full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
 
 # %%
 half = train.subset(len(train) // 2, seed=SEED)
 variants = {"crop only": dict(strength=0.0), "colour only": dict(min_scale=1.0), "crop + colour": dict()}
 ablation = {}
 for name, changes in variants.items():
-    run_v = plan_run("simclr", p, half, seed=SEED, **changes)
+    run_v = plan_run("simclr", p, half, seed=SEED, epochs=recipe["ablation_epochs"], **changes)
     m_v = run_v.build()
     run_v.fit(m_v, half, progress=False)
     ablation[name] = evaluate_encoder(m_v.encoder, half, test)
@@ -261,7 +263,8 @@ from sslcourse.augment import SimCLRAugment
 crop_only = SimCLRAugment(scale=(0.5, 1.0), strength=0.0, gray_p=0.0)
 crops = [(crop_only(test.images[:256]) * 255).to(torch.uint8) for _ in range(2)]
 h1, h2 = colour_histogram(crops[0]), colour_histogram(crops[1])
-print(f"partner found by colour histogram alone: {((h1 @ h2.T).argmax(1) == torch.arange(256)).float().mean():.0%} "
+print(f"partner found by colour histogram alone: "
+      f"{((h1 @ h2.T).argmax(1) == torch.arange(256, device=h1.device)).float().mean():.0%} "
       "of 256 images (chance 0.4%)")
 
 # %% [markdown]

@@ -34,10 +34,12 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 # %% tags=["parameters"]
 import os
 
-PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
 SEED = 0
 
 # %%
+import math
+
 import matplotlib.pyplot as plt
 import torch
 
@@ -60,7 +62,7 @@ train, test = load_profile_data(p)
 # is $-\log 4$. A one-dimensional check, with two Gaussians:
 
 # %%
-xs = torch.linspace(-6, 6, 4001)
+xs = torch.linspace(-6, 6, 4001, device="cpu")  # a one-dimensional check, no data involved
 dx = xs[1] - xs[0]
 for shift in (4.0, 1.0, 0.0):
     p_data = torch.exp(-0.5 * xs**2) / (2 * torch.pi) ** 0.5
@@ -69,7 +71,7 @@ for shift in (4.0, 1.0, 0.0):
     v = ((p_data * torch.log(d_star) + p_g * torch.log(1 - d_star)) * dx).sum()
     m = (p_data + p_g) / 2
     jsd = 0.5 * ((p_data * torch.log(p_data / m) + p_g * torch.log(p_g / m)) * dx).sum()
-    print(f"generator off by {shift}: V(D*, G) = {v:+.4f},  -log 4 + 2 JSD = {-torch.log(torch.tensor(4.0)) + 2 * jsd:+.4f}")
+    print(f"generator off by {shift}: V(D*, G) = {v:+.4f},  -log 4 + 2 JSD = {-math.log(4.0) + 2 * jsd:+.4f}")
 
 # %% [markdown]
 # ### Why the generator uses the non-saturating loss
@@ -78,7 +80,7 @@ for shift in (4.0, 1.0, 0.0):
 # maximise $\log D(G(z))$ instead (minimise $-\log D(G(z))$): same fixed point, strong gradient when $G$ is bad.
 
 # %%
-d = torch.linspace(0.001, 0.999, 500)
+d = torch.linspace(0.001, 0.999, 500, device="cpu")  # for a plot
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 axes[0].plot(d, torch.log(1 - d), label="saturating: log(1 − D(G(z)))")
 axes[0].plot(d, -torch.log(d), label="non-saturating: −log D(G(z))")
@@ -102,7 +104,7 @@ plt.show()
 from sslcourse.methods.gan import discriminator_loss, generator_loss
 
 show_source(discriminator_loss)
-extreme = torch.tensor([-200.0])
+extreme = torch.tensor([-200.0], device="cpu")
 print("naive −log σ(−200):", -torch.log(torch.sigmoid(extreme)).item(),
       "  via softplus:", generator_loss(extreme).item())
 
@@ -119,7 +121,7 @@ run = plan_run("gan", p, train, seed=SEED)
 recipe = run.recipe
 method = run.build()
 print(recipe)
-z = torch.randn(4, method.z_dim)
+z = torch.randn(4, method.z_dim, device=p.device)
 h = z.view(4, -1, 1, 1)
 for layer in method.generator.net:
     h = layer(h)
@@ -143,7 +145,7 @@ show_source(type(method).training_step)
 # %%
 from sslcourse.train import fit
 
-fixed_z = torch.randn(16, method.z_dim, generator=torch.Generator().manual_seed(0))
+fixed_z = torch.randn(16, method.z_dim, generator=torch.Generator("cpu").manual_seed(0)).to(p.device)
 samples_per_epoch = []
 
 
@@ -172,7 +174,7 @@ plt.show()
 # %% [markdown]
 # Under a minute of CPU training gives scenes, not photographs: a horizon or a wallpaper pattern, ground below, blobs
 # standing on it. Look at the first row too: after one epoch all samples look alike — an early, passing mode
-# collapse. On a GPU, the full profile trains far longer on CIFAR-10.
+# collapse. On a GPU, the `gpu` profile trains on CIFAR-10, and the `full` profile far longer.
 #
 # Next to real images:
 
@@ -203,9 +205,9 @@ print(f"mean pairwise distance: generated {diversity(fake):.2f}, real {diversity
 
 # %%
 quarter = train.subset(len(train) // 4, seed=SEED)
-run_sd = plan_run("gan", p, quarter, seed=SEED, epochs=1, lr_d=2e-3, lr_g=2e-4)
+run_sd = plan_run("gan", p, quarter, seed=SEED, epochs=recipe["ablation_epochs"], lr_d=2e-3, lr_g=2e-4)
 h_sd = run_sd.fit(run_sd.build(), quarter, progress=False)
-run_b = plan_run("gan", p, quarter, seed=SEED, epochs=1)
+run_b = plan_run("gan", p, quarter, seed=SEED, epochs=recipe["ablation_epochs"])
 h_b = run_b.fit(run_b.build(), quarter, progress=False)
 for name, hh in [("lr_D = 10 × lr_G", h_sd), ("balanced", h_b)]:
     print(f"{name:<18} D(G(z)) = {hh.last('d_fake'):.3f}   D(x) = {hh.last('d_real'):.3f}   "
@@ -217,8 +219,8 @@ for name, hh in [("lr_D = 10 × lr_G", h_sd), ("balanced", h_b)]:
 # rather than memorising separate pictures.
 
 # %%
-z0, z1 = torch.randn(2, method.z_dim, generator=torch.Generator().manual_seed(3))
-ts = torch.linspace(0, 1, 10).view(-1, 1)
+z0, z1 = torch.randn(2, method.z_dim, generator=torch.Generator("cpu").manual_seed(3)).to(p.device)
+ts = torch.linspace(0, 1, 10, device=p.device).view(-1, 1)
 with torch.no_grad():
     walk = method.sample(10, (1 - ts) * z0 + ts * z1).cpu()
 show_images(walk, ncols=10, scale=1.0, titles=[f"t={t:.1f}" for t in ts.view(-1)])

@@ -32,7 +32,7 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 # %% tags=["parameters"]
 import os
 
-PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "full" with a CUDA GPU
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
 SEED = 0
 
 # %%

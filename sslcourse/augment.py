@@ -34,13 +34,21 @@ def _check(images: torch.Tensor) -> torch.Tensor:
     return to_float(images)
 
 
+def _rand(n: int, like: torch.Tensor, generator=None) -> torch.Tensor:
+    """(n,) uniform in [0, 1) on the device of ``like`` — drawn on the generator's own device if it
+    lives elsewhere (a CPU generator for data on the GPU), so a seed gives the same draws anywhere."""
+    if generator is not None and generator.device != like.device:
+        return torch.rand(n, device=generator.device, generator=generator).to(like.device)
+    return torch.rand(n, device=like.device, generator=generator)
+
+
 def _uniform(n: int, lo: float, hi: float, like: torch.Tensor, generator=None) -> torch.Tensor:
     """(n,) uniform in [lo, hi) on the device of ``like``."""
-    return lo + (hi - lo) * torch.rand(n, device=like.device, generator=generator)
+    return lo + (hi - lo) * _rand(n, like, generator)
 
 
 def _coin(n: int, p: float, like: torch.Tensor, generator=None) -> torch.Tensor:
-    return torch.rand(n, device=like.device, generator=generator) < p
+    return _rand(n, like, generator) < p
 
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
@@ -67,8 +75,8 @@ def sample_crop_boxes(n: int, height: int, width: int, scale=(0.08, 1.0), ratio=
     any_fits = fits.any(1)
     w = torch.where(any_fits, w.gather(1, first).squeeze(1), torch.full_like(any_fits, width, dtype=w.dtype))
     h = torch.where(any_fits, h.gather(1, first).squeeze(1), torch.full_like(any_fits, height, dtype=h.dtype))
-    x0 = (width - w) * torch.rand(n, device=like.device, generator=generator)
-    y0 = (height - h) * torch.rand(n, device=like.device, generator=generator)
+    x0 = (width - w) * _rand(n, like, generator)
+    y0 = (height - h) * _rand(n, like, generator)
     return torch.stack([x0, y0, w, h], 1)
 
 

@@ -14,6 +14,10 @@ MASK_STRATEGIES = ("pixels", "block", "center", "patches")
 
 
 def _rand(shape, device, generator):
+    """Uniform draws on ``device``. A generator of another device (a CPU generator seeded for a figure,
+    data on the GPU) draws where it lives and the numbers are moved: the same draws on every device."""
+    if generator is not None and device is not None and generator.device != torch.device(device):
+        return torch.rand(shape, device=generator.device, generator=generator).to(device)
     return torch.rand(shape, device=device, generator=generator)
 
 
@@ -172,6 +176,7 @@ def shuffle_tiles(tiles: torch.Tensor, permutations: torch.Tensor) -> torch.Tens
     tiles (N, T, C, h, w); permutations (N, T) int64 (or (T,) for the same one everywhere).
     The inverse permutation (``argsort``) puts them back.
     """
+    permutations = permutations.to(tiles.device)  # a table made once, on the CPU, meets tiles anywhere
     if permutations.dim() == 1:
         permutations = permutations.expand(len(tiles), -1)
     idx = permutations.view(*permutations.shape, 1, 1, 1).expand_as(tiles)
