@@ -1,8 +1,10 @@
 """The ``sslcourse`` command (also ``python -m sslcourse``).
 
-    sslcourse info                               the profile and device in use
-    sslcourse train METHOD|all [--profile quick|full] [--dataset NAME] [--root PATH] [--epochs N] [--out results.json]
+    sslcourse info                               the profile, device, precision and what a lesson costs
+    sslcourse train METHOD|all [--profile quick|gpu|full] [--dataset NAME] [--root PATH] [--epochs N] [--out results.json]
     sslcourse eval CHECKPOINT [--dataset NAME] [--root PATH] [--finetune] [--out results.json]
+    sslcourse checkpoints export DIR [--profile P] [--methods a,b]   share trained runs (with a verified manifest)
+    sslcourse checkpoints fetch URL_OR_DIR [--methods a,b]          download them into the cache, verified
     sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
 """
@@ -21,7 +23,8 @@ from .methods import METHODS
 def _profile(args):
     from .config import profile
 
-    p = profile(getattr(args, "profile", None), getattr(args, "dataset", None), getattr(args, "device", None))
+    p = profile(getattr(args, "profile", None), getattr(args, "dataset", None), getattr(args, "device", None),
+                getattr(args, "precision", None))
     if getattr(args, "root", None):
         p = p.replace(root=args.root)
     return p
@@ -32,9 +35,16 @@ def cmd_info(args) -> int:
 
     from . import __version__
 
+    from .config import describe_precision
+
     p = _profile(args)
     print(f"sslcourse {__version__}, torch {torch.__version__}")
     print(p)
+    print(f"  {describe_precision(p)}")
+    print(f"  {p.name} profile ({p.dataset}, {p.backbone}): {p.budget}")
+    shared = os.environ.get("SSLCOURSE_CHECKPOINTS")
+    if shared:
+        print(f"  shared checkpoints: {shared} (runs that match load instead of training)")
     return 0
 
 
@@ -126,6 +136,25 @@ def cmd_grade(args) -> int:
     return 0 if report.get("error") is None else 2
 
 
+def cmd_checkpoints(args) -> int:
+    from .config import cache_dir
+    from .pretrained import copy_tree_note, fetch_all
+    from .runs import export_checkpoints
+
+    methods = args.methods.split(",") if args.methods else None
+    if args.action == "export":
+        p = _profile(args)
+        print(f"exporting the trained runs of {', '.join(methods or METHODS)}: {p}")
+        manifest = export_checkpoints(p, Path(args.location), methods, seed=args.seed, progress=not args.quiet)
+        print(f"manifest written to {manifest}\n{copy_tree_note(Path(args.location))}")
+    else:
+        folder = cache_dir() / "checkpoints"
+        print(f"fetching checkpoints from {args.location} into {folder}")
+        paths = fetch_all(args.location, folder, methods)
+        print(f"{len(paths)} checkpoint(s) verified: lessons and `sslcourse train` now load them instead of training")
+    return 0
+
+
 def cmd_course(args) -> int:
     from .course import run_course
 
@@ -138,10 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     def data_options(p):
-        p.add_argument("--profile", choices=["quick", "full"], help="default: full with CUDA, quick without")
+        p.add_argument("--profile", choices=["quick", "gpu", "full"], help="default: gpu with CUDA, quick without")
         p.add_argument("--dataset", help="shapes, cifar10, stl10 or folder (default: the profile's)")
         p.add_argument("--root", help="where the dataset lives (an ImageFolder for --dataset folder)")
         p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: cuda if present)")
+        p.add_argument("--precision", choices=["fp32", "bf16", "fp16"],
+                       help="default: bf16 where the hardware has it, fp16 on older GPUs, else fp32")
 
     p = sub.add_parser("info", help="print the profile and device in use")
     data_options(p)
@@ -171,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exercise", help="exercise number, e.g. 00 (default: from the file name)")
     p.add_argument("--timeout", type=float, default=120, help="seconds before the grading is stopped")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("checkpoints", help="share trained runs: export them with a manifest, or fetch them")
+    p.add_argument("action", choices=["export", "fetch"])
+    p.add_argument("location", help="export: a folder to write; fetch: the URL or folder of an export")
+    data_options(p)
+    p.add_argument("--methods", help=f"comma-separated, default all: {','.join(METHODS)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_checkpoints)
 
     p = sub.add_parser("course", help="execute every lesson into OUT (executed notebooks, HTML, results table)")
     p.add_argument("--out", default="build")

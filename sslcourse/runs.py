@@ -32,12 +32,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from . import evaluate
+from . import evaluate, pretrained
 from .config import Profile, cache_dir, seed_everything
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
 from .models import build_backbone, save_encoder
-from .train import History, fit, identity_hash
+from .train import History, fit, identity_hash, read_checkpoint
 
 RUN_FORMAT = 1  # bump when what a run's files mean changes: every cached run is then redone
 
@@ -113,6 +113,8 @@ def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, ch
     else:
         run.checkpoint = (cache_dir() / "checkpoints"
                           / f"{name}-{profile.name}-{train.name}-e{r['epochs']}-s{seed}-{run.id}.pt")
+        if not run.checkpoint.exists():  # SSLCOURSE_CHECKPOINTS: a shared checkpoint of this very run
+            pretrained.provide(run.id, name, run.checkpoint)
     return run
 
 
@@ -242,3 +244,44 @@ def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, s
     if out:
         _write_json(Path(out), result)
     return result
+
+
+# ---- sharing trained runs ----
+
+def export_checkpoints(profile: Profile, folder, methods=None, seed: int = 0, train_missing: bool = True,
+                       progress: bool = True) -> Path:
+    """Write the trained runs of ``methods`` (all of them by default) on the profile's data into
+    ``folder`` with a manifest (``sslcourse.pretrained``): the final weights and history only
+    (no optimiser state), each with its run id, recipe, data fingerprints and protocol metrics.
+    Runs not trained yet are trained first (``train_missing``), as ``sslcourse train all`` would."""
+    from .data import atomic_save
+    from .methods import METHODS
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    train, test = load_profile_data(profile)
+    entries = []
+    for name in methods or METHODS:
+        run = plan_run(name, profile, train, seed)
+        if not run.checkpoint.exists() and not train_missing:
+            raise FileNotFoundError(f"{name} has no trained checkpoint for this run ({run.checkpoint}): "
+                                    f"train it first (sslcourse train {name} --profile {profile.name})")
+        method = run.build()
+        history = run.fit(method, train, progress=progress)
+        state = read_checkpoint(history.checkpoint)
+        if state["epoch"] < run.recipe["epochs"]:
+            raise RuntimeError(f"{history.checkpoint} is not finished ({state['epoch']} of {run.recipe['epochs']} "
+                               "epochs): run the training to the end first")
+        shared = {k: state[k] for k in ("identity", "fingerprint", "epoch", "method", "history")}
+        file = Path(history.checkpoint).name
+        atomic_save(shared, folder / file)
+        metrics = evaluate.evaluate_encoder(method.encoder, train, test)
+        entries.append({"file": file, "method": name, "run_id": run.id, "recipe": run.recipe, "seed": seed,
+                        "profile": profile.name, "dataset": train.name, "backbone": profile.backbone,
+                        "data": {"train": train.fingerprint, "test": test.fingerprint},
+                        "metrics": {k: v for k, v in metrics.items() if k != "eval_seconds"},
+                        "torch": torch.__version__})
+        if progress:
+            print(f"  {name:<11} kNN {100 * metrics['knn_accuracy']:5.1f} %  linear "
+                  f"{100 * metrics['linear_probe_accuracy']:5.1f} %  -> {folder / file}")
+    return pretrained.write_manifest(folder, entries)
