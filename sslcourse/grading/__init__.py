@@ -19,6 +19,7 @@ from .gan import check_discriminator_loss, check_generator_loss
 from .jigsaw import check_make_permutation_set, check_shuffle_tiles
 from .ntxent import check_nt_xent_loss, check_simclr_views
 from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask
+from .momentum import check_byol_loss, check_ema_update, check_enqueue
 from .rotation import check_rotate_batch
 
 # exercise number -> (module under sslcourse.grading, title)
@@ -29,6 +30,7 @@ EXERCISES = {
     "03": ("jigsaw", "The permutation set and shuffling tiles"),
     "04": ("ntxent", "The NT-Xent loss and SimCLR's two views"),
     "05": ("gan", "GAN losses from logits"),
+    "07": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
 }
 
 
@@ -43,4 +45,5 @@ __all__ = ["EXERCISES", "graded_functions", "Report", "CheckFailed",
            "check_cosine_similarity_matrix", "check_weighted_knn_predict",
            "check_random_block_mask", "check_random_patch_mask", "check_masked_mse", "check_rotate_batch",
            "check_make_permutation_set", "check_shuffle_tiles", "check_nt_xent_loss", "check_simclr_views",
-           "check_discriminator_loss", "check_generator_loss"]
+           "check_discriminator_loss", "check_generator_loss", "check_ema_update", "check_byol_loss",
+           "check_enqueue"]
