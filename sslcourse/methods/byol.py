@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..augment import SimCLRAugment
 from ..collapse import embedding_std
 from ..models import projection_mlp
-from ..train import Method
+from ..train import Method, make_optimizer
 from .momentum import MomentumNetwork
 
 
@@ -65,7 +65,7 @@ class BYOL(Method):
 
     def __init__(self, encoder: nn.Module, augment=None, momentum: float = 0.99, schedule: str = "cosine",
                  projection_dim: int = 128, hidden_dim: int = 512, predictor: bool = True,
-                 stop_gradient: bool = True):
+                 stop_gradient: bool = True, predictor_lr: float = 1.0):
         super().__init__()
         self.encoder = encoder
         self.projector = projection_mlp(encoder.feature_dim, hidden_dim, projection_dim)
@@ -73,7 +73,17 @@ class BYOL(Method):
         self.target = MomentumNetwork(nn.Sequential(self.encoder, self.projector), momentum, schedule)
         self.augment = augment or SimCLRAugment()
         self.momentum, self.schedule, self.stop_gradient = momentum, schedule, stop_gradient
+        self.predictor_lr = predictor_lr  # the predictor's learning rate, as a multiple of the others'
         self.collapse_threshold = 0.1 / projection_dim ** 0.5  # fit warns if embedding_std falls below it
+
+    def configure_optimizers(self, lr: float | None = None, weight_decay: float | None = None) -> dict:
+        lr = lr or self.lr
+        predictor = {id(p) for p in self.predictor.parameters()}
+        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in predictor]
+        groups = [{"params": rest}, {"params": list(self.predictor.parameters()), "lr": lr * self.predictor_lr}]
+        groups = [g for g in groups if g["params"]]  # no predictor: one group
+        return {"main": make_optimizer(self.optimizer, groups, lr,
+                                       self.weight_decay if weight_decay is None else weight_decay)}
 
     def online(self) -> nn.Sequential:
         return nn.Sequential(self.encoder, self.projector)
@@ -97,23 +107,25 @@ class BYOL(Method):
     def hparams(self) -> dict:
         return {"augment": repr(self.augment), "momentum": self.momentum, "schedule": self.schedule,
                 "predictor": not isinstance(self.predictor, nn.Identity), "stop_gradient": self.stop_gradient,
+                "predictor_lr": self.predictor_lr,
                 "projector": [m.weight.shape[0] for m in self.projector if isinstance(m, nn.Linear)]}
 
 
 RECIPES = {
     # quick: SimCLR's quick augmentations, AdamW; the target's momentum rises from 0.99 to 1 on BYOL's
     # cosine. ablation_epochs: each of lesson 07's collapse ablations (BENCHMARKS.md).
-    "quick": dict(epochs=4, batch_size=128, lr=2e-3, momentum=0.99, schedule="cosine", predictor=True,
-                  stop_gradient=True, strength=0.5, min_scale=0.5, gray_p=0.2, ablation_epochs=2),
+    "quick": dict(epochs=4, batch_size=128, lr=2e-3, optimizer="adamw", weight_decay=1e-4, momentum=0.99,
+                  schedule="cosine", predictor=True,
+                  stop_gradient=True, predictor_lr=1.0, strength=0.5, min_scale=0.5, gray_p=0.2, ablation_epochs=2),
     # gpu: about 3 s per epoch on an H100 (SimCLR's measured 21,000 images/s, plus the target's no-grad pass):
     # eight epochs and the lesson's ablations in about a minute. Accuracy not measured yet (BENCHMARKS.md).
     "gpu": dict(epochs=8, batch_size=512, lr=0.24, momentum=0.99, schedule="cosine", predictor=True,
-                stop_gradient=True, strength=0.5, min_scale=0.2, gray_p=0.2, optimizer="sgd", weight_decay=5e-4,
+                stop_gradient=True, predictor_lr=1.0, strength=0.5, min_scale=0.2, gray_p=0.2, optimizer="sgd", weight_decay=5e-4,
                 ablation_epochs=2),
     # full: lightly's CIFAR-10 benchmark settings for batch 512 (SGD lr 0.06 × 512/128, weight decay 5e-4,
     # momentum 0.99): 86.8-87.2 % kNN there after 200 epochs, 91.1 % after 800. Not measured here yet.
     "full": dict(epochs=200, batch_size=512, lr=0.24, momentum=0.99, schedule="cosine", predictor=True,
-                 stop_gradient=True, strength=0.5, min_scale=0.2, gray_p=0.2, optimizer="sgd", weight_decay=5e-4,
+                 stop_gradient=True, predictor_lr=1.0, strength=0.5, min_scale=0.2, gray_p=0.2, optimizer="sgd", weight_decay=5e-4,
                  ablation_epochs=20),
 }
 
@@ -127,7 +139,8 @@ def build(profile, r: dict, encoder=None, seed: int = 0) -> BYOL:
                       augment=SimCLRAugment(size=profile.image_size, scale=(r["min_scale"], 1.0),
                                             strength=r["strength"], gray_p=r.get("gray_p", 0.2)),
                       momentum=r["momentum"], schedule=r.get("schedule", "cosine"),
-                      predictor=r.get("predictor", True), stop_gradient=r.get("stop_gradient", True))
+                      predictor=r.get("predictor", True), stop_gradient=r.get("stop_gradient", True),
+                      predictor_lr=r.get("predictor_lr", 1.0))
     method.optimizer = r.get("optimizer", method.optimizer)
     method.weight_decay = r.get("weight_decay", method.weight_decay)
     return method
