@@ -86,13 +86,17 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float, betas=(0.9
 
 @dataclass
 class History:
-    """What ``fit`` recorded: ``steps`` (every ``log_every`` steps) and ``epochs`` (one row each)."""
+    """What ``fit`` recorded: ``steps`` — one row every ``log_every`` steps holding the mean of each logged
+    number over *those* steps (not a running mean since the epoch began, which would draw a staircase
+    that resets every epoch) — and ``epochs``, one row per epoch with its means, learning rate, seconds
+    and evaluation numbers."""
 
     steps: list = field(default_factory=list)
     epochs: list = field(default_factory=list)
     checkpoint: str | None = None  # the file this run was saved to (None without checkpoints)
 
     def series(self, key: str, per: str = "steps"):
+        """(epochs, values) of ``key``: x in (fractional) epochs, one point per log interval or per epoch."""
         rows = self.steps if per == "steps" else self.epochs
         xs = [r["epoch"] for r in rows if key in r]
         ys = [r[key] for r in rows if key in r]
@@ -274,20 +278,26 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
                 torch.manual_seed(_epoch_seed(seed, epoch))  # every random draw of this epoch follows from it
                 order_gen = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
                 method.train()
-                sums, count = {}, 0
+                sums, count = {}, 0  # over the epoch: its row in history.epochs
+                window, in_window = {}, 0  # over the last log_every steps: one point of the training curve
                 for step, idx in enumerate(batches(len(images), batch_size, order_gen, device)):
                     x, y = images[idx], labels[idx]
                     if channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     logs = _step(method, optimizers, schedulers, scaler, x, y, device, amp)
                     for k, v in logs.items():
-                        sums[k] = sums.get(k, 0.0) + v.detach().float()
+                        v = v.detach().float()
+                        sums[k] = sums.get(k, 0.0) + v
+                        window[k] = window.get(k, 0.0) + v
                     count += 1
-                    if count % log_every == 0 or step == steps_per_epoch - 1:
-                        means = {k: (v / count).item() for k, v in sums.items()}  # one sync per log interval
+                    in_window += 1
+                    if in_window == log_every or step == steps_per_epoch - 1:
+                        means = {k: (v / in_window).item() for k, v in window.items()}  # one sync per log interval
                         _check_finite(means, epoch, step, optimizers, checkpoint)
-                        history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch, **means})
+                        history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch,
+                                              "step": epoch * steps_per_epoch + step + 1, **means})
                         bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:3]}, refresh=False)
+                        window, in_window = {}, 0
                     bar.update(1)
                 row = {"epoch": epoch + 1, **{k: (v / max(count, 1)).item() for k, v in sums.items()},
                        "lr": optimizers[next(iter(optimizers))].param_groups[0]["lr"],
