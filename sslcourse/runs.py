@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from . import evaluate, pretrained
+from . import distributed, evaluate, pretrained
 from .config import Profile, cache_dir, seed_everything
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
@@ -113,8 +113,9 @@ def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, ch
     else:
         run.checkpoint = (cache_dir() / "checkpoints"
                           / f"{name}-{profile.name}-{train.name}-e{r['epochs']}-s{seed}-{run.id}.pt")
-        if not run.checkpoint.exists():  # SSLCOURSE_CHECKPOINTS: a shared checkpoint of this very run
-            pretrained.provide(run.id, name, run.checkpoint)
+        if not run.checkpoint.exists() and distributed.current().is_main:
+            pretrained.provide(run.id, name, run.checkpoint)  # SSLCOURSE_CHECKPOINTS: a shared one of this run
+        distributed.barrier()  # under torchrun, every process sees the same file
     return run
 
 
@@ -228,9 +229,14 @@ def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, s
     method = run.build()
     history = run.fit(method, train, progress=progress)
     seconds = time.perf_counter() - t0
+    world = distributed.current()
+    if not world.is_main:  # under torchrun, rank 0 evaluates and writes; the others are done
+        return {"method": name, "rank": world.rank}
     result = {
         "method": name, "profile": profile.name, "dataset": train.name, "backbone": profile.backbone,
         "epochs": run.recipe["epochs"], "seconds": seconds, "device": profile.device,
+        "world_size": world.size, "global_batch": run.recipe["batch_size"],
+        "per_process_batch": run.recipe["batch_size"] // world.size,
         "torch": torch.__version__, "recipe": run.recipe, "seed": seed, "run_id": run.id,
         "data": {"train": train.fingerprint, "test": test.fingerprint, "train_size": len(train),
                  "test_size": len(test)},
