@@ -326,11 +326,47 @@ print(f"partner found by colour histogram alone: {by_colour:.0%} of 256 images (
 assert by_colour > 0.5, "the prose says colour statistics alone identify an image among the batch"
 
 # %% [markdown]
+# ## 7. On several GPUs: whose negatives?
+# With `torchrun --nproc_per_node=N -m sslcourse train simclr`, every process (one per GPU) takes a slice of the
+# global batch, and DistributedDataParallel averages the gradients. For most losses that is all it takes. Not for
+# NT-Xent: it compares every view with every other view of the batch. Computed on each process's own slice, each
+# anchor sees only $2N/P - 1$ candidates instead of $2N - 1$ — a different, easier loss that changes with the
+# number of processes $P$. The most repeated bug of public SimCLR code. The fix: gather every process's
+# embeddings (with their gradients) before the loss, so each process computes the loss of the global batch.
+#
+# Below, real processes: one SimCLR step over the same 16 images, once in this process and once on two processes
+# joined with PyTorch's gloo backend (a tiny network without batch norm, and views without random draws, so that
+# the negatives are the only difference; `sslcourse/ddp_demo.py`).
+
+# %%
+from sslcourse.ddp_demo import simclr_step_comparison
+
+own = simclr_step_comparison(world_size=2, gather=False)
+gathered = simclr_step_comparison(world_size=2, gather=True)
+print(f"one process, global batch of 16:         loss {own['one_process_loss']:.4f}")
+print(f"two processes, each its own 8 negatives: loss {own['ddp_loss']:.4f}   "
+      f"weights differ by up to {own['max_weight_difference']:.1e}")
+print(f"two processes, embeddings gathered:      loss {gathered['ddp_loss']:.4f}   "
+      f"weights differ by up to {gathered['max_weight_difference']:.1e}")
+
+# %% [markdown]
+# Without the gather the two processes optimise another loss (its chance level is $\log(2 \cdot 8 - 1)$, not
+# $\log(2 \cdot 16 - 1)$) and take another step; with it, loss and weights match the single process to rounding.
+# Batch norm has the same trap: statistics computed per GPU let the network tell which views were normalised
+# together; `fit` converts batch norm to `SyncBatchNorm` on GPUs.
+
+# %%
+assert abs(own["ddp_loss"] - own["one_process_loss"]) > 0.1, "the prose says per-process negatives change the loss"
+assert abs(gathered["ddp_loss"] - gathered["one_process_loss"]) < 1e-5 and gathered["max_weight_difference"] < 1e-5, \
+    "the prose says gathering the embeddings reproduces the single-process step"
+
+# %% [markdown]
 # ## What to try next
 # * Temperature: `plan_run("simclr", p, train, temperature=0.05)` or `1.0`. Too low, and training chases a few hard
 #   negatives (often false ones: two images of the same class); too high, and all negatives count alike.
 # * Batch size: `batch_size=32` vs `256` for the same number of epochs.
 # * **Exercise 04** (`exercises/04_simclr.ipynb`): write `nt_xent_loss` (vectorised, stable) and `simclr_views`.
+# * On a machine with several GPUs: `torchrun --nproc_per_node=2 -m sslcourse train simclr` (README, "Several GPUs").
 #
 # **What failure looks like:** a loss that falls quickly while the kNN curve stays flat (a shortcut: check the
 # augmentations); a loss stuck at $\log(2N-1)$ (collapse, or a learning rate too high); `nan` after a few steps
