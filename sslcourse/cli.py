@@ -7,6 +7,7 @@
     sslcourse checkpoints fetch URL_OR_DIR [--methods a,b]          download them into the cache, verified
     sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
+    sslcourse workspace [DIR] [--fresh 04]         your own copies of the lessons (what `make lab` opens)
 """
 from __future__ import annotations
 
@@ -182,6 +183,15 @@ def cmd_course(args) -> int:
     return run_course(Path(args.out), only=only)
 
 
+def cmd_workspace(args) -> int:
+    from .course import make_workspace
+
+    fresh = args.fresh.split(",") if args.fresh else None
+    written = make_workspace(Path(args.dir), fresh)
+    print(f"your copy of the course: {Path(args.dir).resolve()} ({len(written)} new file(s); existing ones kept)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="sslcourse", description="Self-supervised learning course helpers")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -231,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_checkpoints)
+
+    p = sub.add_parser("workspace", help="copy the lessons and exercises into your own folder (make lab)")
+    p.add_argument("dir", nargs="?", default="my-course")
+    p.add_argument("--fresh", help="comma-separated numbers whose copies are replaced, e.g. 04 (the old one is kept)")
+    p.set_defaults(func=cmd_workspace)
 
     p = sub.add_parser("course", help="execute every lesson into OUT (executed notebooks, HTML, results table)")
     p.add_argument("--out", default="build")
