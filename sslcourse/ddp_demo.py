@@ -90,16 +90,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def simclr_step_comparison(world_size: int = 2, gather: bool = True) -> dict:
-    """One SimCLR step over the same global batch on 1 process and on ``world_size`` processes (gloo, CPU)."""
-    import torch.multiprocessing as mp
+def simclr_step_comparison(world_size: int = 2, gather: bool = True, timeout: float = 600) -> dict:
+    """One SimCLR step over the same global batch on 1 process and on ``world_size`` processes (gloo, CPU).
+
+    The processes are started as ``python -m sslcourse.ddp_demo`` — not forked from the caller, so this works
+    the same from a notebook, a script or a test."""
+    import os
+    import subprocess
+    import sys
 
     if GLOBAL_BATCH % world_size:
         raise ValueError(f"world_size must divide the global batch of {GLOBAL_BATCH}, got {world_size}")
     one_loss, one_state = _one_step(gather)
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as out:
-        mp.start_processes(_worker, args=(world_size, _free_port(), gather, out), nprocs=world_size,
-                           start_method="spawn")
+        procs = [subprocess.Popen([sys.executable, "-m", "sslcourse.ddp_demo", str(rank), str(world_size), str(port),
+                                   str(int(gather)), out], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True) for rank in range(world_size)]
+        logs = [proc.communicate(timeout=timeout)[0] for proc in procs]
+        for rank, (proc, log) in enumerate(zip(procs, logs)):
+            if proc.returncode != 0:
+                raise RuntimeError(f"process {rank} of the demo failed:\n{log[-2000:]}")
         results = [torch.load(Path(out) / f"rank{r}.pt", weights_only=True) for r in range(world_size)]
     states = [r["state"] for r in results]
     return {
@@ -108,3 +120,10 @@ def simclr_step_comparison(world_size: int = 2, gather: bool = True) -> dict:
         "max_weight_difference": max((states[0][k] - one_state[k]).abs().max().item() for k in one_state),
         "ranks_agree": all(torch.equal(s[k], states[0][k]) for s in states for k in one_state),
     }
+
+
+if __name__ == "__main__":  # one process of the demo: RANK WORLD_SIZE PORT GATHER OUT_DIR
+    import sys
+
+    rank_, world_, port_, gather_, out_ = sys.argv[1:6]
+    _worker(int(rank_), int(world_), int(port_), bool(int(gather_)), out_)
