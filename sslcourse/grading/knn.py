@@ -123,23 +123,24 @@ def knn_cases() -> list[Case]:
             raise CheckFailed(f"accuracy {acc:.0%} on four well-separated clusters, expected 100%")
 
     def weighted_votes(fn):
-        # One very similar neighbour of class 0 against two less similar ones of class 1:
-        # a plain majority says 1, the exp(cos/τ) weights with τ = 0.07 say 0.
-        train = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.6, -0.8], [-1.0, 0.0]])
-        y = torch.tensor([0, 1, 1, 2])
-        pred = expect_tensor(fn(train, y, torch.tensor([[1.0, 0.02]]), k=3, temperature=0.07), "the prediction",
-                             shape=(1,))
-        if int(pred[0]) != 0:
-            raise CheckFailed(f"predicted class {int(pred[0])}: the votes were counted, not weighted by "
-                              "exp(similarity / τ)")
+        # One very similar neighbour against two less similar ones of another class: a plain majority
+        # picks the pair, the exp(cos/τ) weights with τ = 0.07 pick the close one. Two queries, two answers.
+        train = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.6, -0.8], [-1.0, 0.0], [-0.6, 0.8], [-0.6, -0.8]])
+        y = torch.tensor([2, 1, 1, 0, 3, 3])
+        queries = torch.tensor([[1.0, 0.02], [-1.0, 0.02]])
+        pred = expect_tensor(fn(train, y, queries, k=3, temperature=0.07), "the predictions", shape=(2,))
+        if pred.tolist() != [2, 0]:
+            raise CheckFailed(f"predicted classes {pred.tolist()}, expected [2, 0]: the votes were counted, not "
+                              "weighted by exp(similarity / τ)")
 
     def cosine_not_euclidean(fn):
-        # A long vector in the same direction is a cosine neighbour but a Euclidean stranger.
-        train = torch.tensor([[10.0, 0.0], [0.0, 1.0]])
-        y = torch.tensor([0, 1])
-        pred = expect_tensor(fn(train, y, torch.tensor([[0.7, 0.6]]), k=1), "the prediction", shape=(1,))
-        if int(pred[0]) != 0:
-            raise CheckFailed("the nearest neighbour was chosen by distance, not by cosine similarity")
+        # A long vector in the same direction is a cosine neighbour but a Euclidean stranger (twice, mirrored).
+        for train, y, query, want in (([[10.0, 0.0], [0.0, 1.0]], [0, 1], [0.7, 0.6], 0),
+                                      ([[0.0, 10.0], [1.0, 0.0]], [1, 0], [0.6, 0.7], 1)):
+            pred = expect_tensor(fn(torch.tensor(train), torch.tensor(y), torch.tensor([query]), k=1),
+                                 "the prediction", shape=(1,))
+            if int(pred[0]) != want:
+                raise CheckFailed("the nearest neighbour was chosen by distance, not by cosine similarity")
 
     def num_classes_and_large_k(fn):
         train = torch.randn(10, 3, generator=_gen(4))

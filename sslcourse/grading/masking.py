@@ -148,8 +148,7 @@ def patch_cases() -> list[Case]:
         Case("hides exactly round(mask_ratio · #patches) patches per image", exact_ratio,
              "a threshold on random numbers hides the right number only on average; ranking random scores "
              "within each image picks exactly k", kind=VALUE),
-        Case("hides whole patches", whole_patches, "every pixel of a patch shares the patch's decision",
-             kind=VALUE),
+        Case("hides whole patches", whole_patches, "every pixel of a patch shares the patch's decision"),
         Case("independent per image and uniform over positions", independent_and_uniform,
              "a fresh random score for every patch of every image", kind=VALUE),
         Case("mask_ratio = 0 and 1", edges, "the count k follows from mask_ratio and the number of patches"),

@@ -52,6 +52,8 @@ def _aligned_case(n, seed, size=8):
             i = found.index(-1)
             raise CheckFailed(f"output {i} with label {int(labels[i])} is not an input image rotated by "
                               f"{90 * int(labels[i])}° counter-clockwise")
+        if sorted(zip(found, labels.tolist())) != [(j, r) for j in range(n) for r in range(4)]:
+            raise CheckFailed("each image should appear once with each label 0, 1, 2, 3, rotated to match it")
 
     return aligned
 

@@ -39,6 +39,8 @@ from .sandbox import DEFAULT_MEMORY_GB, RemoteFunction, Worker
 
 DEFAULT_TIMEOUT = 60.0  # seconds per graded function
 LOAD_TIMEOUT = 60.0  # seconds to start Python + torch and load the definitions
+TAMPERED = "modified the course's files"
+COURSE_MARK = "belongs to the course and is not available while grading"
 LOST_FLAG = {"timeout": "timed out", "exit": "exited", "garbled": "broke the channel"}
 
 
@@ -167,10 +169,14 @@ def _status_message(name: str, status: dict) -> tuple[str, str]:
 
 
 def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOUT, tests=None,
-                memory_gb: float = DEFAULT_MEMORY_GB) -> dict:
-    """Grade a notebook's code cells; returns {"score", "max_score", "checks", "flags", "notes", "error"}."""
+                memory_gb: float = DEFAULT_MEMORY_GB, check_files: bool = True) -> dict:
+    """Grade a notebook's code cells; returns {"score", "max_score", "checks", "flags", "notes", "error"}.
+
+    ``check_files=False`` leaves the check of the course's files to the caller (the batch does it, as it
+    knows which submissions ran at the same time)."""
     graded = graded_with_bank(exercise, tests)
-    _check_course_files()
+    if check_files:
+        _check_course_files()
     results, notes, flags, error = {}, [], [], None
     pending = list(graded)
     first = True
@@ -209,16 +215,37 @@ def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOU
                     break  # a fresh worker for the functions left
         finally:
             worker.stop()
-            if not _check_course_files():
-                flags.append("modified the course's files")
-                error = "the submission changed the course's files (restored); it scores 0"
-    checks = [r for name in graded for r in results.get(name, [])]
-    if any(f == "modified the course's files" for f in flags):
+            if check_files and not _check_course_files():
+                flags.append(TAMPERED)
+    for name in graded:
+        if any(COURSE_MARK in r.message for r in results.get(name, [])) and f"imported the answer: {name}" not in flags:
+            flags.append(f"imported the answer: {name}")
+    report = {"exercise": exercise, "error": error, "flags": flags, "notes": notes,
+              "checks": [r for name in graded for r in results.get(name, [])]}
+    return finish(report)
+
+
+def finish(report: dict) -> dict:
+    """Score a report from its list of cases; a submission that changed the course's files scores 0."""
+    checks = report["checks"]
+    if TAMPERED in report["flags"]:
+        report["error"] = "the submission changed the course's files (they were restored); it scores 0"
         for r in checks:
             r.passed = False
-    return {"exercise": exercise, "score": sum(r.points for r in checks if r.passed),
-            "max_score": sum(r.points for r in checks), "error": error, "flags": flags, "notes": notes,
-            "checks": [asdict(r) for r in checks]}
+    return {"exercise": report["exercise"], "score": sum(r.points for r in checks if r.passed),
+            "max_score": sum(r.points for r in checks), "error": report["error"], "flags": report["flags"],
+            "notes": report["notes"], "checks": [asdict(r) for r in checks]}
+
+
+def mark_tampered(report: dict) -> dict:
+    """A graded report (dict) of a submission found to have changed the course's files: flagged, scored 0."""
+    if TAMPERED not in report["flags"]:
+        report["flags"].append(TAMPERED)
+    report["error"] = "the submission changed the course's files (they were restored); it scores 0"
+    for c in report["checks"]:
+        c["passed"] = False
+    report["score"] = 0
+    return report
 
 
 def grade_path(path, exercise: str | None = None, timeout: float = DEFAULT_TIMEOUT, tests=None,

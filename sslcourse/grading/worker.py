@@ -53,10 +53,17 @@ def _bound(node) -> set:
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
-def _used(node) -> set:
-    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-        names.add(node.target.id)
+def _used(node) -> set | None:
+    """The global names a statement reads (its functions' locals are not globals); None if it does not compile."""
+    try:
+        code = compile(ast.Module(body=[node], type_ignores=[]), "<statement>", "exec")
+    except (SyntaxError, ValueError):
+        return None
+    names, stack = set(), [code]
+    while stack:
+        c = stack.pop()
+        names |= set(c.co_names)
+        stack += [k for k in c.co_consts if isinstance(k, types.CodeType)]
     return names
 
 
@@ -73,18 +80,19 @@ def select_statements(cells: list[str], graded: list[str]):
         except (ValueError, RecursionError) as err:
             notes.append(f"cell {i} could not be read ({type(err).__name__}) and was skipped")
             continue
-        statements += [(i, node) for node in tree.body if isinstance(node, _KINDS)]
+        statements += [(i, node, _used(node)) for node in tree.body if isinstance(node, _KINDS)]
+    statements = [s for s in statements if s[2] is not None]
     needed, keep = set(graded), set()
     changed = True
     while changed:
         changed = False
-        for k, (_, node) in enumerate(statements):
+        for k, (_, node, used) in enumerate(statements):
             star = isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
             if k not in keep and (star or _bound(node) & needed):
                 keep.add(k)
-                needed |= _used(node)
+                needed |= used
                 changed = True
-    return [s for k, s in enumerate(statements) if k in keep], notes
+    return [(cell, node) for k, (cell, node, _) in enumerate(statements) if k in keep], notes
 
 
 def cell_filename(cell: int, ncells: int) -> str:
@@ -203,6 +211,10 @@ def load(cells: list[str], graded: list[str]):
     return namespace, filenames, notes
 
 
+def _origin(value) -> str:
+    return str(value.__name__ if isinstance(value, CourseModule) else object.__getattribute__(value, "_origin"))
+
+
 def _course_refs(fn, namespace, filenames, seen) -> set:
     """Names of course placeholders a learner function can reach: its globals, defaults, closure, and the
     learner functions it calls in turn."""
@@ -223,7 +235,7 @@ def _course_refs(fn, namespace, filenames, seen) -> set:
             pass
     for value in values:
         if isinstance(value, (CourseName, CourseModule)):
-            found.add(getattr(value, "_origin", None) or value.__name__)
+            found.add(_origin(value))
         elif isinstance(value, types.FunctionType) and value.__code__.co_filename in filenames:
             found |= _course_refs(value, namespace, filenames, seen)
     return found
@@ -234,7 +246,7 @@ def status_of(name, namespace, filenames) -> dict:
         return {"status": "missing"}
     obj = namespace[name]
     if isinstance(obj, (CourseName, CourseModule)):
-        return {"status": "course", "origin": getattr(obj, "_origin", None) or obj.__name__}
+        return {"status": "course", "origin": _origin(obj)}
     inner = obj
     while not (isinstance(inner, types.FunctionType) and inner.__code__.co_filename in filenames):
         inner = getattr(inner, "__wrapped__", None)
