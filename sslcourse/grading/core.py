@@ -281,6 +281,10 @@ def run_function_cases(function: str, fn, cases: list[Case]) -> list[Result]:
         except LearnerError as err:
             results.append(Result(function, case.name, False, describe_error(err.info, function), case.hint,
                                   case.points))
+        except Exception as err:  # the case's own code choked on an odd output (shape, dtype): a failed case
+            results.append(Result(function, case.name, False, f"the output could not be checked ({type(err).__name__}: "
+                                  f"{str(err).splitlines()[0][:150] if str(err) else ''}): check its shape and dtype",
+                                  case.hint, case.points))
         except FunctionLost as err:
             lost = err
             results.append(Result(function, case.name, False, f"{function} {LOST[err.reason]} in this case",

@@ -68,7 +68,8 @@ def cosine_cases() -> list[Case]:
 
     def self_similarity(fn):
         a = torch.randn(6, 5, generator=_gen(6))
-        expect_close(torch.diagonal(fn(a, a)), torch.ones(6), "cos(a_i, a_i)", atol=1e-5)
+        out = expect_tensor(fn(a, a), "cosine_similarity_matrix(a (6, 5), a)", shape=(6, 6))
+        expect_close(torch.diagonal(out), torch.ones(6), "cos(a_i, a_i)", atol=1e-5)
 
     a, b = torch.randn(6, 4, generator=_gen(2)), torch.randn(9, 4, generator=_gen(3))
     return [
@@ -132,6 +133,13 @@ def knn_cases() -> list[Case]:
         if pred.tolist() != [2, 0]:
             raise CheckFailed(f"predicted classes {pred.tolist()}, expected [2, 0]: the votes were counted, not "
                               "weighted by exp(similarity / τ)")
+        # At τ = 1 the weights are close: two neighbours of class 1 outweigh a slightly closer one of class 0.
+        train = torch.tensor([[1.0, 0.0], [0.9, 0.436], [0.9, -0.436]])
+        pred = expect_tensor(fn(train, torch.tensor([0, 1, 1]), torch.tensor([[1.0, 0.01]]), k=3, temperature=1.0),
+                             "the prediction", shape=(1,))
+        if int(pred[0]) != 1:
+            raise CheckFailed("at τ = 1 two neighbours of class 1 should outweigh one of class 0: only the nearest "
+                              "neighbour decided")
 
     def cosine_not_euclidean(fn):
         # A long vector in the same direction is a cosine neighbour but a Euclidean stranger (twice, mirrored).
@@ -164,7 +172,7 @@ def knn_cases() -> list[Case]:
              "a prediction is the index of the class with the largest total vote: one integer per query"),
         Case("100% on well-separated clusters", separable,
              "the neighbours of a query are the k training points most similar to it"),
-        Case("agrees with a slow reference (k = 5, 12, 1)", _knn_matches(train, y, test, ((5, 0.1), (12, 0.5),
+        Case("agrees with a slow reference (k = 5, 12, 1)", _knn_matches(train, y, test, ((5, 0.1), (12, 2.0),
                                                                                             (1, 0.07))),
              "each of the k neighbours adds its weight exp(similarity / τ) to its own class; the largest total wins",
              kind=VALUE),
