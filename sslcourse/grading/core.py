@@ -330,6 +330,8 @@ def print_results(results: list[Result], title: str = "", file=None) -> None:
     for r in results:
         if r.passed:
             print(f"  ✔ {r.name}", file=file)
+        elif r.message.startswith("holds, but"):
+            print(f"  ○ {r.name}: {r.message}", file=file)
         else:
             print(f"  ✘ {r.name}: {r.message}", file=file)
             if r.hint and not r.message.startswith(("holds, but", "not run")):

@@ -266,7 +266,7 @@ def grade_path(path, exercise: str | None = None, timeout: float = DEFAULT_TIMEO
 
 def error_report(path, message: str, exercise: str | None = None) -> dict:
     """The report of a file that could not be graded at all (the JSON that ``--json`` prints)."""
-    return {"path": str(path), "exercise": exercise, "score": 0, "max_score": 0, "error": message,
+    return {"path": str(path), "exercise": exercise or exercise_of(Path(path or "")), "score": 0, "max_score": 0, "error": message,
             "flags": ["could not be graded"], "notes": [], "checks": []}
 
 
@@ -284,4 +284,6 @@ def print_report(report: dict) -> None:
         print_results(results, f"{function}:")
     if report.get("error"):
         print(f"  ✘ {report['error']}")
+    if report.get("flags"):
+        print(f"  flags: {'; '.join(report['flags'])}")
     print(f"Score: {report['score']}/{report['max_score']}")
