@@ -114,7 +114,9 @@ def cmd_eval(args) -> int:
 
 def cmd_grade(args) -> int:
     from .grading.runner import error_report, grade_path, print_report
+    from .grading.sandbox import protect_parent
 
+    protect_parent()
     path = Path(args.path)
     if path.is_dir() and path.suffix not in (".ipynb", ".py"):
         return _grade_folder(args, path)

@@ -19,14 +19,15 @@ bound to something of the course, or a learner function that reaches one, is rep
 answer") and scores 0 for that function.
 
 The limit, honestly: the worker runs as the same user as the grader. It cannot write file contents
-(RLIMIT_FSIZE = 0), and the course's own files are checked after every worker and restored if changed, but
-a submission written to attack the machine could still delete or rename files that user may touch, or find
-and execute the course's source from disk on purpose. For credit, run the batch as a user who cannot write
-to the Python installation, or in a container (otter-grader / Gradescope do).
+(RLIMIT_FSIZE = 0), and the course's own files are checked after every worker (a deleted or renamed-away
+file is restored and the submission flagged), but a submission written to attack the machine could still
+delete or rename other files that user may touch, read what that user may read (for root: even the
+parent's /proc entries), or find and execute the course's source from disk on purpose — which copies an
+answer that solutions/ publishes anyway. For credit, run the batch as a user who cannot write to the Python
+installation, or in a container (otter-grader / Gradescope do).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -104,30 +105,24 @@ def read_cells(path) -> list[str]:
     return [text]
 
 
-# ---- the course's own files: checked after each worker, restored if a submission changed them ----
+# ---- the course's own files: a submission cannot write to files (RLIMIT_FSIZE = 0), but it could delete or
+# rename them; after each worker, every file of the package must still be there (missing ones are restored
+# and the submission flagged). Contents are not compared: an instructor editing the course while a batch runs
+# must not have the edit reverted, nor a submission blamed for it.
 
 _SNAPSHOT: dict | None = None
 
 
-def _package_files() -> dict:
-    root = Path(__file__).resolve().parents[1]
-    return {p: p.read_bytes() for p in sorted(root.rglob("*.py"))}
-
-
 def _check_course_files() -> bool:
-    """True if the course's files are as they were when grading started (restored if not)."""
+    """True if every file of the course's package is still in place (restored if not)."""
     global _SNAPSHOT
     if _SNAPSHOT is None:
-        _SNAPSHOT = {p: hashlib.sha256(b).digest() for p, b in _package_files().items()}
-        _SNAPSHOT["__bytes__"] = _package_files()
+        root = Path(__file__).resolve().parents[1]
+        _SNAPSHOT = {p: p.read_bytes() for p in sorted(root.rglob("*.py"))}
         return True
     intact = True
-    for p, data in _SNAPSHOT["__bytes__"].items():
-        try:
-            same = hashlib.sha256(p.read_bytes()).digest() == _SNAPSHOT[p]
-        except OSError:
-            same = False
-        if not same:
+    for p, data in _SNAPSHOT.items():
+        if not p.exists():
             intact = False
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)

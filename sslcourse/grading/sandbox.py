@@ -30,6 +30,18 @@ DEFAULT_MEMORY_GB = 2.0
 OUTPUT_TAIL = 4096
 
 
+def protect_parent() -> None:
+    """Linux: make this process non-dumpable, so that a worker running as the same (non-root) user cannot read
+    its environment or memory through /proc (root can, whatever we do). Called by the ``sslcourse grade``
+    command, not on import."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
 def worker_env(home: str) -> dict:
     env = {"PATH": os.defpath, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
