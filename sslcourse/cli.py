@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def cmd_grade(args) -> int:
     from .grading.sandbox import protect_parent
 
     protect_parent()
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped batch still restores the course's files (finally)
     path = Path(args.path)
     if path.is_dir() and path.suffix not in (".ipynb", ".py"):
         return _grade_folder(args, path)
@@ -137,6 +139,10 @@ def cmd_grade(args) -> int:
     else:
         print_report(report)
     return 0 if report.get("error") is None else 2
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _grade_folder(args, folder: Path) -> int:
@@ -217,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a notebook or script, or a folder of submissions (then --out writes a CSV)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (errors too)")
     p.add_argument("--exercise", help="exercise number, e.g. 00 (default: from the file name)")
-    p.add_argument("--timeout", type=float, default=60, help="seconds each graded function may take (default 60)")
+    p.add_argument("--timeout", type=float, default=60, help="CPU seconds each graded function may use (default 60; 4x that on the clock)")
     p.add_argument("--memory", type=float, default=2.0, help="memory limit of the learner's process in GiB (default 2)")
     p.add_argument("--tests", help="a folder of hidden test banks (bank_NN.py) to add to the public cases")
     p.add_argument("--out", help="folder grading: the CSV gradebook to write")

@@ -94,12 +94,15 @@ def grade_folder(folder, exercise: str | None = None, out=None, jobs: int | None
         finally:
             watch.done(k)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool, \
-            tqdm(total=len(work), desc="grading", unit="submission", disable=not progress) as bar:
-        futures = {pool.submit(run, k): k for k in range(len(work))}
-        for future in as_completed(futures):
-            reports[futures[future]] = future.result()
-            bar.update(1)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool, \
+                tqdm(total=len(work), desc="grading", unit="submission", disable=not progress) as bar:
+            futures = {pool.submit(run, k): k for k in range(len(work))}
+            for future in as_completed(futures):
+                reports[futures[future]] = future.result()
+                bar.update(1)
+    finally:
+        _check_course_files()  # stopped half-way (Ctrl-C, SIGTERM): still put back what a submission deleted
     for k in sorted(watch.suspects):  # one at a time: now the check after each names the culprit
         p, cells, ex = work[k]
         report = _grade_one(p, cells, ex, timeout, tests, memory_gb, check_files=False)

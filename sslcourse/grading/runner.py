@@ -38,7 +38,7 @@ from dataclasses import asdict
 from .core import LOST, FunctionLost, Result, _Lost, print_results, run_function_cases
 from .sandbox import DEFAULT_MEMORY_GB, RemoteFunction, Worker
 
-DEFAULT_TIMEOUT = 60.0  # seconds per graded function
+DEFAULT_TIMEOUT = 60.0  # CPU seconds per graded function (4× that on the clock): a busy machine stretches nothing
 LOAD_TIMEOUT = 60.0  # seconds to start Python + torch and load the definitions
 TAMPERED = "modified the course's files"
 COURSE_MARK = "belongs to the course and is not available while grading"
@@ -177,6 +177,7 @@ def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOU
     first = True
     while pending:
         worker = Worker(cells, pending, memory_gb, cpu_seconds=int(LOAD_TIMEOUT + timeout * len(pending) + 10))
+        # RLIMIT_CPU is a backstop for the whole worker (and any child it leaves behind)
         try:
             try:
                 loaded = worker.start(time.monotonic() + max(LOAD_TIMEOUT, timeout))
@@ -201,7 +202,7 @@ def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOU
                     results[name] = [Result(name, c.name, False, message, c.hint, c.points) for c in cases]
                     flags.append(f"{flag}: {name}")
                     continue
-                fn = RemoteFunction(worker, name, graded[name][0].returns, time.monotonic() + timeout)
+                fn = RemoteFunction(worker, name, graded[name][0].returns, timeout)
                 try:
                     results[name] = run_function_cases(name, fn, cases)
                 except _Lost as lost:

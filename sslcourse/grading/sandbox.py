@@ -27,6 +27,7 @@ from .worker import HEADER, MAX_MESSAGE
 
 WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_MEMORY_GB = 2.0
+WALL_FACTOR = 4  # a function's wall-clock limit, in multiples of its CPU-time limit
 OUTPUT_TAIL = 4096
 
 
@@ -85,17 +86,27 @@ class Worker:
         torch.save({"cells": self.cells, "functions": self.functions}, buf)
         return self._exchange(buf.getvalue(), deadline)
 
-    def call(self, name: str, args=(), kwargs=None, grad=(), keep_inputs=False, deadline: float = 0.0) -> dict:
+    def call(self, name: str, args=(), kwargs=None, grad=(), keep_inputs=False, deadline: float = 0.0,
+             cpu_deadline: float | None = None) -> dict:
         import torch
 
         buf = io.BytesIO()
         torch.save({"call": name, "args": [_stand_in(a) for a in args],
                     "kwargs": {k: _stand_in(v) for k, v in (kwargs or {}).items()},
                     "grad": list(grad), "keep_inputs": keep_inputs}, buf)
-        return self._exchange(buf.getvalue(), deadline)
+        return self._exchange(buf.getvalue(), deadline, cpu_deadline)
 
-    def _exchange(self, payload: bytes, deadline: float) -> dict:
-        """Send one request, wait for one answer; FunctionLost if the worker dies or the deadline passes."""
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker has used (Linux /proc); None where it cannot be read."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _exchange(self, payload: bytes, deadline: float, cpu_deadline: float | None = None) -> dict:
+        """Send one request, wait for one answer; FunctionLost if the worker dies, or passes the wall-clock
+        deadline or its CPU-time deadline (what a busy machine does not stretch)."""
         import torch
 
         out = HEADER.pack(len(payload)) + payload
@@ -116,9 +127,10 @@ class Worker:
                     self._inbox += chunk
                     continue
                 left = deadline - time.monotonic()
-                if left <= 0:
+                cpu = self.cpu_seconds() if cpu_deadline is not None else None
+                if left <= 0 or (cpu is not None and cpu > cpu_deadline):
                     raise FunctionLost("timeout")
-                for key, _ in sel.select(timeout=min(left, 0.5)):
+                for key, _ in sel.select(timeout=max(0.0, min(left, 0.25))):
                     if key.data == "request":
                         try:
                             out = out[os.write(self.req_w, out):]
@@ -234,11 +246,16 @@ class RemoteFunction:
     ``fn.with_inputs(*args)``.
     """
 
-    def __init__(self, worker: Worker, name: str, returns: int, deadline: float):
-        self.worker, self.name, self.returns, self.deadline = worker, name, returns, deadline
+    def __init__(self, worker: Worker, name: str, returns: int, timeout: float):
+        """``timeout`` seconds of CPU time for all of this function's calls (of wall time where CPU time cannot be
+        read), and at most ``WALL_FACTOR`` times as long on the clock (a function that sleeps uses no CPU)."""
+        self.worker, self.name, self.returns = worker, name, returns
+        cpu = worker.cpu_seconds()
+        self.cpu_deadline = None if cpu is None else cpu + timeout
+        self.deadline = time.monotonic() + (timeout if cpu is None else WALL_FACTOR * timeout)
 
     def _call(self, args, kwargs, grad=(), keep_inputs=False) -> dict:
-        reply = self.worker.call(self.name, args, kwargs, grad, keep_inputs, self.deadline)
+        reply = self.worker.call(self.name, args, kwargs, grad, keep_inputs, self.deadline, self.cpu_deadline)
         if "raised" in reply:
             raise LearnerError(reply["raised"])
         return reply

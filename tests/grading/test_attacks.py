@@ -30,7 +30,7 @@ def graded(tmp_path_factory):
     before = package_digest()
     out = tmp_path_factory.mktemp("gradebook") / "gradebook.csv"
     run = subprocess.run([sys.executable, "-m", "sslcourse", "grade", str(ATTACKS), "--out", str(out),
-                          "--timeout", "5", "--json"], capture_output=True, timeout=900)
+                          "--timeout", "10", "--json"], capture_output=True, timeout=900)
     assert run.returncode == 0, run.stderr.decode(errors="replace")[-3000:]
     reports = {Path(r["path"]).name: r for r in json.loads(run.stdout)}
     rows = {row["file"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}

@@ -103,7 +103,7 @@ def class_batch(tmp_path_factory):
                      "04_ivan_syntax.py": (0, max_points("04"))})
     assert len(expected) == 30
     out = folder.parent / "gradebook.csv"
-    run = subprocess.run([SSLCOURSE, "grade", str(folder), "--out", str(out), "--timeout", "5", "--jobs", "2"],
+    run = subprocess.run([SSLCOURSE, "grade", str(folder), "--out", str(out), "--timeout", "10", "--jobs", "2"],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     rows = {row["file"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}

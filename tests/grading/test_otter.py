@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from sslcourse.grading import graded_functions
 from sslcourse.grading.otter import export_otter, master_notebook
 
@@ -39,8 +37,8 @@ def otter_score(folder, submission):
     return sum(t["score"] for t in scored), sum(t["max_score"] for t in scored)
 
 
-@pytest.mark.skipif(OTTER is None, reason="otter-grader is in the [dev] extra (make setup installs it)")
 def test_otter_grades_the_solution_to_full_marks_and_the_student_notebook_to_zero(tmp_path):
+    assert OTTER, "otter-grader is missing: it is in the [otter] extra, `make setup` installs it"
     (master,) = export_otter("05", tmp_path)
     folder = master.parent
     assign = subprocess.run([OTTER, "assign", master.name, "dist", "--no-run-tests"], capture_output=True, text=True,

