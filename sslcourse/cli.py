@@ -5,7 +5,10 @@
     sslcourse eval CHECKPOINT [--dataset NAME] [--root PATH] [--finetune] [--out results.json]
     sslcourse checkpoints export DIR [--profile P] [--methods a,b]   share trained runs (with a verified manifest)
     sslcourse checkpoints fetch URL_OR_DIR [--methods a,b]          download them into the cache, verified
-    sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
+    sslcourse grade PATH [--json] [--exercise NN] [--timeout S] [--tests BANK_DIR] [--memory GB]
+    sslcourse grade FOLDER --exercise NN --out gradebook.csv [--jobs N] [--tests BANK_DIR]
+    sslcourse new-bank BANK_DIR                    a hidden test bank to start from (secret seeds)
+    sslcourse export-otter NN|all OUTDIR          otter-grader assignments (Gradescope)
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
     sslcourse workspace [DIR] [--fresh 04]         your own copies of the lessons (what `make lab` opens)
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -147,9 +151,26 @@ def cmd_eval(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading.runner import grade_path, print_report
+    from .grading.runner import error_report, grade_path, print_report
+    from .grading.sandbox import protect_parent
 
-    report = grade_path(args.path, exercise=args.exercise, timeout=args.timeout)
+    protect_parent()
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped batch still restores the course's files (finally)
+    path = Path(args.path)
+    if path.is_dir() and path.suffix not in (".ipynb", ".py"):
+        return _grade_folder(args, path)
+    if args.out:
+        raise ValueError("--out writes a gradebook for a folder of submissions; give a folder, or drop --out")
+    try:
+        report = grade_path(path, exercise=args.exercise, timeout=args.timeout, tests=args.tests,
+                            memory_gb=args.memory)
+    except (ValueError, OSError) as err:
+        if not args.json:
+            raise
+        report = error_report(path, str(err), args.exercise)
+        print(json.dumps(report, indent=1))
+        print(f"sslcourse grade: error: {err}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -173,6 +194,45 @@ def cmd_checkpoints(args) -> int:
         print(f"fetching checkpoints from {args.location} into {folder}")
         paths = fetch_all(args.location, folder, methods)
         print(f"{len(paths)} checkpoint(s) verified: lessons and `sslcourse train` now load them instead of training")
+    return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _grade_folder(args, folder: Path) -> int:
+    from .grading.batch import grade_folder
+
+    reports = grade_folder(folder, exercise=args.exercise, out=args.out, jobs=args.jobs, timeout=args.timeout,
+                           tests=args.tests, memory_gb=args.memory, progress=not args.json)
+    if args.json:
+        print(json.dumps(reports, indent=1))
+    else:
+        for r in reports:
+            flags = f"  [{'; '.join(r['flags'])}]" if r.get("flags") else ""
+            print(f"{r['score']:>3}/{r['max_score']:<3} {Path(r['path']).name}{flags}")
+        if args.out:
+            print(f"gradebook written to {args.out} ({len(reports)} submissions)")
+    return 0
+
+
+def cmd_new_bank(args) -> int:
+    from .grading.bank import new_bank
+
+    written = new_bank(args.folder)
+    for p in written:
+        print(f"wrote {p}")
+    print(f"{len(written)} bank files in {args.folder} (existing ones kept). Keep this folder private; grade with "
+          f"`sslcourse grade SUBMISSION --tests {args.folder}`.")
+    return 0
+
+
+def cmd_export_otter(args) -> int:
+    from .grading.otter import export_otter
+
+    for path in export_otter(args.exercise, Path(args.out)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -226,11 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("grade", help="grade an exercise notebook (.ipynb) or script (.py)")
-    p.add_argument("path")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p = sub.add_parser("grade", help="grade an exercise notebook (.ipynb) or script (.py), or a folder of them")
+    p.add_argument("path", help="a notebook or script, or a folder of submissions (then --out writes a CSV)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (errors too)")
     p.add_argument("--exercise", help="exercise number, e.g. 00 (default: from the file name)")
-    p.add_argument("--timeout", type=float, default=120, help="seconds before the grading is stopped")
+    p.add_argument("--timeout", type=float, default=60, help="CPU seconds each graded function may use (default 60; 4x that on the clock)")
+    p.add_argument("--memory", type=float, default=2.0, help="memory limit of the learner's process in GiB (default 2)")
+    p.add_argument("--tests", help="a folder of hidden test banks (bank_NN.py) to add to the public cases")
+    p.add_argument("--out", help="folder grading: the CSV gradebook to write")
+    p.add_argument("--jobs", type=int, help="folder grading: submissions graded at once (default: CPU cores)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("checkpoints", help="share trained runs: export them with a manifest, or fetch them")
@@ -246,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default="my-course")
     p.add_argument("--fresh", help="comma-separated numbers whose copies are replaced, e.g. 04 (the old one is kept)")
     p.set_defaults(func=cmd_workspace)
+    p = sub.add_parser("new-bank", help="write a hidden test bank to start from (one file per exercise)")
+    p.add_argument("folder")
+    p.set_defaults(func=cmd_new_bank)
+
+    p = sub.add_parser("export-otter", help="write otter-grader assignments (master notebooks) for Gradescope")
+    p.add_argument("exercise", help="exercise number, e.g. 04, or all")
+    p.add_argument("out", help="output folder")
+    p.set_defaults(func=cmd_export_otter)
 
     p = sub.add_parser("course", help="execute every lesson into OUT (executed notebooks, HTML, results table)")
     p.add_argument("--out", default="build")
@@ -265,6 +337,11 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError, TypeError, FloatingPointError) as err:
         if os.environ.get("SSLCOURSE_DEBUG"):
             raise
+        if getattr(args, "json", False):  # --json promises JSON on stdout, errors included
+            from .grading.runner import error_report
+
+            print(json.dumps(error_report(getattr(args, "path", ""), str(err), getattr(args, "exercise", None)),
+                             indent=1))
         print(f"sslcourse {args.command}: error: {err}\n(set SSLCOURSE_DEBUG=1 for the full traceback)",
               file=sys.stderr)
         return 2
