@@ -7,6 +7,7 @@
     sslcourse checkpoints fetch URL_OR_DIR [--methods a,b]          download them into the cache, verified
     sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
+    sslcourse workspace [DIR] [--fresh 04]         your own copies of the lessons (what `make lab` opens)
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def _profile(args):
 
     p = profile(getattr(args, "profile", None), getattr(args, "dataset", None), getattr(args, "device", None),
                 getattr(args, "precision", None))
+    from . import distributed
+
+    if distributed.launched_by_torchrun():  # torchrun: one process per GPU (or several on the CPU, gloo)
+        world = distributed.setup(p.device.split(":")[0])
+        if p.device.startswith("cuda"):
+            p = p.replace(device=f"cuda:{world.local_rank}")
     if getattr(args, "root", None):
         p = p.replace(root=args.root)
     return p
@@ -51,13 +58,21 @@ def cmd_info(args) -> int:
 def cmd_train(args) -> int:
     from .runs import train_and_evaluate
 
+    from .distributed import current
+
     p = _profile(args)
+    world = current()
     if args.method == "all":
         return _train_all(args, p)
-    print(f"training {args.method}: {p}")
+    if world.size > 1:
+        print(f"rank {world.rank} of {world.size}: training {args.method}: {p}")
+    else:
+        print(f"training {args.method}: {p}")
     out = args.out or f"sslcourse-{args.method}-{p.dataset}.json"
     result = train_and_evaluate(args.method, p, epochs=args.epochs, seed=args.seed, checkpoint=args.checkpoint,
                                 out=out, train_size=args.train_size, progress=not args.quiet)
+    if not world.is_main:
+        return 0
     _print_summary(result)
     print(f"results written to {out}; encoder saved to {result['encoder']}")
     return 0
@@ -76,8 +91,14 @@ def _train_all(args, p) -> int:
         print(f"\n=== {name}: {p}")
         results[name] = train_and_evaluate(name, p, epochs=args.epochs, seed=args.seed, train_size=args.train_size,
                                            progress=not args.quiet)
+        if "knn_accuracy" not in results[name]:  # not rank 0 under torchrun
+            continue
         _print_summary(results[name])
         atomic_write_text(Path(out), json.dumps(results, indent=1))  # after every method: a crash keeps the rest
+    from .distributed import current
+
+    if not current().is_main:
+        return 0
     first = next(iter(results.values()))
     table = {"random init": first["random_init"], **results}
     print("\n" + results_table(table))
@@ -162,6 +183,15 @@ def cmd_course(args) -> int:
     return run_course(Path(args.out), only=only)
 
 
+def cmd_workspace(args) -> int:
+    from .course import make_workspace
+
+    fresh = args.fresh.split(",") if args.fresh else None
+    written = make_workspace(Path(args.dir), fresh)
+    print(f"your copy of the course: {Path(args.dir).resolve()} ({len(written)} new file(s); existing ones kept)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="sslcourse", description="Self-supervised learning course helpers")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -212,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_checkpoints)
 
+    p = sub.add_parser("workspace", help="copy the lessons and exercises into your own folder (make lab)")
+    p.add_argument("dir", nargs="?", default="my-course")
+    p.add_argument("--fresh", help="comma-separated numbers whose copies are replaced, e.g. 04 (the old one is kept)")
+    p.set_defaults(func=cmd_workspace)
+
     p = sub.add_parser("course", help="execute every lesson into OUT (executed notebooks, HTML, results table)")
     p.add_argument("--out", default="build")
     p.add_argument("--only", help="comma-separated lesson numbers, e.g. 00,04")
@@ -220,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .distributed import teardown
+
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "method", None) is not None and args.method not in METHODS + ("all",):
@@ -233,6 +270,8 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        teardown()
 
 
 if __name__ == "__main__":
