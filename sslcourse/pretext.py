@@ -169,8 +169,11 @@ def extract_tiles(images: torch.Tensor, grid: int = 3, tile: int = 8, jitter: bo
     """Cut a grid×grid puzzle: (N, C, H, W) -> (N, grid², C, tile, tile), tiles in row-major order.
 
     Each cell is floor(H / grid) pixels; the tile is a ``tile``-sized window inside it at a random
-    offset (a gap between tiles, and jitter), so that neighbouring tiles' edges cannot be matched
-    pixel to pixel — the shortcut Noroozi & Favaro block the same way.
+    offset (jitter) in 0..slack, slack = cell − tile. Neighbouring tiles are then 0 to 2·slack pixels
+    apart — they touch when the first sits at offset slack and the next at 0 — and shifted against
+    each other across the border, so their edges rarely line up pixel for pixel: the edge-continuity
+    shortcut Noroozi & Favaro block with 64-pixel tiles in 75-pixel cells. Without jitter every tile
+    sits at offset slack // 2: neighbours are exactly slack pixels apart and their rows line up.
     """
     n, c, h, w = images.shape
     cell = min(h, w) // grid

@@ -137,11 +137,12 @@ def off_diagonal(perms):
 @pytest.mark.parametrize("n", [64, 100])  # the quick and the gpu/full recipes' sizes
 def test_mean_rule_spreads_the_set_maxmin_keeps_the_closest_pair_apart(n):
     """What lesson 03 states: the paper's rule gives the larger average distance, the max–min variant the
-    larger smallest distance — and both beat permutations drawn at random on both counts."""
+    larger smallest distance; both beat permutations drawn at random on the average (the paper's rule need not
+    beat them on the smallest distance: at n = 100 its closest pair is 2 apart)."""
     mean, maxmin = P.make_permutation_set(n, seed=0), P.make_permutation_set(n, seed=0, rule="maxmin")
     at_random = torch.stack([torch.randperm(9, generator=g(s)) for s in range(n)])
     assert off_diagonal(mean).mean() > off_diagonal(maxmin).mean() > off_diagonal(at_random).mean()
-    assert off_diagonal(maxmin).min() > off_diagonal(mean).min() >= off_diagonal(at_random).min()
+    assert off_diagonal(maxmin).min() > max(off_diagonal(mean).min(), off_diagonal(at_random).min())
 
 
 def test_maxmin_rule_keeps_permutations_far_apart():
