@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/exercises/07_momentum.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/07_momentum.ipynb)
 #
 # # Exercise 07 — the momentum update, BYOL's loss and MoCo's queue
 #
@@ -29,7 +29,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
 
 # %%
 import copy
@@ -45,27 +45,26 @@ p = lesson_setup()
 
 # %% [markdown]
 # ## 1. The momentum update
-# `target` is a copy of `online` (same architecture, so their `named_parameters()` and `named_buffers()` pair up
-# by name). Move every parameter of the target towards the online network's:
+# A target network is a copy of the online network (same architecture, so their `named_parameters()` and
+# `named_buffers()` pair up by name). After every optimiser step each of its tensors moves towards the online
+# network's tensor of the same name:
 # $$\theta' \leftarrow m\,\theta' + (1 - m)\,\theta .$$
-# Batch norm keeps *buffers* beside its parameters — the running mean and variance, which move the same way, and
-# an integer step counter, which cannot be averaged: copy it. Three rules:
-# * in place — the method, its optimiser and its checkpoints hold the target's own tensors;
-# * no gradients — this is bookkeeping, autograd must not record it and no `.grad` may change;
-# * the online network is only read.
+# Write the update of **one** such pair of tensors; section 2 applies it to a whole network. Three rules:
+# * in place — the method, its optimiser and its checkpoints hold the target's own tensor: update it, then return it;
+# * no autograd — this is bookkeeping: the result must not depend on the online tensor through a graph;
+# * batch norm keeps *buffers* beside its parameters: the running mean and variance (floating point) move the same
+#   way, but its integer step counter cannot be averaged: copy it.
 
 # %%
 def ema_update(target, online, momentum):
-    """θ' ← m·θ' + (1 − m)·θ for the parameters and floating-point buffers of ``target``; integer buffers copied."""
+    """θ' ← m·θ' + (1 − m)·θ in place for a floating-point target, a copy of online for an integer one; returns target."""
     ### BEGIN SOLUTION
-    online_tensors = {**dict(online.named_parameters()), **dict(online.named_buffers())}
     with torch.no_grad():
-        for name, t in [*target.named_parameters(), *target.named_buffers()]:
-            o = online_tensors[name]
-            if t.is_floating_point():
-                t.mul_(momentum).add_(o, alpha=1 - momentum)
-            else:
-                t.copy_(o)
+        if target.is_floating_point():
+            target.mul_(momentum).add_(online, alpha=1 - momentum)
+        else:
+            target.copy_(online)
+    return target
     ### END SOLUTION
 
 
@@ -73,20 +72,36 @@ def ema_update(target, online, momentum):
 check_ema_update(ema_update)
 
 # %% [markdown]
-# How slowly does the target follow? Start a copy, move the online network once, and apply your update
-# repeatedly: after $k$ updates the target has closed $1 - m^k$ of the gap — about 63 % after $1/(1 - m)$ updates.
+# A whole network: pair the tensors by name. How slowly does the target follow? Start a copy, move the online
+# network once, and apply your update repeatedly: after $k$ updates the target has closed $1 - m^k$ of the gap —
+# about 63 % after $1/(1 - m)$ updates.
 
 # %% tags=["raises-exception"]
-online = nn.Linear(1, 1, bias=False)
+def ema_update_network(target_net, online_net, momentum):
+    online_tensors = {**dict(online_net.named_parameters()), **dict(online_net.named_buffers())}
+    for name, t in [*target_net.named_parameters(), *target_net.named_buffers()]:
+        ema_update(t, online_tensors[name], momentum)
+
+
+online = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
 target = copy.deepcopy(online).requires_grad_(False)
 with torch.no_grad():
-    online.weight += 1.0  # the online network jumps by 1
+    online[0].weight += 1.0  # the online network jumps by 1
 gap = []
 for k in range(300):
-    ema_update(target, online, 0.99)
-    gap.append(float(online.weight - target.weight))
+    ema_update_network(target, online, 0.99)
+    gap.append(float(online[0].weight - target[0].weight))
 print(f"gap after 1, 100, 300 updates: {gap[0]:.3f}, {gap[99]:.3f}, {gap[299]:.3f} (0.99^k: "
       f"{0.99:.3f}, {0.99 ** 100:.3f}, {0.99 ** 300:.3f})")
+
+# %% tags=["raises-exception"]
+from sslcourse.methods.momentum import ema_update as course_ema_update
+
+theirs = copy.deepcopy(target)
+ema_update_network(target, online, 0.9)
+course_ema_update(theirs, online, 0.9)
+print("your network update equals the course's:",
+      all(torch.allclose(a, b) for a, b in zip(target.state_dict().values(), theirs.state_dict().values())))
 
 # %% [markdown]
 # ## 2. BYOL's loss
@@ -118,18 +133,20 @@ check_byol_loss(byol_loss)
 # The queue is a `(K, D)` buffer of keys and a pointer `ptr` (a 0-dimensional `int64` tensor) to its oldest row.
 # Enqueuing `N` keys writes them over rows `ptr, ptr + 1, …, ptr + N − 1` — wrapping around past row `K − 1` — and
 # moves the pointer to $(\mathrm{ptr} + N) \bmod K$. Both change **in place** (they are buffers of the method,
-# saved in its checkpoints). Store the keys' values, not their autograd graph, and raise a `ValueError` when
-# the keys do not fit: another `D`, or more keys than the queue holds.
+# saved in its checkpoints); return both. Store the keys' values, not their autograd graph, and raise a
+# `ValueError` when the keys do not fit: another `D`, or more keys than the queue holds.
 
 # %%
 def enqueue(queue, ptr, keys):
-    """Write keys (N, D) over the N oldest rows of queue (K, D), from row ptr on; advance ptr by N (mod K)."""
+    """Write keys (N, D) over the N oldest rows of queue (K, D), from row ptr on; advance ptr by N (mod K);
+    return (queue, ptr)."""
     ### BEGIN SOLUTION
     if keys.dim() != 2 or keys.shape[1] != queue.shape[1] or len(keys) > len(queue):
         raise ValueError(f"keys of shape {tuple(keys.shape)} do not fit a queue of shape {tuple(queue.shape)}")
     rows = (ptr + torch.arange(len(keys), device=queue.device)) % len(queue)
     queue[rows] = keys.detach()
     ptr.copy_((ptr + len(keys)) % len(queue))
+    return queue, ptr
     ### END SOLUTION
 
 

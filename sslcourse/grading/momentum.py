@@ -1,50 +1,50 @@
-"""Exercise 07 — momentum networks, BYOL's loss and MoCo's queue.
+"""Exercise 07 — the momentum update, BYOL's loss and MoCo's queue.
 
 Graded functions::
 
-    ema_update(target, online, momentum) -> None
-        in place, without gradients: every parameter and floating-point buffer t of ``target`` becomes
-        momentum·t + (1 − momentum)·o (o the same-named tensor of ``online``); integer buffers are copied
+    ema_update(target, online, momentum) -> target
+        one tensor of the target network (a parameter or a buffer) and the online network's tensor of the
+        same name: in place and recorded by no autograd graph, a floating-point target becomes
+        momentum·target + (1 − momentum)·online, an integer one (batch norm's step counter) a copy of online;
+        returns target
     byol_loss(p1, p2, z1, z2) -> scalar
         mean over the batch of (2 − 2·cos(p1, sg(z2))) + (2 − 2·cos(p2, sg(z1))), sg = stop-gradient
-    enqueue(queue, ptr, keys) -> None
+    enqueue(queue, ptr, keys) -> (queue, ptr)
         in place: keys (N, D) overwrite the N oldest rows of queue (K, D), from row ptr on, wrapping
-        around; ptr (a 0-dim int64 tensor) becomes (ptr + N) mod K
+        around; ptr (a 0-dim int64 tensor) becomes (ptr + N) mod K; returns both
 
 The references below are slow and literal — loops over the formula, in float64 — and import nothing
 from the course's methods: a grader checks against its own reading of the papers.
 """
 from __future__ import annotations
 
-import copy
-
 import torch
-import torch.nn as nn
 
-from .core import Case, CheckFailed, expect_tensor, inline_check
+from .core import VALUE, Case, CheckFailed, Graded, LearnerError, expect_close, expect_scalar, expect_tensor, inline_check
 
 
 # ---- references ----
 
-def reference_ema(target_state: dict, online_state: dict, momentum: float) -> dict:
-    """{name: tensor}: m·t + (1 − m)·o for floating-point entries, o for integer ones (BYOL eq. 1; MoCo eq. 2)."""
-    out = {}
-    for name, t in target_state.items():
-        o = online_state[name]
-        if t.is_floating_point():
-            out[name] = momentum * t.double() + (1 - momentum) * o.double()
-        else:
-            out[name] = o.clone()
-    return out
+def reference_ema(target: torch.Tensor, online: torch.Tensor, momentum: float) -> torch.Tensor:
+    """m·t + (1 − m)·o element by element for floating-point tensors, o for integer ones (BYOL eq. 1;
+    MoCo eq. 2), float64."""
+    if not target.is_floating_point():
+        return online.clone()
+    t, o = target.double().flatten(), online.double().flatten()
+    return torch.stack([momentum * t[i] + (1 - momentum) * o[i] for i in range(len(t))]).reshape(target.shape)
 
 
-def reference_byol_loss(p1, p2, z1, z2) -> float:
-    """(1/N) Σ_i [‖p1_i/‖p1_i‖ − z2_i/‖z2_i‖‖² + ‖p2_i/‖p2_i‖ − z1_i/‖z1_i‖‖²] (Grill et al. 2020, eq. 2), float64."""
+def reference_byol_loss(p1, p2, z1, z2, symmetric=True, pairing="other", normalise=True) -> float:
+    """(1/N) Σ_i [‖p1_i/‖p1_i‖ − z2_i/‖z2_i‖‖² + ‖p2_i/‖p2_i‖ − z1_i/‖z1_i‖‖²] (Grill et al. 2020, eq. 2),
+    float64. The keyword arguments give common mistakes, to name them."""
     total = 0.0
+    pairs = ((p1, z2), (p2, z1)) if pairing == "other" else ((p1, z1), (p2, z2))
     for i in range(len(p1)):
-        for p, z in ((p1[i], z2[i]), (p2[i], z1[i])):
-            p, z = p.double(), z.double()
-            total += float(((p / p.norm() - z / z.norm()) ** 2).sum())
+        for p, z in pairs[:2 if symmetric else 1]:
+            p, z = p[i].double(), z[i].double()
+            if normalise:
+                p, z = p / p.norm(), z / z.norm()
+            total += float(((p - z) ** 2).sum())
     return total / len(p1)
 
 
@@ -57,121 +57,117 @@ def reference_enqueue(queue, ptr: int, keys):
     return queue, (ptr + len(keys)) % k
 
 
-# ---- networks for the EMA cases ----
-
-def _net(seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3))
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
 
 
-def _pair(seed: int = 0):
-    """(target, online): a frozen copy, then the online network moved away from it (weights and statistics)."""
-    with torch.random.fork_rng(devices=[]):
-        online = _net(seed)
-        target = copy.deepcopy(online).requires_grad_(False)
-        torch.manual_seed(seed + 100)
-        for p in online.parameters():
-            p.data += torch.randn_like(p)
-        online.train()
-        online(torch.randn(16, 4))  # batch norm's running statistics and step counter move too
-    return target, online
+def _rel_close(got: float, want: float) -> bool:
+    return abs(got - want) <= 1e-4 * max(1.0, abs(want))
 
 
-def _state(module: nn.Module) -> dict:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+# ---- the momentum update ----
+
+def _pair(shape, seed):
+    g = _gen(seed)
+    return torch.randn(shape, generator=g), torch.randn(shape, generator=g)
 
 
-def _compare(target: nn.Module, expected: dict, what: str) -> None:
-    got = target.state_dict()
-    for name, want in expected.items():
-        g = got[name]
-        if not torch.allclose(g.double(), want.double(), atol=1e-6, rtol=1e-5):
-            kind = "buffer" if name.endswith(("running_mean", "running_var", "num_batches_tracked")) else "parameter"
-            raise CheckFailed(f"{what}: the {kind} {name} differs from m·target + (1 − m)·online by up to "
-                              f"{float((g.double() - want.double()).abs().max()):.3g}")
+def _ema_values(settings):
+    def values(fn):
+        for shape, m, seed in settings:
+            t, o = _pair(shape, seed)
+            want = reference_ema(t, o, m)
+            out = expect_tensor(fn(t, o, m), f"ema_update(target {tuple(shape)}, online, {m})", shape)
+            if torch.allclose(out.double(), want, atol=1e-5, rtol=1e-4):
+                continue
+            if torch.allclose(out.double(), reference_ema(t, o, 1 - m), atol=1e-5, rtol=1e-4):
+                raise CheckFailed(f"momentum {m}: the weights are swapped — the result is (1 − m)·target + m·online; "
+                                  "the target keeps the share m")
+            expect_close(out, want, f"ema_update(target {tuple(shape)}, online, {m})")
+
+    return values
 
 
 def ema_cases() -> list[Case]:
-    def parameters(fn):
-        for m in (0.9, 0.5):
-            target, online = _pair(1)
-            expected = reference_ema(_state(target), _state(online), m)
-            params = {k: v for k, v in expected.items() if k in dict(target.named_parameters())}
-            fn(target, online, m)
-            _compare(target, params, f"momentum {m}")
-
-    def buffers(fn):
-        target, online = _pair(2)
-        expected = reference_ema(_state(target), _state(online), 0.8)
-        buffers = {k: v for k, v in expected.items() if k in dict(target.named_buffers())}
-        fn(target, online, 0.8)
-        _compare(target, buffers, "momentum 0.8")
+    def in_place(fn):
+        t, o = _pair((4, 3), 10)
+        out, (after, _, _) = fn.with_inputs(t, o, 0.9)
+        want = reference_ema(t, o, 0.9)
+        if not torch.allclose(after.double(), want, atol=1e-5, rtol=1e-4):
+            raise CheckFailed("the target passed in was not updated: write the average into the target's own "
+                              "tensor (the method, its optimiser and its checkpoints hold that tensor)")
+        expect_close(out, want, "the returned target")
 
     def extremes(fn):
-        target, online = _pair(3)
-        before = _state(target)
-        fn(target, online, 1.0)
-        _compare(target, {k: v for k, v in before.items() if v.is_floating_point()}, "momentum 1 (nothing moves)")
-        fn(target, online, 0.0)
-        _compare(target, _state(online), "momentum 0 (the target becomes the online network)")
+        t, o = _pair((5,), 11)
+        expect_close(fn(t, o, 1.0), t, "momentum 1 (the target does not move)")
+        expect_close(fn(t, o, 0.0), o, "momentum 0 (the target becomes the online tensor)")
+
+    def integer(fn):
+        t, o = torch.tensor(3), torch.tensor(17)
+        out = expect_tensor(fn(t, o, 0.9), "ema_update of an integer buffer", (), torch.int64)
+        if int(out) != 17:
+            raise CheckFailed(f"an integer buffer (batch norm's step counter) should become the online value 17, "
+                              f"got {int(out)}")
 
     def online_untouched(fn):
-        target, online = _pair(4)
-        before = _state(online)
-        fn(target, online, 0.7)
-        for name, v in online.state_dict().items():
-            if not torch.equal(v, before[name]):
-                raise CheckFailed(f"the online network's {name} changed: only the target moves")
+        t, o = _pair((3, 3), 12)
+        _, (_, after, _) = fn.with_inputs(t, o, 0.7)
+        if not (type(after) is torch.Tensor and after.shape == o.shape and torch.equal(after, o)):
+            raise CheckFailed("the online tensor changed: only the target moves")
 
-    def no_gradients(fn):
-        target, online = _pair(5)
-        target.requires_grad_(True)  # even a target whose weights would accept gradients
-        marker = {n: torch.full_like(p, 7.0) for n, p in target.named_parameters()}
-        for n, p in target.named_parameters():
-            p.grad = marker[n].clone()
-        online_grads = {n: torch.randn_like(p) for n, p in online.named_parameters()}
-        for n, p in online.named_parameters():
-            p.grad = online_grads[n].clone()
-        fn(target, online, 0.9)
-        for n, p in target.named_parameters():
-            if p.grad_fn is not None:
-                raise CheckFailed(f"target.{n} now has a grad_fn: the update was recorded by autograd — "
-                                  "do it under torch.no_grad()")
-            if p.grad is None or not torch.equal(p.grad, marker[n]):
-                raise CheckFailed(f"target.{n}.grad was changed: the update must not touch gradients")
-        for n, p in online.named_parameters():
-            if p.grad is None or not torch.equal(p.grad, online_grads[n]):
-                raise CheckFailed(f"online.{n}.grad was changed: the update must not touch gradients")
-
-    def same_objects(fn):
-        target, online = _pair(6)
-        ids = {n: id(p) for n, p in target.named_parameters()}
-        fn(target, online, 0.9)
-        for n, p in target.named_parameters():
-            if id(p) != ids[n]:
-                raise CheckFailed(f"target.{n} was replaced by a new tensor: update it in place (an optimiser "
-                                  "or a checkpoint holds the old one)")
+    def no_graph(fn):
+        t, o = _pair((), 13)  # one number: autograd can tell whether the result depends on online
+        try:
+            fn.with_grad(t, o, 0.9, wrt=(1,))
+        except CheckFailed:
+            return  # no gradient reaches online: the update was not recorded
+        raise CheckFailed("autograd recorded the update: the target now depends on the online weights through a "
+                          "graph that grows every step (memory) and lets gradients into the target")
 
     return [
-        Case("moves every parameter by m·target + (1 − m)·online", parameters,
-             "a weighted average of the two networks' same-named tensors, with the target's weight m"),
-        Case("moves batch norm's running statistics, copies its step counter", buffers,
-             "buffers live beside the parameters (named_buffers); an integer counter cannot be averaged"),
-        Case("momentum 1 keeps the target, momentum 0 copies the online network", extremes,
-             "check which of the two networks the weight m belongs to"),
-        Case("leaves the online network as it was", online_untouched, "write into the target only"),
-        Case("records no gradient and leaves every .grad untouched", no_gradients,
-             "the update is bookkeeping: autograd should not see it"),
-        Case("updates the target's tensors in place", same_objects,
-             "assigning a new tensor to a name leaves the module's own tensor behind"),
+        Case("equals m·target + (1 − m)·online", _ema_values([((4, 3), 0.9, 1), ((7,), 0.5, 2), ((2, 3, 2), 0.99, 3)]),
+             "a weighted average of the two tensors, with the target's weight m", kind=VALUE),
+        Case("updates the target in place and returns it", in_place,
+             "a new tensor bound to a local name leaves the network's own tensor behind"),
+        Case("momentum 1 keeps the target, momentum 0 copies the online tensor", extremes,
+             "check which of the two tensors the weight m belongs to"),
+        Case("copies an integer buffer", integer, "an integer counter cannot be averaged"),
+        Case("leaves the online tensor as it was", online_untouched, "write into the target only"),
+        Case("is not recorded by autograd", no_graph, "the update is bookkeeping: autograd should not see it"),
     ]
 
 
 # ---- BYOL's loss ----
 
 def _views(n, d, seed):
-    g = torch.Generator().manual_seed(seed)
+    g = _gen(seed)
     return [torch.randn(n, d, generator=g, dtype=torch.float64) for _ in range(4)]
+
+
+def _byol_values(settings):
+    def values(fn):
+        for n, d, seed in settings:
+            p1, p2, z1, z2 = _views(n, d, seed)
+            got = expect_scalar(fn(p1, p2, z1, z2), f"byol_loss with (N, D) = ({n}, {d})")
+            want = reference_byol_loss(p1, p2, z1, z2)
+            if _rel_close(got, want):
+                continue
+            if _rel_close(got, reference_byol_loss(p1, p2, z1, z2, symmetric=False)):
+                raise CheckFailed(f"N={n}: got {got:.5f}, only the first direction (p1 against z2): add the "
+                                  "second, p2 against z1")
+            if _rel_close(got, reference_byol_loss(p1, p2, z1, z2, pairing="same")):
+                raise CheckFailed(f"N={n}: got {got:.5f}: each prediction was compared with its own view's target; "
+                                  "p1 predicts the target of the other view, z2")
+            if _rel_close(got, reference_byol_loss(p1, p2, z1, z2, normalise=False)):
+                raise CheckFailed(f"N={n}: got {got:.5f}, the squared distance of the raw vectors: normalise each "
+                                  "to unit length first (then it equals 2 − 2·cos)")
+            if _rel_close(got, want / 2) or _rel_close(got, want * d) or _rel_close(got, want / (2 * d)):
+                raise CheckFailed(f"N={n}: got {got:.5f}, the formula gives {want:.5f}: sum the two directions "
+                                  "and average over the N images only")
+            raise CheckFailed(f"N={n}, D={d}: got {got:.5f}, the formula gives {want:.5f}")
+
+    return values
 
 
 def byol_cases() -> list[Case]:
@@ -181,159 +177,172 @@ def byol_cases() -> list[Case]:
         if not torch.isfinite(out):
             raise CheckFailed(f"the loss is {float(out)}")
 
-    def values(fn):
-        for n, d, seed in ((4, 8, 1), (7, 3, 2), (16, 32, 3)):
-            p1, p2, z1, z2 = _views(n, d, seed)
-            got, want = float(fn(p1, p2, z1, z2)), reference_byol_loss(p1, p2, z1, z2)
-            if abs(got - want) > 1e-4 * max(1.0, abs(want)):
-                raise CheckFailed(f"N={n}, D={d}: got {got:.5f}, the formula gives {want:.5f}")
-
-    def pairing(fn):
-        p1, p2, z1, z2 = _views(6, 5, 4)
-        right = float(fn(p1, p2, z1, z2))
-        if abs(right - reference_byol_loss(p1, p2, z1, z2)) > 1e-4 * max(1.0, right):
-            raise CheckFailed("the loss differs from the formula (see the case above)")
-        perfect = float(fn(p1, p2, 3 * p2, 0.5 * p1))  # view 1's prediction equals view 2's target, and back
-        if abs(perfect) > 1e-5:
-            raise CheckFailed(f"predictions equal to the *other* view's targets should give 0, got {perfect:.4g}: "
+    def perfect(fn):
+        p1, p2, _, _ = _views(6, 5, 4)
+        got = expect_scalar(fn(p1, p2, 3 * p2, 0.5 * p1), "the loss")  # each prediction equals the other target
+        if abs(got) > 1e-5:
+            raise CheckFailed(f"predictions pointing like the *other* view's targets should give 0, got {got:.4g}: "
                               "p1 regresses z2, p2 regresses z1")
 
     def scale_invariant(fn):
         p1, p2, z1, z2 = _views(8, 16, 5)
-        a, b = float(fn(p1, p2, z1, z2)), float(fn(10 * p1, 0.1 * p2, 3 * z1, 0.2 * z2))
+        a = expect_scalar(fn(p1, p2, z1, z2), "the loss")
+        b = expect_scalar(fn(10 * p1, 0.1 * p2, 3 * z1, 0.2 * z2), "the loss")
         if abs(a - b) > 1e-4:
-            raise CheckFailed("rescaling the vectors changed the loss: compare directions (normalise first)")
+            raise CheckFailed("rescaling the vectors changed the loss: compare directions")
+
+    def gradient(fn):
+        p1, p2, z1, z2 = _views(5, 4, 6)
+        _, grads = fn.with_grad(p1, p2, z1, z2, wrt=(0, 1))
+        a, b = p1.clone().requires_grad_(), p2.clone().requires_grad_()
+        ref = torch.autograd.grad(_byol_torch(a, b, z1, z2), (a, b))
+        for name, got, want in zip(("p1", "p2"), grads, ref):
+            if got.shape != want.shape or not torch.allclose(got.double(), want, atol=1e-6, rtol=1e-4):
+                raise CheckFailed(f"the gradient with respect to {name} differs from the formula's")
 
     def stop_gradient(fn):
-        p1, p2, z1, z2 = (t.requires_grad_() for t in _views(5, 4, 6))
-        loss = fn(p1, p2, z1, z2)
-        if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
-            raise CheckFailed("the loss has no gradient: use torch operations only, no .item() or numpy")
-        loss.backward()
-        for name, z in (("z1", z1), ("z2", z2)):
-            if z.grad is not None and z.grad.abs().max() > 0:
-                raise CheckFailed(f"{name} received a gradient: the targets are constants (stop-gradient)")
-        ref = [t.detach().clone().requires_grad_() for t in (p1, p2)]
-        n = len(p1)
-        pn = [r / r.norm(dim=1, keepdim=True) for r in ref]
-        zn = [t.detach() / t.detach().norm(dim=1, keepdim=True) for t in (z2, z1)]
-        (sum(((a - b) ** 2).sum() for a, b in zip(pn, zn)) / n).backward()
-        for name, got, want in (("p1", p1.grad, ref[0].grad), ("p2", p2.grad, ref[1].grad)):
-            if got is None or not torch.allclose(got, want, atol=1e-6, rtol=1e-4):
-                raise CheckFailed(f"the gradient with respect to {name} differs from the formula's")
+        for k, name in ((2, "z1"), (3, "z2")):
+            try:
+                _, (g,) = fn.with_grad(*_views(5, 4, 7), wrt=(k,))
+            except CheckFailed:
+                continue  # no gradient reaches the target: stopped
+            if g.abs().max() > 0:
+                raise CheckFailed(f"{name} received a gradient: the targets come from the momentum network and "
+                                  "are constants of the loss (stop-gradient)")
 
     def shape_error(fn):
         try:
             fn(torch.zeros(8, 128), torch.zeros(8, 128), torch.zeros(8, 64), torch.zeros(8, 64))
-        except ValueError as err:
-            if "shape" not in str(err).lower():
-                raise CheckFailed(f"the error should mention the shapes, got: {err}")
+        except LearnerError as err:
+            if err.info.get("stub") or err.info.get("course"):
+                raise
+            if not err.is_a("ValueError"):
+                raise CheckFailed(f"mismatched shapes raised {err.info['type']} from deep inside; check the shapes "
+                                  "first and raise a ValueError naming them") from None
+            if "shape" not in err.info["message"].lower() and "128" not in err.info["message"]:
+                raise CheckFailed(f"the error should name the shapes, got: {err.info['message']}") from None
             return
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            raise CheckFailed(f"mismatched shapes raised {type(err).__name__} from deep inside; check the shapes "
-                              "first and raise ValueError naming them") from None
         raise CheckFailed("predictions (8, 128) and targets (8, 64) were accepted: check that the shapes match")
 
     return [
         Case("returns a finite scalar", scalar, "average the per-image losses over the batch"),
-        Case("equals the formula", values, "2 − 2·cos is the squared distance between two unit vectors"),
-        Case("each view predicts the other view's target", pairing, "which target goes with p1?"),
-        Case("ignores the length of the vectors", scale_invariant, "cosine similarity, or normalise first"),
+        Case("equals the formula", _byol_values([(4, 8, 1), (7, 3, 2), (16, 32, 3)]),
+             "2 − 2·cos is the squared distance between two unit vectors; both views predict", kind=VALUE),
+        Case("each view predicts the other view's target", perfect, "which target goes with p1?"),
+        Case("ignores the length of the vectors", scale_invariant, "cosine similarity: directions only"),
+        Case("has the right gradient for the predictions", gradient,
+             "autograd only follows torch operations: no conversions to numbers or arrays on the way"),
         Case("stops the gradient at the targets", stop_gradient,
              "the targets come from the momentum network: treat them as constants"),
         Case("mismatched shapes give a clear ValueError", shape_error,
-             "compare the four shapes before computing anything"),
+             "compare the four shapes before computing anything, and say what they were"),
     ]
+
+
+def _byol_torch(p1, p2, z1, z2):
+    """The formula in torch, for the reference gradient (targets detached, as the paper says)."""
+    def one(p, z):
+        p, z = p / p.norm(dim=1, keepdim=True), z.detach() / z.detach().norm(dim=1, keepdim=True)
+        return ((p - z) ** 2).sum(1)
+
+    return (one(p1, z2) + one(p2, z1)).mean()
 
 
 # ---- MoCo's queue ----
 
 def _queue(k, d, seed):
-    g = torch.Generator().manual_seed(seed)
+    g = _gen(seed)
     return torch.randn(k, d, generator=g), torch.randn(64, d, generator=g)
 
 
+def _expect_queue(out, want, want_ptr, what):
+    queue, ptr = out
+    expect_tensor(queue, f"the queue after {what}", tuple(want.shape))
+    expect_tensor(ptr, f"the pointer after {what}", ())
+    if ptr.is_floating_point() or ptr.is_complex() or ptr.dtype == torch.bool:
+        raise CheckFailed(f"the pointer should stay an integer tensor, got dtype {ptr.dtype}")
+    if not torch.allclose(queue.double(), want.double()):
+        changed = (queue.double() != want.double()).any(1).nonzero().flatten().tolist()
+        raise CheckFailed(f"after {what}, rows {changed[:8]} of the queue differ from the ring buffer's")
+    if int(ptr) != want_ptr:
+        raise CheckFailed(f"after {what}, the pointer should be {want_ptr}, it is {int(ptr)}")
+    return queue, ptr
+
+
+def _queue_values(settings):
+    def values(fn):
+        for k, d, ptr, n, seed in settings:
+            queue, keys = _queue(k, d, seed)
+            want, want_ptr = reference_enqueue(queue, ptr, keys[:n])
+            _expect_queue(fn(queue, torch.tensor(ptr), keys[:n]), want, want_ptr,
+                          f"enqueuing {n} keys at pointer {ptr} of a queue of {k}")
+
+    return values
+
+
 def queue_cases() -> list[Case]:
-    def one_batch(fn):
-        queue, keys = _queue(10, 3, 0)
-        want, want_ptr = reference_enqueue(queue, 2, keys[:4])
-        ptr = torch.tensor(2)
-        fn(queue, ptr, keys[:4])
-        if not torch.allclose(queue, want):
-            raise CheckFailed("after enqueuing 4 keys at pointer 2, the queue differs from the reference: rows 2..5 "
-                              "should hold the new keys, in order, and nothing else should change")
-        expect_tensor(ptr, "ptr", ())
-        if int(ptr) != want_ptr:
-            raise CheckFailed(f"the pointer should move from 2 to {want_ptr}, it is {int(ptr)}")
-
-    def wraps(fn):
-        queue, keys = _queue(10, 3, 1)
-        want, want_ptr = reference_enqueue(queue, 8, keys[:4])
-        ptr = torch.tensor(8)
-        fn(queue, ptr, keys[:4])
-        if not torch.allclose(queue, want):
-            raise CheckFailed("4 keys at pointer 8 of a queue of 10 should fill rows 8, 9, 0, 1")
-        if int(ptr) != want_ptr:
-            raise CheckFailed(f"the pointer should wrap around to {want_ptr}, it is {int(ptr)}")
-
-    def oldest_leave(fn):
+    def many_batches(fn):
         queue, keys = _queue(12, 4, 2)
         want, want_ptr = queue.clone(), 0
-        ptr = torch.tensor(0)
+        q, ptr = queue, torch.tensor(0)
         for step in range(7):  # 7 batches of 5 keys: several laps around a queue of 12
             batch = keys[5 * step:5 * step + 5]
             want, want_ptr = reference_enqueue(want, want_ptr, batch)
-            fn(queue, ptr, batch)
-        if not torch.allclose(queue, want) or int(ptr) != want_ptr:
-            raise CheckFailed("after 7 batches of 5 keys, a queue of 12 should hold the 12 newest keys, each "
-                              "where the ring buffer puts it, and the pointer should be at the oldest")
+            q, ptr = _expect_queue(fn(q, ptr, batch), want, want_ptr, f"batch {step + 1} of 5 keys")
 
     def in_place(fn):
         queue, keys = _queue(8, 2, 3)
-        before, ptr = queue.clone(), torch.tensor(0)
-        out = fn(queue, ptr, keys[:3])
-        if torch.equal(queue, before):
-            raise CheckFailed("the queue passed in is unchanged: write the keys into its rows (a new tensor bound "
-                              "to a local name is lost when the function returns)")
-        if int(ptr) != 3:
-            returned = isinstance(out, (int, torch.Tensor)) and not isinstance(out, bool) and int(out) == 3
-            raise CheckFailed("the new pointer was returned, but ptr itself still says 0: write it into ptr"
-                              if returned else f"after 3 keys from row 0, ptr should be 3, it is {int(ptr)}")
-
-    def detached(fn):
-        queue, keys = _queue(8, 2, 4)
-        ptr = torch.tensor(0)
-        fn(queue, ptr, keys[:3].clone().requires_grad_())
-        if queue.requires_grad or queue.grad_fn is not None:
-            raise CheckFailed("the queue now belongs to the autograd graph: store the keys' values, not their graph")
+        want, want_ptr = reference_enqueue(queue, 1, keys[:3])
+        _, (q_after, ptr_after, _) = fn.with_inputs(queue, torch.tensor(1), keys[:3])
+        if not (type(q_after) is torch.Tensor and torch.equal(q_after, want)):
+            raise CheckFailed("the queue passed in was not updated: write the keys into its rows (it is a buffer "
+                              "of the method, saved in its checkpoints)")
+        if not (type(ptr_after) is torch.Tensor and ptr_after.dim() == 0 and int(ptr_after) == want_ptr):
+            raise CheckFailed(f"the pointer passed in still says {int(ptr_after)}: write the new position into it")
 
     def shapes(fn):
-        queue, keys = _queue(8, 4, 5)
+        queue, _ = _queue(8, 4, 5)
         for bad, what in ((torch.zeros(3, 5), "keys (3, 5) into a queue (8, 4)"),
                           (torch.zeros(9, 4), "9 keys into a queue of 8")):
             try:
-                fn(queue.clone(), torch.tensor(0), bad)
-            except ValueError:
+                fn(queue, torch.tensor(0), bad)
+            except LearnerError as err:
+                if err.info.get("stub") or err.info.get("course"):
+                    raise
+                if not err.is_a("ValueError"):
+                    raise CheckFailed(f"{what} raised {err.info['type']}; check the shapes first and raise a "
+                                      "ValueError that says what was expected") from None
                 continue
-            except NotImplementedError:
-                raise
-            except Exception as err:
-                raise CheckFailed(f"{what} raised {type(err).__name__}; check the shapes first and raise a "
-                                  "ValueError that says what was expected") from None
             raise CheckFailed(f"{what} was accepted: check the shapes")
 
     return [
-        Case("writes a batch of keys at the pointer and advances it", one_batch,
-             "the pointer marks the oldest row"),
-        Case("wraps around the end of the queue", wraps, "row indices modulo K"),
-        Case("keeps the K newest keys over many batches", oldest_leave, "a ring buffer: overwrite, never shift"),
+        Case("writes a batch of keys at the pointer and advances it",
+             _queue_values([(10, 3, 2, 4, 0), (6, 2, 0, 6, 4)]), "the pointer marks the oldest row", kind=VALUE),
+        Case("wraps around the end of the queue", _queue_values([(10, 3, 8, 4, 1), (5, 2, 4, 3, 6)]),
+             "row indices modulo K", kind=VALUE),
+        Case("keeps the K newest keys over many batches", many_batches, "a ring buffer: overwrite, never shift"),
         Case("updates the queue and the pointer in place", in_place,
-             "a new tensor bound to a local name is lost when the function returns"),
-        Case("stores values, not a graph", detached, "the keys carry no gradient into the queue"),
+             "a new tensor bound to a local name is lost to the method that owns the buffer"),
         Case("wrong shapes give a clear ValueError", shapes, "compare D, and N with K"),
     ]
+
+
+def random_cases(g: torch.Generator) -> dict:
+    """Value cases on random sizes, for an instructor's hidden test bank."""
+    def draw(lo, hi):
+        return int(torch.randint(lo, hi, (1,), generator=g))
+
+    n, d, seed = draw(2, 20), draw(2, 40), draw(0, 2**31)
+    m = round(float(torch.empty(1).uniform_(0.5, 0.999, generator=g)), 3)
+    k = draw(8, 40)
+    batch, ptr = draw(1, k + 1), draw(0, k)
+    return {
+        "ema_update": [Case(f"equals the formula for ({n}, {d}), m={m}", _ema_values([((n, d), m, seed)]),
+                            kind=VALUE)],
+        "byol_loss": [Case(f"equals the formula for N={n}, D={d}", _byol_values([(n, d, seed)]), kind=VALUE)],
+        "enqueue": [Case(f"{batch} keys at pointer {ptr} of a queue of {k}",
+                         _queue_values([(k, min(d, 8), ptr, batch, seed)]), kind=VALUE)],
+    }
 
 
 def check_ema_update(fn):
@@ -345,7 +354,7 @@ def check_byol_loss(fn):
 
 
 def check_enqueue(fn):
-    return inline_check("enqueue", fn, queue_cases())
+    return inline_check("enqueue", fn, queue_cases(), returns=2)
 
 
-GRADED = {"ema_update": ema_cases, "byol_loss": byol_cases, "enqueue": queue_cases}
+GRADED = {"ema_update": Graded(ema_cases), "byol_loss": Graded(byol_cases), "enqueue": Graded(queue_cases, returns=2)}

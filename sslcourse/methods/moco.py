@@ -46,10 +46,11 @@ def moco_loss(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature
 
 
 @torch.no_grad()
-def enqueue(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
+def enqueue(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Write ``keys`` (N, D) over the oldest N rows of ``queue`` (K, D), starting at row ``ptr`` and
     wrapping around; advance ``ptr`` (a 0-dim int64 tensor) to (ptr + N) mod K. Both in place: they are
-    buffers of the method, saved in its checkpoints. No ``.item()``: nothing waits for the GPU."""
+    buffers of the method, saved in its checkpoints; returns (queue, ptr). No ``.item()``: nothing waits
+    for the GPU."""
     if keys.dim() != 2 or keys.shape[1] != queue.shape[1]:
         raise ValueError(f"keys must be (N, {queue.shape[1]}) to enter a queue of shape {tuple(queue.shape)}, "
                          f"got {tuple(keys.shape)}")
@@ -59,6 +60,7 @@ def enqueue(queue: torch.Tensor, ptr: torch.Tensor, keys: torch.Tensor) -> None:
     rows = (ptr + torch.arange(len(keys), device=queue.device)) % len(queue)  # (N,)
     queue[rows] = keys.detach().to(queue.dtype)
     ptr.copy_((ptr + len(keys)) % len(queue))
+    return queue, ptr
 
 
 class MoCo(Method):
