@@ -383,9 +383,8 @@ plt.show()
 # %% [markdown]
 # In this run, with the quick profile's four epochs: **MoCo beats random init by at least 10 linear-probe
 # points**; **BYOL beats random init on the linear probe but trails MoCo and SimCLR** — without negatives, the
-# online network first has to find what to predict, and four epochs on `shapes` are too few (the target,
-# 20 points each, is not reached yet: BENCHMARKS.md); and the supervised encoder, trained with the labels, is the
-# best of all.
+# online network first has to find what to predict, and four epochs on `shapes` are too few for it (BENCHMARKS.md
+# has the figures); and the supervised encoder, trained with the labels, is the best of all.
 
 # %%
 lin = {k: v["linear_probe_accuracy"] for k, v in results.items()}
