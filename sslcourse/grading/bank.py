@@ -12,7 +12,7 @@ import importlib.util
 import secrets
 from pathlib import Path
 
-from .core import Case
+from .core import Case, GradingInputError
 
 TEMPLATE = '''"""Hidden tests for exercise {nn} ({title}) — keep this file out of the students' reach.
 
@@ -49,7 +49,6 @@ def bank_file(folder, exercise: str) -> Path | None:
 
 def hidden_cases(folder, exercise: str) -> dict:
     """{function: [Case]} from BANK_DIR/bank_NN.py, names prefixed "hidden:"; {} if the bank has no such file."""
-    from .runner import GradingInputError
 
     folder = Path(folder)
     if not folder.is_dir():

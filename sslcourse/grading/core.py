@@ -26,6 +26,10 @@ import torch
 VALUE, PROPERTY = "value", "property"
 
 
+class GradingInputError(ValueError):
+    """The file to grade (or the test bank) cannot be read; the message says what to do."""
+
+
 class CheckFailed(AssertionError):
     """A case's answer was wrong; the message says how."""
 

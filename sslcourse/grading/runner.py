@@ -35,7 +35,7 @@ from pathlib import Path
 
 from dataclasses import asdict
 
-from .core import LOST, FunctionLost, Result, _Lost, print_results, run_function_cases
+from .core import LOST, FunctionLost, GradingInputError, Result, _Lost, print_results, run_function_cases
 from .sandbox import DEFAULT_MEMORY_GB, RemoteFunction, Worker
 
 DEFAULT_TIMEOUT = 60.0  # CPU seconds per graded function (4× that on the clock): a busy machine stretches nothing
@@ -43,10 +43,6 @@ LOAD_TIMEOUT = 60.0  # seconds to start Python + torch and load the definitions
 TAMPERED = "modified the course's files"
 COURSE_MARK = "belongs to the course and is not available while grading"
 LOST_FLAG = {"timeout": "timed out", "exit": "exited", "garbled": "broke the channel"}
-
-
-class GradingInputError(ValueError):
-    """The file to grade cannot be read as a notebook or script; the message says what to do."""
 
 
 def exercise_of(path: Path) -> str | None:
