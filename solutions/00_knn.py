@@ -65,7 +65,8 @@ check_cosine_similarity_matrix(cosine_similarity_matrix)
 # with weight $e^{s_i/\tau}$:
 # $$\text{score}_c = \sum_{i \in N_k} e^{s_i/\tau}\,[y_i = c], \qquad \hat y = \arg\max_c \text{score}_c .$$
 # A small temperature $\tau$ lets the closest neighbours dominate; a large one approaches a plain majority vote.
-# Hint: `votes.scatter_add_(1, neighbour_labels, weights)` adds each weight into its class column.
+# Build one row of class totals per query, all zeros, and add every neighbour's weight into the column of its
+# class — one indexed addition for the whole batch, no loop.
 
 # %%
 def weighted_knn_predict(train_features, train_labels, test_features, k=20, temperature=0.07, num_classes=None):

@@ -64,8 +64,8 @@ check_random_block_mask(random_block_mask)
 # ## 2. MAE-style random patches
 # Cut the image into a `g`×`g` grid of `patch`×`patch` patches (`g = size // patch`) and hide **exactly**
 # `k = round(mask_ratio · g²)` of them in every image, chosen independently per image. The trick of the MAE code:
-# draw one random score per patch, rank the scores within each image (`argsort` twice gives each patch its rank),
-# and hide the patches ranked below `k`. Then blow the `(n, g, g)` grid up to pixels with `repeat_interleave`.
+# draw one random score per patch, rank the scores within each image (a patch's rank is the place its score
+# takes when the row is sorted), and hide the patches ranked below `k`. Then blow the `(n, g, g)` grid up to pixels with `repeat_interleave`.
 
 # %%
 def random_patch_mask(n, size=32, patch=4, mask_ratio=0.75, generator=None):

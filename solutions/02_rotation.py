@@ -40,7 +40,7 @@ p = lesson_setup()
 # %% [markdown]
 # ## 1. Four rotations
 # `torch.rot90(x, k, dims=(2, 3))` turns every image of a batch by `k`·90° counter-clockwise (from the first of
-# `dims` towards the second). Stack the four turned copies with `torch.cat`, and build labels in the *same* order.
+# `dims` towards the second). Put the four turned copies of the batch one after another, and build the labels in the *same* order.
 
 # %%
 def rotate_batch(images):

@@ -127,23 +127,17 @@ check_tile_position_probs(tile_position_probs)
 # %% [markdown]
 # ## 4. Experiment: two rules for the set
 # The lesson's comparison is the **max–min** rule: add the candidate farthest from its *nearest* chosen permutation
-# (same candidates, same start). Both rules pick 64 permutations of nine tiles below. Which set is "farther apart"
-# depends on what you measure. (These cells raise `NotImplementedError` until your functions are written.)
+# (same candidates, same start: the course's `make_permutation_set(..., rule="maxmin")`). Both rules pick 64
+# permutations of nine tiles below — yours is exactly the set lesson 03 trains with, the course's default. Which set
+# is "farther apart" depends on what you measure. (These cells raise `NotImplementedError` until your functions are
+# written.)
 
 # %% tags=["raises-exception"]
-def max_min_set(n, num_tiles=9, seed=0):
-    """The max–min rule, for comparison: each new permutation is farthest from its nearest chosen one."""
-    g = torch.Generator().manual_seed(seed)
-    candidates = torch.tensor(list(itertools.permutations(range(num_tiles))), dtype=torch.int8)
-    candidates = candidates[torch.randperm(len(candidates), generator=g)]
-    nearest, chosen = (candidates != candidates[0]).sum(1), [0]
-    for _ in range(n - 1):
-        chosen.append(int(nearest.argmax()))
-        nearest = torch.minimum(nearest, (candidates != candidates[chosen[-1]]).sum(1))
-    return candidates[chosen].long()
+from sslcourse.pretext import make_permutation_set as course_permutation_set
 
-
-sets = {"summed (Algorithm 1)": make_permutation_set(64), "max–min": max_min_set(64)}
+sets = {"summed (Algorithm 1)": make_permutation_set(64), "max–min": course_permutation_set(64, rule="maxmin")}
+assert torch.equal(sets["summed (Algorithm 1)"], course_permutation_set(64)), \
+    "the text says your set is the one lesson 03 trains with (the course's default rule)"
 stats = {}
 for name, ps in sets.items():
     d = (ps[:, None] != ps[None]).sum(-1)

@@ -73,10 +73,10 @@ def find_answers(cells: list[tuple[str, str]]) -> dict:
     """{normalised title: answer text} for every written-answer heading in the cells."""
     found = {}
     for i, (kind, source) in enumerate(cells):
-        lines = source.strip().splitlines()
-        if kind != "markdown" or not lines:
+        if kind != "markdown":
             continue
-        m = HEADING.match(lines[0])
+        # the heading is usually the cell's first line; a learner may have merged it into the cell above
+        m = next((m for m in map(HEADING.match, source.strip().splitlines()) if m), None)
         if not m:
             continue
         answer = []
