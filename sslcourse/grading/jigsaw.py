@@ -181,7 +181,7 @@ def permutation_cases() -> list[Case]:
              "the candidates are every permutation in lexicographic order, reordered once by the seeded random "
              "permutation; the set starts with the first of them, and on a tie the earlier candidate wins",
              kind=VALUE),
-        Case("the rule holds for 9 tiles (all 9! candidates)", _rule_case(6, 9, 0),
+        Case("the rule holds for 9 tiles (all 9! candidates)", _rule_case(12, 9, 0),
              "the candidates are all num_tiles! permutations, not a random sample", kind=VALUE),
         Case("n = num_tiles! gives every permutation once", as_many_as_exist,
              "a chosen permutation leaves the candidates"),

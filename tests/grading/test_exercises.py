@@ -237,6 +237,7 @@ def test_the_package_permutation_set_is_graded_by_its_rule(rule):
         failed = [r for r in results if not r.passed]
         assert failed and all(r.message == MAX_MIN for r in failed if "summed" in r.name or "reference" in r.name)
         assert any(r.message == MAX_MIN for r in failed)
+        assert any("9 tiles" in r.name for r in failed), "the 9-tile case must tell the two rules apart"
 
 
 # ---- written answers: found, listed for the teacher, never scored ----
