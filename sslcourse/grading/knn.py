@@ -255,6 +255,11 @@ def loo_cases() -> list[Case]:
         if abs(got) > 1e-6:
             raise CheckFailed(f"got {got:.3f}: every point's nearest other point is its twin of the other class, so "
                               "the accuracy with k=1 is 0")
+        same = float(expect_tensor(fn(features, torch.arange(len(features)) % (len(features) // 2), k=1,
+                                      temperature=0.07), "the accuracy of twins of one class with k=1", ()))
+        if abs(same - 1.0) > 1e-6:
+            raise CheckFailed(f"got {same:.3f} when every point's twin has its class: each point's nearest other "
+                              "point decides, so the accuracy with k=1 is 1")
 
     def duplicates(fn):
         # points 0 and 1 are the same vector with different labels; the rest sit in a far cluster of class 2
