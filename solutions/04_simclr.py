@@ -151,8 +151,8 @@ for fname in featurisers:
     assert max(results[fname, a][0] for a in augmentations) == results[fname, "crop + colour"][0], \
         "the text says crops + colour move the two views farthest apart"
 pix, conv = results["pixels", "crop + colour"], results["random-init ConvNet", "crop + colour"]
-assert conv[0] < pix[0] and conv[1] > pix[1] and conv[2] > pix[2], \
-    "the text says the ConvNet aligns better than the pixels, but is far less uniform and has the higher NT-Xent"
+assert conv[0] < pix[0] and conv[1] > max(pix[1], -1.0) and conv[2] > pix[2], \
+    "the text says the ConvNet aligns better than the pixels, but has a uniformity close to 0 and the higher NT-Xent"
 
 # %% [markdown]
 # Without augmentation the two views are the same image, so alignment is 0 whatever the featuriser: the task would
@@ -166,8 +166,9 @@ assert conv[0] < pix[0] and conv[1] > pix[1] and conv[2] > pix[2], \
 # (a) Training with NT-Xent drives the alignment down under SimCLR's augmentations: what must the encoder then ignore
 # in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
 # random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
-# (c) Lesson 04 finds crops + colour better than either alone; using the numbers above, why could a network trained
-# with crops only solve its task without learning much about objects? (A few sentences.)
+# (c) Lesson 04 finds crops + colour better than either alone: why could a network trained with crops only solve
+# its task without learning much about objects? (Think about what two crops of one `shapes` image always share.)
+# (A few sentences.)
 
 # %% [markdown]
 # <!-- BEGIN SOLUTION -->
