@@ -8,19 +8,20 @@
 
    FID uses Inception-v3's pool features; here the features are those of the course's **supervised
    encoder** (the quick profile's small ConvNet on ``shapes``, ResNet-18 on CIFAR-10), so nothing is
-   downloaded — and the numbers are comparable within this course only, not with published FIDs.
-   The distance falls when samples look like real images *and* vary like them: a collapsed generator
-   (small Σ_g) scores badly however good its few images are. With finitely many samples it is biased
-   upwards; :func:`real_floor` measures the floor (two sets of real images).
-2. **A classifier judge** (the "Inception score" idea without its pitfalls, Salimans et al. 2016): the
-   same supervised model classifies every sample; a sample is *recognised* when its top class has
-   probability ≥ 0.5, and a class is *found* when at least 1 % of the samples are recognised as it. The
-   share recognised says "does it look like an object?", the classes found say "all of them, or a few?"
-   (mode collapse). A judge is only as good as its score on real images: :meth:`SampleJudge.judge` them too.
+   downloaded — and the numbers compare within this course only, not with published FIDs. The distance
+   falls when samples look like real images *and* vary like them: a collapsed generator (small Σ_g)
+   scores badly however good its few images are. With finitely many samples it is biased upwards:
+   score a set of real images too, for the floor.
+2. **A classifier judge** (the "Inception score" idea, Salimans et al. 2016, read as two plain counts): the
+   supervised encoder, read out by the protocol's linear probe (:func:`probe_classifier`), classifies every
+   sample; a sample is *recognised* when its top class has probability ≥ 0.5, and a class is *found* when
+   at least 1 % of the samples are recognised as it. The share recognised asks "does it look like an
+   object?", the classes found "all kinds, or a few?" (mode collapse). A judge is only as good as its
+   score on real images: score those with the same :class:`SampleJudge`.
 
-This module measures; it trains nothing. The judge (a trained supervised model) is passed in —
-``sslcourse.runs.train_method("supervised", ...)`` gives one. Samples come from anything with a
-``sample(n, z)`` method returning images in [0, 1].
+This module measures; it trains no method (the probe is the protocol's). The supervised encoder is passed
+in — ``sslcourse.runs.train_method("supervised", ...)`` gives one. Samples come from anything with a
+``z_dim`` and a ``sample(n, z)`` method returning images in [0, 1], like the GAN.
 """
 from __future__ import annotations
 
@@ -130,20 +131,22 @@ def probe_classifier(encoder: nn.Module, train) -> ProbeClassifier:
 
 
 class SampleJudge:
-    """Scores generated images against ``real`` ones with a trained supervised model.
+    """Scores generated images against ``real`` ones with a trained supervised network.
 
-    classifier: maps [0, 1] images (N, 3, H, W) to class logits (e.g. the ``supervised`` method);
-    encoder: its feature extractor for the Fréchet distance (default ``classifier.encoder``);
-    real: uint8 images (N, 3, H, W) — their feature statistics are computed once, here.
+    classifier: maps [0, 1] images (N, 3, H, W) to class logits — :func:`probe_classifier` of the supervised
+      encoder, or the ``supervised`` method itself;
+    encoder: the feature extractor of the Fréchet distance (default ``classifier.encoder``);
+    real: uint8 images (N, 3, H, W), the reference — their feature statistics are computed once, here.
+    Generated images come as floats in [0, 1] and are rounded to uint8 first, as a saved image would be.
     """
 
     def __init__(self, classifier: nn.Module, real: torch.Tensor, encoder: nn.Module | None = None,
-                 classes: list[str] | None = None, batch_size: int = 500):
+                 batch_size: int = 500):
         self.classifier = classifier
         self.encoder = encoder if encoder is not None else getattr(classifier, "encoder", None)
         if self.encoder is None:
             raise ValueError("pass encoder=: the classifier has no .encoder to take features from")
-        self.classes, self.batch_size = classes, batch_size
+        self.batch_size = batch_size
         self.real_stats = gaussian_statistics(self.features(real))
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -182,26 +185,18 @@ class SampleJudge:
         return {"fd": self.frechet(images), "recognised": verdict["recognised"],
                 "classes_found": verdict["classes_found"]}
 
-    def monitor(self, n: int = 1000, seed: int = 0, sample=None):
-        """An ``eval_fn`` for ``fit``: scores ``n`` samples of the method (the same noise every epoch).
+    def monitor(self, n: int = 1000, seed: int = 0):
+        """An ``eval_fn`` for ``fit``: scores ``method.sample(n, z)`` with the same noise ``z`` every epoch."""
 
-        sample: ``sample(method, z) -> images``; by default ``method.sample(len(z), z)``.
-        """
         def eval_fn(method) -> dict:
             z = torch.randn(n, method.z_dim, generator=torch.Generator().manual_seed(seed))
             was_training = method.training
             method.eval()  # batch norm with its running statistics, as the samples a lesson shows
             try:
                 with torch.no_grad():
-                    images = sample(method, z) if sample is not None else method.sample(n, z)
+                    images = method.sample(n, z)
             finally:
                 method.train(was_training)
             return self.score(images)
 
         return eval_fn
-
-
-def real_floor(judge: SampleJudge, real: torch.Tensor) -> dict:
-    """The judge's scores on ``real`` images that are not its reference set: the best a generator can get
-    with as many samples (the Fréchet distance of finite samples is biased upwards)."""
-    return judge.score(real)

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from sslcourse.generative import (SampleJudge, as_uint8, checkerboard, frechet_distance, frechet_distance_of_features,
-                                  gaussian_statistics, nearest_real)
+                                  gaussian_statistics, nearest_real, probe_classifier)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,6 +175,20 @@ def test_the_monitor_scores_the_same_noise_every_epoch():
     first, second = monitor(method), monitor(method)
     assert set(first) == {"fd", "recognised", "classes_found"} and first == second
     torch.testing.assert_close(method.seen[0], method.seen[1])
+
+
+def test_the_probe_classifier_reads_the_encoder_out_like_the_protocol():
+    from sslcourse.data import ImageDataset
+
+    classes = list(range(10))
+    images = as_uint8(images_of_classes(classes, 30, seed=3))
+    train = ImageDataset(images, torch.arange(10).repeat_interleave(30), [str(c) for c in classes], "colours")
+    classifier = probe_classifier(ColourJudge(), train)  # its 10 logits serve as features: easy to read out
+    test = images_of_classes(classes, 5, seed=4)
+    assert classifier(test).shape == (50, 10)
+    assert (classifier(test).argmax(1) == torch.arange(10).repeat_interleave(5)).float().mean() > 0.9
+    judged = SampleJudge(classifier, images).judge(test)
+    assert judged["classes_found"] == 10
 
 
 def test_the_judge_needs_an_encoder_for_its_features():
