@@ -15,14 +15,14 @@ PROFILE ?= quick
 
 help:
 	@sed -n 's/^#   //p' Makefile
-	@echo "  make lab        open JupyterLab on the lessons"
+	@echo "  make lab        open JupyterLab on your own copy of the lessons (my-course/)"
 	@echo "  make sync       rebuild notebooks' .ipynb from their .py (the source)"
 	@echo "  make exercises  regenerate exercises/ from solutions/"
 	@echo "  make bench      run the benchmarks (figures for BENCHMARKS.md)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,otter]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,7 +30,13 @@ setup: $(STAMP)
 run: $(STAMP)
 	SSLCOURSE_PROFILE=$(PROFILE) $(PY) -m sslcourse course --out $(BUILD)
 
-test: $(STAMP)
+# ipywidgets 7.7.1 (what Colab ships) beside the venv, for tests/test_widgets.py
+IPYWIDGETS7 := $(BUILD)/ipywidgets7
+$(IPYWIDGETS7):
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(IPYWIDGETS7) \
+		ipywidgets==7.7.1 ipython_genutils==0.2.0
+
+test: $(STAMP) $(IPYWIDGETS7)
 	rm -rf $(TEST_CACHE)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick TQDM_MININTERVAL=10 \
 		$(PY) -m pytest -q tests notebooks solutions exercises \
@@ -43,8 +49,12 @@ notebooks: $(STAMP)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick TQDM_MININTERVAL=10 \
 		$(PY) -m pytest -q notebooks solutions exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
+# Learners work in their own copies (git-ignored, made on first use, never overwritten): the tracked
+# lessons stay clean, so `make test` keeps passing after a learner has used the course.
+WORKSPACE ?= my-course
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m sslcourse workspace $(WORKSPACE)
+	$(VENV)/bin/jupyter lab $(WORKSPACE)
 
 sync: $(STAMP)
 	$(PY) -m sslcourse.grading.generate --sync

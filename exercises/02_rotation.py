@@ -11,7 +11,7 @@
 # %% [markdown]
 # > **Exercise notebook** generated from `solutions/02_rotation.py` by `make exercises` — edit the solution, not this file. Replace each `raise NotImplementedError(...)` with your code, then run the check cell below it.
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/exercises/02_rotation.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/02_rotation.ipynb)
 #
 # # Exercise 02 — a batch in all four rotations
 #
@@ -26,7 +26,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
 
 # %%
 import matplotlib.pyplot as plt

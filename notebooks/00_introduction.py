@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/00_introduction.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/00_introduction.ipynb)
 #
 # # 00 — Introduction: learning from images without labels
 #
@@ -32,7 +32,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
     from google.colab import output
     output.enable_custom_widget_manager()
 

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/03_jigsaw.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/03_jigsaw.ipynb)
 #
 # # 03 — Jigsaw puzzles
 #
@@ -17,9 +17,9 @@
 # (Noroozi & Favaro 2016). To put a roof above its walls or wheels below a car, it must recognise parts of objects
 # and know how they fit together.
 #
-# You will: cut tiles with gaps and jitter, choose a permutation set by greedy Hamming distance, build a
-# *context-free* network that sees each tile alone, block the shortcuts a network would rather take, watch it
-# solve puzzles, and measure its encoder.
+# You will: cut tiles with jitter, choose a permutation set the paper's way (greedy, by summed Hamming distance)
+# and compare it with a max–min variant, build a *context-free* network that sees each tile alone, block the
+# shortcuts a network would rather take, watch it solve puzzles, and measure its encoder.
 
 # %%
 import subprocess
@@ -27,7 +27,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
     from google.colab import output
     output.enable_custom_widget_manager()
 
@@ -41,7 +41,6 @@ SEED = 0
 import matplotlib.pyplot as plt
 import torch
 
-from sslcourse import show_source
 from sslcourse.config import lesson_setup
 from sslcourse.data import load_profile_data
 from sslcourse.plots import show_images, show_rows
@@ -50,45 +49,112 @@ p = lesson_setup(PROFILE, seed=SEED)
 train, test = load_profile_data(p)
 
 # %% [markdown]
-# ## 1. Tiles, with a gap and jitter
-# A 32×32 image gives a 3×3 grid of 10×10 cells. From each cell we take a 9×9 tile at a random offset: the tiles
-# never touch, and their borders do not line up pixel for pixel. Without that, a network solves the puzzle by
-# matching the last row of one tile with the first row of the next — low-level edge continuity, which teaches
-# nothing about objects.
+# ## 1. Tiles, with jitter
+# A 32×32 image gives a 3×3 grid of 10×10 cells ($\lfloor 32/3 \rfloor = 10$). From each cell we take a tile of
+# `tile` × `tile` pixels (the recipe below says how many) at a random offset inside the cell. Without that, a
+# network solves the puzzle by matching the last column of one tile with the first column of the next —
+# low-level edge continuity, which teaches nothing about objects. (Noroozi & Favaro cut 64×64 tiles out of
+# 75×75 cells: up to 11 pixels of slack.)
 
 # %%
 from sslcourse.pretext import assemble_tiles, extract_tiles
+from sslcourse.runs import plan_run
 
+run = plan_run("jigsaw", p, train, seed=SEED)  # the run we train in section 4; its recipe sets the tiles
+recipe = run.recipe
+print(run)
 images = test.images[:6]
-tiles = extract_tiles(images, grid=3, tile=9, generator=torch.Generator("cpu").manual_seed(0))
-print("tiles:", tuple(tiles.shape), "= (images, 9 tiles, channels, 9, 9)")
+tiles = extract_tiles(images, grid=3, tile=recipe["tile"], generator=torch.Generator("cpu").manual_seed(0))
+print("tiles:", tuple(tiles.shape), "= (images, 9 tiles, channels, tile, tile)")
 show_rows({"image": images, "tiles": assemble_tiles(tiles)}, ncols=6, scale=1.4)
 plt.show()
 
 # %% [markdown]
-# ## 2. Which permutations? The greedy Hamming set
-# There are $9! = 362{,}880$ ways to shuffle nine tiles — too many classes. The task uses a fixed set of $n$, chosen
-# so that any two differ in as many positions as possible (their **Hamming distance**): greedily, each new
-# permutation is the candidate farthest from its nearest chosen one. Compare with $n$ permutations drawn at random:
+# How far apart do neighbouring tiles end up? A cell of 10 pixels and a tile of 9 leave a **slack** of one
+# pixel: each offset is 0 or 1, so two horizontal neighbours are 0, 1 or 2 pixels apart — and they **touch**
+# (gap 0) whenever the left one sits at offset 1 and the right one at offset 0, one pair in
+# $(\text{slack}+1)^2 = 4$. So the gap alone does not stop edge matching. What the jitter adds is that in half
+# the pairs the two tiles are also shifted up or down against each other, so their rows no longer line up
+# pixel for pixel. Measured on tiles cut from an image whose every pixel holds its own position:
+
+# %%
+cell, slack = 32 // 3, 32 // 3 - recipe["tile"]
+assert (cell, slack) == (10, 1), "the prose says 10-pixel cells and tiles of 9: a slack of one pixel"
+position = torch.arange(32 * 32, device=p.device).float().view(1, 1, 32, 32).expand(2000, 1, 32, 32)  # 32·row + col
+t = extract_tiles(position, 3, recipe["tile"], generator=torch.Generator("cpu").manual_seed(1))
+left, right = t[:, [0, 1, 3, 4, 6, 7], 0], t[:, [1, 2, 4, 5, 7, 8], 0]  # horizontal neighbours (N, 6, tile, tile)
+gaps = (right[..., 0, 0] % 32 - left[..., 0, -1] % 32 - 1).long().flatten().cpu()  # columns between them
+shifted = (right[..., 0, 0] // 32 != left[..., 0, 0] // 32).float().mean().item()  # top rows differ
+print(f"cell {cell} px, tile {recipe['tile']} px, slack {slack} px; gaps between neighbours:",
+      {int(v): f"{(gaps == v).float().mean():.0%}" for v in gaps.unique()}, f"; shifted up or down: {shifted:.0%}")
+assert gaps.min() >= 0, "the prose says neighbouring tiles never overlap"
+assert abs((gaps == 0).float().mean() - 1 / (slack + 1) ** 2) < 0.03, \
+    "the prose says neighbours touch (gap 0) in one pair in (slack + 1)²"
+assert abs(shifted - slack / (slack + 1)) < 0.03, "the prose says half the neighbour pairs are shifted vertically"
+
+# %% [markdown]
+# ## 2. Which permutations? The paper's greedy Hamming set
+# There are $9! = 362{,}880$ ways to shuffle nine tiles — too many classes. The task uses a fixed set
+# $S = \{\pi_1, \dots, \pi_n\}$, and a good set keeps its permutations far apart in **Hamming distance**
+# $d_H(\pi, \sigma) = \#\{j : \pi_j \ne \sigma_j\}$, the number of positions where they differ: if two
+# permutations of the set differed in two tiles only, telling them apart would hinge on one pair of tiles.
+#
+# Noroozi & Favaro build the set greedily (their Algorithm 1): start from a random permutation, then repeatedly
+# add the candidate whose distance to the chosen permutations, **summed over all of them**, is largest —
+# in their notation $D = \text{Hamming}(P, \bar P)$, $\bar D = \mathbf 1^\top D$, $j = \arg\max_k \bar D_k$:
+# $$\pi_{k+1} = \arg\max_{\pi \notin S_k} \sum_{\sigma \in S_k} d_H(\pi, \sigma).$$
+# Maximising the sum is maximising the *mean* distance to the set. A **max–min variant** scores each candidate
+# by its distance to the *nearest* chosen permutation instead,
+# $\pi_{k+1} = \arg\max_{\pi} \min_{\sigma \in S_k} d_H(\pi, \sigma)$, which protects the closest pair.
+# The two optimise different things — compare them, and $n$ permutations drawn at random, on the recipe's $n$:
 
 # %%
 from sslcourse.pretext import hamming, make_permutation_set
 
-perms = make_permutation_set(64, seed=SEED)
-at_random = torch.stack([torch.randperm(9, generator=torch.Generator("cpu").manual_seed(s)) for s in range(64)])
-for name, ps in [("greedy", perms), ("random", at_random)]:
-    d = hamming(ps, ps) + 100 * torch.eye(64, dtype=torch.long, device=ps.device)
-    print(f"{name:>6}: closest pair {int(d.min())} tiles apart, mean nearest distance {d.min(1).values.float().mean():.2f}")
+n = recipe["num_permutations"]
+g = torch.Generator("cpu").manual_seed(SEED)
+sets = {"paper (mean)": make_permutation_set(n, seed=SEED),  # rule="mean" is the default
+        "max-min": make_permutation_set(n, seed=SEED, rule="maxmin"),
+        "at random": torch.stack([torch.randperm(9, generator=g) for _ in range(n)])}
+off_diagonal = ~torch.eye(n, dtype=torch.bool)  # cpu: the sets live on the CPU
+dist = {name: hamming(ps, ps)[off_diagonal].float() for name, ps in sets.items()}
+for name, d in dist.items():
+    print(f"{name:>13}: mean distance {d.mean():.3f}, closest pair {int(d.min())} tiles apart")
+print("the method trains with rule =", repr(recipe["permutation_rule"]))
+
+# %%
+mean_d = {name: d.mean().item() for name, d in dist.items()}
+min_d = {name: d.min().item() for name, d in dist.items()}
+assert mean_d["paper (mean)"] > mean_d["max-min"] > mean_d["at random"], \
+    "the prose says the paper's rule gives the largest mean distance"
+assert min_d["max-min"] > max(min_d["paper (mean)"], min_d["at random"]), \
+    "the prose says max-min keeps the closest pair farthest apart, and the paper's rule does not"
+bins = torch.arange(11)  # cpu: histogram bins
+for name, d in dist.items():
+    plt.plot(bins[:-1], torch.histc(d, 10, 0, 10) / len(d), "o-", label=name)
+plt.xlabel("Hamming distance between two permutations of the set")
+plt.ylabel("fraction of pairs")
+plt.legend()
+plt.show()
 
 # %% [markdown]
+# The paper's rule gives the largest mean distance but lets some pairs come close — its closest pair need not be
+# any farther apart than in a random set; max–min keeps its closest pair farthest apart, at a slightly smaller
+# mean; both have a larger mean distance than permutations drawn at random.
+# The lesson's method uses the paper's rule (`permutation_rule` in the recipe); try `"maxmin"` below.
+#
 # The size $n$ of the set is the difficulty knob: more permutations, finer distinctions. The loss is the
 # cross-entropy over the set, $L = -\log p_\theta(\pi \mid \text{tiles shuffled by } \pi)$.
+#
+# **Shuffling** by $\pi$ puts tile $\pi_j$ at position $j$: $\text{out}_j = \text{tiles}_{\pi_j}$ (one
+# permutation per puzzle, or one for all). Its inverse is $\mathrm{argsort}(\pi)$: it puts every tile back.
 
 # %%
 from sslcourse.pretext import shuffle_tiles
 
-show_source(shuffle_tiles)
+perms = sets["paper (mean)"]
 shuffled = shuffle_tiles(tiles, perms[1:7])  # the permutation table lives on the CPU; shuffle_tiles moves it
+assert torch.equal(shuffle_tiles(shuffled, perms[1:7].argsort(1)), tiles), "the prose says argsort(π) undoes π"
 show_rows({"shuffled by π #1..6": assemble_tiles(shuffled), "solved": assemble_tiles(tiles)}, ncols=6, scale=1.4)
 plt.show()
 
@@ -96,8 +162,9 @@ plt.show()
 # ## 3. A context-free network
 # If the network saw all nine tiles at once it could compare their borders. Instead, the **same encoder** (the
 # course's backbone, shared weights) looks at **each tile alone**; only the nine feature vectors are concatenated
-# and passed to a small classifier over the permutation set. Tiles are upsampled to 16×16 so the backbone's four
-# stages have room.
+# and passed to a small classifier over the permutation set. Each tile is upsampled to `tile_size` × `tile_size`
+# pixels before the encoder, so that the backbone's stages have room (the recipes: 16 in quick and gpu, 32 in
+# full — the same 9-pixel tiles in all three, seen at a larger scale).
 #
 # **Shortcuts that remain, and how to block them:**
 # * *Colour statistics* — tiles from the sky are brighter and bluer than tiles from the ground. Each tile gets its
@@ -105,16 +172,25 @@ plt.show()
 # * *Chromatic aberration* — in real photos, lenses shift colour channels towards the image border; a network can
 #   read a tile's position off that (Noroozi & Favaro saw it). The remedy is the same: grayscale or colour-jittered
 #   tiles. (`shapes` is rendered without lens effects.)
-# * *Per-tile normalisation* — standardise each tile's brightness and contrast. It blocks more, and on `shapes` it
-#   also removes information the encoder could use (`benchmarks/ablations.py jigsaw`); it is off by default.
+# * *Per-tile normalisation* — standardise each tile's brightness and contrast (`per_tile_norm`). It blocks more,
+#   and on `shapes` it also removes information the encoder could use: in BENCHMARKS.md's quick-profile ablation
+#   it cost linear-probe accuracy, so the **quick** recipe turns it off; the **gpu** and **full** recipes
+#   (CIFAR-10) turn it on.
 
 # %%
-from sslcourse.runs import plan_run
+from sslcourse.methods.jigsaw import RECIPES
+
+print({name: r["per_tile_norm"] for name, r in RECIPES.items()}, "<- per_tile_norm by profile")
+assert not RECIPES["quick"]["per_tile_norm"] and RECIPES["gpu"]["per_tile_norm"] and RECIPES["full"]["per_tile_norm"], \
+    "the prose says per-tile normalisation is off in quick and on in gpu and full"
+assert {r["tile"] for r in RECIPES.values()} == {9} and \
+    {k: r["tile_size"] for k, r in RECIPES.items()} == {"quick": 16, "gpu": 16, "full": 32}, \
+    "the prose says every recipe cuts 9-pixel tiles and sees them at 16 (quick, gpu) or 32 (full) pixels"
+
+# %%
+from sslcourse import show_source
 from sslcourse.train import fit
 
-run = plan_run("jigsaw", p, train, seed=SEED)
-recipe = run.recipe
-print(run)
 method = run.build()
 puzzles, targets = method.make_puzzles(test.images[:6])
 show_images(assemble_tiles(puzzles), titles=[f"π #{int(t)}" for t in targets], ncols=6, scale=1.4)
@@ -132,7 +208,8 @@ plt.show()
 # %% [markdown]
 # ## 5. Watch it solve puzzles
 # The network predicts a permutation $\hat\pi$; applying its inverse, $\mathrm{argsort}(\hat\pi)$, puts the tiles
-# back. Puzzles it solved show the original picture; wrong ones are visibly scrambled.
+# back. Puzzles it solved show the original picture; wrong ones are visibly scrambled. Over the test set it
+# solves puzzles far above chance (at least five times the chance rate, checked below).
 
 # %%
 torch.manual_seed(1)
@@ -147,12 +224,14 @@ print("solved:", " ".join("✔" if g == t else "✘" for g, t in zip(guess, targ
 with torch.no_grad():
     acc = sum((method(pz).argmax(1) == t).float().sum().item()
               for pz, t in (method.make_puzzles(test.images[i:i + 500].to(p.device)) for i in range(0, 2000, 500)))
-print(f"puzzle accuracy on the test set: {acc / 2000:.1%} (chance: {1 / len(method.permutations):.1%})")
+chance = 1 / len(method.permutations)
+print(f"puzzle accuracy on the test set: {acc / 2000:.1%} (chance: {chance:.1%})")
+assert acc / 2000 > 5 * chance, "the prose says the trained network solves puzzles far above chance"
 
 # %% [markdown]
 # ## 6. Accuracy against the size of the permutation set
 # Short runs (`recipe["ablation_epochs"]` epoch(s) on half the data) with sets of different sizes: more permutations
-# make a harder task.
+# make a harder task — the puzzle accuracy falls as the set grows (checked below).
 
 # %%
 half = train.subset(len(train) // 2, seed=SEED)
@@ -169,9 +248,14 @@ plt.xlabel("permutations in the set")
 plt.ylabel("puzzle accuracy (%)")
 plt.legend()
 plt.show()
+assert puzzle_acc[0] > puzzle_acc[1] > puzzle_acc[2], "the prose says puzzle accuracy falls as the set grows"
 
 # %% [markdown]
 # ## 7. What did the encoder learn?
+# The shared protocol against random init and the supervised baseline. In the quick profile the jigsaw encoder
+# beats random init (checked below). On CIFAR-10 that is not a given: in BENCHMARKS.md, two full-profile epochs
+# of jigsaw left the encoder *below* random init, and the gpu recipe's result is not measured yet — read the
+# table.
 
 # %%
 from sslcourse.evaluate import evaluate_encoder
@@ -186,18 +270,26 @@ results = {
 print(results_table(results))
 gain = results["jigsaw"]["linear_probe_accuracy"] - results["random init"]["linear_probe_accuracy"]
 print(f"\njigsaw vs random init: {100 * gain:+.1f} points of linear-probe accuracy")
+if p.name == "quick":
+    assert gain > 0, "the prose says the jigsaw encoder beats random init in the quick profile"
 plot_bars(results, title="jigsaw vs the baselines")
 plt.show()
 
 # %% [markdown]
-# The encoder was trained on 9×9 tiles and is evaluated on whole 32×32 images — a change of scale that costs
-# jigsaw features some accuracy (the full profile uses larger tiles).
+# The encoder was trained on 9-pixel pieces enlarged to `tile_size` pixels, and is evaluated on whole 32×32
+# images: a part of a scene, zoomed, against the whole scene at its own size. The full recipe enlarges the tiles
+# to 32 pixels, so that the encoder's training input has the evaluation's size (at a larger zoom). Which matters
+# more is an experiment you can run: `tile_size=32` here (four times the work per tile).
 #
 # ## What to try next
-# * `tile_jitter=False`: the tiles' borders line up again. Does the puzzle get easier? Do the features get better?
+# * `tile_jitter=False`: every tile at the same offset, so neighbours sit exactly one pixel apart with their rows
+#   lined up. Does the puzzle get easier? Do the features get better?
 # * `per_tile_norm=True`, or remove the per-tile colour jitter in `Jigsaw.make_puzzles`, and compare.
+# * `permutation_rule="maxmin"`: a set whose closest pair is farther apart. Does the puzzle accuracy or the probe
+#   change?
 # * `plan_run("jigsaw", p, train, num_permutations=16)` (or 100): a harder puzzle is not always a better teacher —
-#   on `shapes` at this budget 16 permutations gave a *better* linear probe than 64 (BENCHMARKS.md, ablations).
+#   in BENCHMARKS.md's quick-profile ablation on `shapes` (measured with the max–min set), 16 permutations gave
+#   a *better* linear probe than 64.
 # * **Exercise 03** (`exercises/03_jigsaw.ipynb`): write `make_permutation_set` and `shuffle_tiles`.
 #
 # **What failure looks like:** puzzle accuracy near 100 % within one epoch with a weak probe (a shortcut: matching

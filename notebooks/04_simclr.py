@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/04_simclr.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/04_simclr.ipynb)
 #
 # # 04 — Contrastive learning: SimCLR and the NT-Xent loss
 #
@@ -18,8 +18,9 @@
 # (Chen, Kornblith, Norouzi & Hinton 2020). Nothing is hidden and nothing is predicted: the views *are* the labels.
 #
 # You will: build views with batched augmentations, derive the NT-Xent loss and its gradient step by step, see
-# what the temperature and the batch size do, train SimCLR with a kNN monitor, look at the embeddings, provoke its
-# failure modes, and find it to be the strongest method of the course so far.
+# what the temperature and the batch size do, train SimCLR with a kNN monitor, look at the embeddings, and provoke
+# its failure modes. (Exercise 04 asks you to write the loss yourself, so the lesson shows its maths and its
+# behaviour, not its code.)
 
 # %%
 import subprocess
@@ -27,7 +28,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
     from google.colab import output
     output.enable_custom_widget_manager()
 
@@ -44,7 +45,6 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from sslcourse import show_source
 from sslcourse.config import lesson_setup
 from sslcourse.data import load_profile_data
 from sslcourse.plots import plot_matrix, show_rows
@@ -87,21 +87,21 @@ augmentation_explorer(test.images[8:16])
 # $\mathrm{sim}(z_i, z_k) = z_i^\top z_k$. For an anchor $i$ whose other view is $j$:
 # $$\ell(i, j) = -\log \frac{\exp(\mathrm{sim}(z_i, z_j)/\tau)}{\sum_{k \ne i} \exp(\mathrm{sim}(z_i, z_k)/\tau)}$$
 # — a softmax classification: *which of the other $2N-1$ views is my partner?* The loss averages $\ell$ over all
-# $2N$ anchors. Stack the views as $[v_1..v_N, v'_1..v'_N]$: the partner of $i$ is $i + N \bmod 2N$, and the whole
-# loss is one similarity matrix with its diagonal masked, fed to `cross_entropy`.
-
-# %%
-from sslcourse.methods.simclr import nt_xent_loss
-
-show_source(nt_xent_loss)
-
-# %% [markdown]
+# $2N$ anchors. Stack the views as $[v_1..v_N, v'_1..v'_N]$: the partner of $i$ is $i + N \bmod 2N$. So the whole
+# loss is one $2N \times 2N$ similarity matrix, divided by $\tau$, with its diagonal taken out of every softmax —
+# and the known answer of row $i$ is column $i + N \bmod 2N$. (You will write it in exercise 04; the course's
+# `nt_xent_loss` is used below.)
+#
 # Here is that matrix for the eight images above, through the *untrained* network, with the positives outlined
 # (the diagonal, an anchor against itself, is left blank — it is masked out of the loss):
 
 # %%
+from sslcourse.methods.simclr import nt_xent_loss
+
+
 def embed(images, method):
-    views = torch.cat([method.augment(images), method.augment(images)]).to(p.device)
+    """Both views of every image, through f and g, normalised: (2N, D), views of image i at rows i and i + N."""
+    views = torch.cat([method.augment(images), method.augment(images)])  # on the images' device
     with torch.no_grad():
         return F.normalize(method.projector(method.encoder(views)).float(), dim=1).cpu()
 
@@ -112,32 +112,22 @@ n = len(x)
 plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, untrained", "view k", "view i",
             marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
 plt.show()
-print(f"loss of the untrained network: {nt_xent_loss(z[:n], z[n:], recipe['temperature']):.3f}; "
-      f"chance level log(2N−1) = {math.log(2 * n - 1):.3f}")
+untrained_loss = nt_xent_loss(z[:n], z[n:], recipe["temperature"]).item()
+print(f"loss of the untrained network: {untrained_loss:.3f}; chance level log(2N−1) = {math.log(2 * n - 1):.3f}")
 
 # %% [markdown]
-# **The temperature $\tau$** scales the similarities before the softmax. Small $\tau$ sharpens it: the loss then
-# focuses on the *hardest* negatives; large $\tau$ flattens it towards a uniform vote. Drag the slider (the
-# softmax of anchor 0 over its 15 candidates; the red bar is its partner):
+# The untrained network's views all look alike (similarities near 1 everywhere), so its loss sits near the
+# **chance level** $\log(2N-1)$: the loss of a classifier that spreads its vote evenly over the $2N-1$ candidates.
 
 # %%
-from sslcourse.widgets import explore
-
-
-def draw_softmax(temperature=0.2):
-    s = (z[0] @ z.T)[1:] / temperature  # anchor 0 against the 15 others
-    probs = s.softmax(0)
-    colours = ["tab:red" if k + 1 == n else "tab:blue" for k in range(2 * n - 1)]
-    plt.figure(figsize=(6, 2.4))
-    plt.bar(range(1, 2 * n), probs, color=colours)
-    plt.title(f"τ = {temperature}: p(partner) = {probs[n - 1]:.2f}")
-    plt.xlabel("candidate view k")
-    plt.show()
-
-
-explore(draw_softmax, dict(temperature=0.2), temperature=(0.02, 2.0, 0.02))
+assert abs(untrained_loss - math.log(2 * n - 1)) < 0.5, \
+    "the prose says the untrained loss sits near the chance level log(2N-1)"
 
 # %% [markdown]
+# **The temperature $\tau$** scales the similarities before the softmax: small $\tau$ sharpens it, large $\tau$
+# flattens it towards a uniform vote. On near-identical untrained embeddings every $\tau$ gives the same flat
+# picture; we come back to it with the trained network in section 4.
+#
 # **The batch size** is the number of negatives: $2N-2$ per anchor. More negatives make the classification harder
 # and the gradient more informative — SimCLR's original runs used 4,096 images per batch. With few negatives the
 # loss is easy to drive down without learning much.
@@ -161,39 +151,94 @@ print(f"max |hand-written − autograd| = {(nt_xent_grad(zz.detach(), 0.2) - aut
 # %% [markdown]
 # ## 3. Collapse, and why negatives prevent it
 # A network that maps every image to the same point makes every pair of views "agree". Without negatives that
-# would be a perfect score; with them, all $2N-1$ candidates look alike and the loss is stuck at
-# $\log(2N-1)$ — the worst it can be. Computed:
+# would be a perfect score; with them, all $2N-1$ candidates look alike and the loss is stuck at the chance level
+# $\log(2N-1)$ — no better than guessing, so gradient descent has every reason to leave it. (It is not the worst
+# the loss can be: an embedding that puts each view *far* from its partner and close to the negatives scores
+# far above chance — computed below.)
 
 # %%
 collapsed = torch.ones(2 * n, 16, device="cpu")  # every view mapped to the same point
-print(f"NT-Xent of a collapsed embedding: {nt_xent_loss(collapsed[:n], collapsed[n:], 0.2):.3f} "
-      f"= log(2N−1) = {math.log(2 * n - 1):.3f}")
+collapsed_loss = nt_xent_loss(collapsed[:n], collapsed[n:], 0.2).item()
+print(f"NT-Xent of a collapsed embedding: {collapsed_loss:.3f} = log(2N−1) = {math.log(2 * n - 1):.3f}")
 print(f"what a pull-only loss (1 − cos) would say: {1 - F.cosine_similarity(collapsed[:n], collapsed[n:]).mean():.3f}")
+a = F.normalize(torch.randn(n, 16, generator=torch.Generator("cpu").manual_seed(0)), dim=1)
+anti = nt_xent_loss(a, -a, 0.2).item()  # every partner pointing the opposite way
+print(f"NT-Xent when every partner is the *least* similar view: {anti:.3f} — far above the chance level")
+assert abs(collapsed_loss - math.log(2 * n - 1)) < 1e-4, "the prose says collapse sits exactly at log(2N-1)"
+assert anti > math.log(2 * n - 1) + 3, "the prose says a loss far above the chance level exists"
 
 # %% [markdown]
 # ## 4. Training through `fit`, with a kNN monitor
-# `knn_monitor` measures the encoder's kNN accuracy after every epoch (on 5,000 training images), so the curve shows
-# what the loss does *for the features*.
+# The method's `training_step` makes two views of the batch, passes all $2N$ through the encoder and the projector
+# *in one batch* (so batch norm sees both views together) and returns the NT-Xent loss. `knn_monitor` measures the
+# encoder's kNN accuracy after every epoch (on 5,000 training images), so the curve shows what the loss does *for
+# the features*.
 
 # %%
 from sslcourse.evaluate import knn_monitor
 from sslcourse.train import fit
 
-show_source(type(method).training_step)
 history = fit(method, train, **run.fit_kwargs(),
               eval_fn=knn_monitor(train, test, n_train=5000))  # a rerun loads it (lesson 06 too)
 history.plot()
 plt.show()
 
 # %% [markdown]
-# After training, the similarity matrix has a bright off-diagonal — every view finds its partner:
+# After training, the similarity matrix has a bright off-diagonal: a view's partner now stands out. How often is
+# the partner the *most* similar of all the other views? On the eight images above, and on 512 test images (1,023
+# candidates each, chance 0.1 %):
 
 # %%
+def partner_found(z):
+    """Share of the 2N views whose most similar other view is their partner."""
+    m = len(z) // 2
+    sim = (z @ z.T).fill_diagonal_(float("-inf"))
+    return (sim.argmax(1) == torch.arange(2 * m, device=z.device).roll(m)).float().mean().item()
+
+
 method.eval()
 z = embed(x, method)
 plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, trained", "view k", "view i",
             marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
 plt.show()
+found = partner_found(embed(test.images[:512], method))
+print(f"partner is the most similar view: {partner_found(z):.0%} of 16 views; {found:.0%} of 1,024 views")
+assert found > 0.3 and found > 100 / 1023, "the prose says the partner stands out among 1,023 candidates"
+
+# %% [markdown]
+# **The temperature, on the trained embeddings.** Drag the slider: the softmax of anchor 0 over its 15 candidates
+# (the red bar is its partner). A small $\tau$ puts nearly all the weight on the most similar candidates — the
+# loss then works on the *hardest* negatives; a large $\tau$ spreads it evenly, every negative counting alike.
+
+# %%
+from sslcourse.widgets import explore
+
+
+def draw_softmax(temperature=0.2):
+    s = (z[0] @ z.T)[1:] / temperature  # anchor 0 against the 15 others
+    probs = s.softmax(0)
+    colours = ["tab:red" if k + 1 == n else "tab:blue" for k in range(2 * n - 1)]
+    plt.figure(figsize=(6, 2.4))
+    plt.bar(range(1, 2 * n), probs, color=colours)
+    plt.title(f"τ = {temperature}: p(partner) = {probs[n - 1]:.2f}")
+    plt.xlabel("candidate view k")
+    plt.show()
+
+
+explore(draw_softmax, dict(temperature=0.1), temperature=(0.02, 2.0, 0.02))
+
+# %%
+def softmax_entropy(z, temperature):
+    """Mean entropy (in nats) of the anchors' softmax over their 2N − 1 candidates."""
+    sim = (z @ z.T / temperature).fill_diagonal_(float("-inf"))
+    logp = sim.log_softmax(1).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), 0.0)
+    return -(logp.exp() * logp).sum(1).mean().item()
+
+
+sharp, flat = softmax_entropy(z, 0.05), softmax_entropy(z, 2.0)
+print(f"entropy of the softmax: τ = 0.05 → {sharp:.2f} nats, τ = 2 → {flat:.2f} nats "
+      f"(uniform over 15: {math.log(2 * n - 1):.2f})")
+assert sharp < flat, "the prose says a small τ concentrates the softmax and a large τ spreads it"
 
 # %% [markdown]
 # ## 5. Evaluate before the head
@@ -218,6 +263,16 @@ print(f"\nSimCLR vs random init: {100 * gain:+.1f} points of linear-probe accura
 plot_bars(results, title="SimCLR vs the baselines")
 plt.show()
 
+# %% [markdown]
+# Two facts of this run: the encoder $f(x)$ beats random init by a wide margin (at least 10 points of linear
+# probe), and it is better than the head's output $g(f(x))$, which was trained to forget what the augmentations
+# change.
+
+# %%
+lin = {k: r["linear_probe_accuracy"] for k, r in results.items()}
+assert lin["SimCLR f(x)"] >= lin["random init"] + 0.10, "the prose says SimCLR beats random init by >= 10 points"
+assert lin["SimCLR f(x)"] > lin["SimCLR g(f(x))"], "the prose says f(x) is better than the head's output g(f(x))"
+
 # %%
 from sslcourse.evaluate import extract_features
 from sslcourse.models import build_backbone
@@ -232,12 +287,12 @@ plt.show()
 # %% [markdown]
 # ## 6. Why crop *and* colour?
 # Chen et al. found that no single augmentation is enough; the pair that matters is random crop + colour
-# distortion. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
+# distortion — the cell checks that it holds in this run too. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
 # full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
 
 # %%
 half = train.subset(len(train) // 2, seed=SEED)
-variants = {"crop only": dict(strength=0.0), "colour only": dict(min_scale=1.0), "crop + colour": dict()}
+variants = {"crop only": dict(strength=0.0, gray_p=0.0), "colour only": dict(min_scale=1.0), "crop + colour": dict()}
 ablation = {}
 for name, changes in variants.items():
     run_v = plan_run("simclr", p, half, seed=SEED, epochs=recipe["ablation_epochs"], **changes)
@@ -245,6 +300,9 @@ for name, changes in variants.items():
     run_v.fit(m_v, half, progress=False)
     ablation[name] = evaluate_encoder(m_v.encoder, half, test)
     print(f"{name:<14} kNN {ablation[name]['knn_accuracy']:.1%}  linear {ablation[name]['linear_probe_accuracy']:.1%}")
+best_single = max(ablation[v]["linear_probe_accuracy"] for v in ("crop only", "colour only"))
+assert ablation["crop + colour"]["linear_probe_accuracy"] > best_single, \
+    "the prose says the pair (crop + colour) teaches more than either alone"
 
 # %% [markdown]
 # **Too-weak augmentation is a shortcut.** Without colour jitter, two crops of one image share their colour
@@ -263,9 +321,44 @@ from sslcourse.augment import SimCLRAugment
 crop_only = SimCLRAugment(scale=(0.5, 1.0), strength=0.0, gray_p=0.0)
 crops = [(crop_only(test.images[:256]) * 255).to(torch.uint8) for _ in range(2)]
 h1, h2 = colour_histogram(crops[0]), colour_histogram(crops[1])
-print(f"partner found by colour histogram alone: "
-      f"{((h1 @ h2.T).argmax(1) == torch.arange(256, device=h1.device)).float().mean():.0%} "
-      "of 256 images (chance 0.4%)")
+by_colour = ((h1 @ h2.T).argmax(1) == torch.arange(256, device=h1.device)).float().mean().item()
+print(f"partner found by colour histogram alone: {by_colour:.0%} of 256 images (chance 0.4%)")
+assert by_colour > 0.5, "the prose says colour statistics alone identify an image among the batch"
+
+# %% [markdown]
+# ## 7. On several GPUs: whose negatives?
+# With `torchrun --nproc_per_node=N -m sslcourse train simclr`, every process (one per GPU) takes a slice of the
+# global batch, and DistributedDataParallel averages the gradients. For most losses that is all it takes. Not for
+# NT-Xent: it compares every view with every other view of the batch. Computed on each process's own slice, each
+# anchor sees only $2N/P - 1$ candidates instead of $2N - 1$ — a different, easier loss that changes with the
+# number of processes $P$. The most repeated bug of public SimCLR code. The fix: gather every process's
+# embeddings (with their gradients) before the loss, so each process computes the loss of the global batch.
+#
+# Below, real processes: one SimCLR step over the same 16 images, once in this process and once on two processes
+# joined with PyTorch's gloo backend (a tiny network without batch norm, and views without random draws, so that
+# the negatives are the only difference; `sslcourse/ddp_demo.py`).
+
+# %%
+from sslcourse.ddp_demo import simclr_step_comparison
+
+own = simclr_step_comparison(world_size=2, gather=False)
+gathered = simclr_step_comparison(world_size=2, gather=True)
+print(f"one process, global batch of 16:         loss {own['one_process_loss']:.4f}")
+print(f"two processes, each its own 8 negatives: loss {own['ddp_loss']:.4f}   "
+      f"weights differ by up to {own['max_weight_difference']:.1e}")
+print(f"two processes, embeddings gathered:      loss {gathered['ddp_loss']:.4f}   "
+      f"weights differ by up to {gathered['max_weight_difference']:.1e}")
+
+# %% [markdown]
+# Without the gather the two processes optimise another loss (its chance level is $\log(2 \cdot 8 - 1)$, not
+# $\log(2 \cdot 16 - 1)$) and take another step; with it, loss and weights match the single process to rounding.
+# Batch norm has the same trap: statistics computed per GPU let the network tell which views were normalised
+# together; `fit` converts batch norm to `SyncBatchNorm` on GPUs.
+
+# %%
+assert abs(own["ddp_loss"] - own["one_process_loss"]) > 0.1, "the prose says per-process negatives change the loss"
+assert abs(gathered["ddp_loss"] - gathered["one_process_loss"]) < 1e-5 and gathered["max_weight_difference"] < 1e-5, \
+    "the prose says gathering the embeddings reproduces the single-process step"
 
 # %% [markdown]
 # ## What to try next
@@ -273,6 +366,7 @@ print(f"partner found by colour histogram alone: "
 #   negatives (often false ones: two images of the same class); too high, and all negatives count alike.
 # * Batch size: `batch_size=32` vs `256` for the same number of epochs.
 # * **Exercise 04** (`exercises/04_simclr.ipynb`): write `nt_xent_loss` (vectorised, stable) and `simclr_views`.
+# * On a machine with several GPUs: `torchrun --nproc_per_node=2 -m sslcourse train simclr` (README, "Several GPUs").
 #
 # **What failure looks like:** a loss that falls quickly while the kNN curve stays flat (a shortcut: check the
 # augmentations); a loss stuck at $\log(2N-1)$ (collapse, or a learning rate too high); `nan` after a few steps

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/05_gan.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/05_gan.ipynb)
 #
 # # 05 — GANs: the minimax game, DCGAN, measuring samples, and the discriminator as a feature learner
 #
@@ -29,7 +29,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
     from google.colab import output
     output.enable_custom_widget_manager()
 

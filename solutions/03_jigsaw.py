@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/exercises/03_jigsaw.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/03_jigsaw.ipynb)
 #
 # # Exercise 03 — the permutation set and shuffling tiles
 #
@@ -25,7 +25,7 @@ import sys
 
 if "google.colab" in sys.modules:  # Colab only: install the course
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "sslcourse[dev] @ git+https://github.com/sslcourse/sslcourse"])
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
 
 # %%
 import itertools

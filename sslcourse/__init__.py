@@ -13,7 +13,12 @@ import inspect
 
 from . import config, data
 
-__version__ = "0.1.0"
+try:  # the version lives in pyproject.toml only
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("sslcourse")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 __all__ = ["config", "data", "show_source", "__version__"]
 
 

@@ -5,14 +5,19 @@
     sslcourse eval CHECKPOINT [--dataset NAME] [--root PATH] [--finetune] [--out results.json]
     sslcourse checkpoints export DIR [--profile P] [--methods a,b]   share trained runs (with a verified manifest)
     sslcourse checkpoints fetch URL_OR_DIR [--methods a,b]          download them into the cache, verified
-    sslcourse grade PATH [--json] [--exercise NN] [--timeout S]
+    sslcourse grade PATH [--json] [--exercise NN] [--timeout S] [--tests BANK_DIR] [--memory GB]
+    sslcourse grade FOLDER --exercise NN --out gradebook.csv [--jobs N] [--tests BANK_DIR]
+    sslcourse new-bank BANK_DIR                    a hidden test bank to start from (secret seeds)
+    sslcourse export-otter NN|all OUTDIR          otter-grader assignments (Gradescope)
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
+    sslcourse workspace [DIR] [--fresh 04]         your own copies of the lessons (what `make lab` opens)
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -25,6 +30,12 @@ def _profile(args):
 
     p = profile(getattr(args, "profile", None), getattr(args, "dataset", None), getattr(args, "device", None),
                 getattr(args, "precision", None))
+    from . import distributed
+
+    if distributed.launched_by_torchrun():  # torchrun: one process per GPU (or several on the CPU, gloo)
+        world = distributed.setup(p.device.split(":")[0])
+        if p.device.startswith("cuda"):
+            p = p.replace(device=f"cuda:{world.local_rank}")
     if getattr(args, "root", None):
         p = p.replace(root=args.root)
     return p
@@ -51,13 +62,21 @@ def cmd_info(args) -> int:
 def cmd_train(args) -> int:
     from .runs import train_and_evaluate
 
+    from .distributed import current
+
     p = _profile(args)
+    world = current()
     if args.method == "all":
         return _train_all(args, p)
-    print(f"training {args.method}: {p}")
+    if world.size > 1:
+        print(f"rank {world.rank} of {world.size}: training {args.method}: {p}")
+    else:
+        print(f"training {args.method}: {p}")
     out = args.out or f"sslcourse-{args.method}-{p.dataset}.json"
     result = train_and_evaluate(args.method, p, epochs=args.epochs, seed=args.seed, checkpoint=args.checkpoint,
                                 out=out, train_size=args.train_size, progress=not args.quiet)
+    if not world.is_main:
+        return 0
     _print_summary(result)
     print(f"results written to {out}; encoder saved to {result['encoder']}")
     return 0
@@ -76,8 +95,14 @@ def _train_all(args, p) -> int:
         print(f"\n=== {name}: {p}")
         results[name] = train_and_evaluate(name, p, epochs=args.epochs, seed=args.seed, train_size=args.train_size,
                                            progress=not args.quiet)
+        if "knn_accuracy" not in results[name]:  # not rank 0 under torchrun
+            continue
         _print_summary(results[name])
         atomic_write_text(Path(out), json.dumps(results, indent=1))  # after every method: a crash keeps the rest
+    from .distributed import current
+
+    if not current().is_main:
+        return 0
     first = next(iter(results.values()))
     table = {"random init": first["random_init"], **results}
     print("\n" + results_table(table))
@@ -126,9 +151,26 @@ def cmd_eval(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading.runner import grade_path, print_report
+    from .grading.runner import error_report, grade_path, print_report
+    from .grading.sandbox import protect_parent
 
-    report = grade_path(args.path, exercise=args.exercise, timeout=args.timeout)
+    protect_parent()
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped batch still restores the course's files (finally)
+    path = Path(args.path)
+    if path.is_dir() and path.suffix not in (".ipynb", ".py"):
+        return _grade_folder(args, path)
+    if args.out:
+        raise ValueError("--out writes a gradebook for a folder of submissions; give a folder, or drop --out")
+    try:
+        report = grade_path(path, exercise=args.exercise, timeout=args.timeout, tests=args.tests,
+                            memory_gb=args.memory)
+    except (ValueError, OSError) as err:
+        if not args.json:
+            raise
+        report = error_report(path, str(err), args.exercise)
+        print(json.dumps(report, indent=1))
+        print(f"sslcourse grade: error: {err}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -155,11 +197,59 @@ def cmd_checkpoints(args) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _grade_folder(args, folder: Path) -> int:
+    from .grading.batch import grade_folder
+
+    reports = grade_folder(folder, exercise=args.exercise, out=args.out, jobs=args.jobs, timeout=args.timeout,
+                           tests=args.tests, memory_gb=args.memory, progress=not args.json)
+    if args.json:
+        print(json.dumps(reports, indent=1))
+    else:
+        for r in reports:
+            flags = f"  [{'; '.join(r['flags'])}]" if r.get("flags") else ""
+            print(f"{r['score']:>3}/{r['max_score']:<3} {Path(r['path']).name}{flags}")
+        if args.out:
+            print(f"gradebook written to {args.out} ({len(reports)} submissions)")
+    return 0
+
+
+def cmd_new_bank(args) -> int:
+    from .grading.bank import new_bank
+
+    written = new_bank(args.folder)
+    for p in written:
+        print(f"wrote {p}")
+    print(f"{len(written)} bank files in {args.folder} (existing ones kept). Keep this folder private; grade with "
+          f"`sslcourse grade SUBMISSION --tests {args.folder}`.")
+    return 0
+
+
+def cmd_export_otter(args) -> int:
+    from .grading.otter import export_otter
+
+    for path in export_otter(args.exercise, Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_course(args) -> int:
     from .course import run_course
 
     only = args.only.split(",") if args.only else None
     return run_course(Path(args.out), only=only)
+
+
+def cmd_workspace(args) -> int:
+    from .course import make_workspace
+
+    fresh = args.fresh.split(",") if args.fresh else None
+    written = make_workspace(Path(args.dir), fresh)
+    print(f"your copy of the course: {Path(args.dir).resolve()} ({len(written)} new file(s); existing ones kept)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,11 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("grade", help="grade an exercise notebook (.ipynb) or script (.py)")
-    p.add_argument("path")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p = sub.add_parser("grade", help="grade an exercise notebook (.ipynb) or script (.py), or a folder of them")
+    p.add_argument("path", help="a notebook or script, or a folder of submissions (then --out writes a CSV)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (errors too)")
     p.add_argument("--exercise", help="exercise number, e.g. 00 (default: from the file name)")
-    p.add_argument("--timeout", type=float, default=120, help="seconds before the grading is stopped")
+    p.add_argument("--timeout", type=float, default=60, help="CPU seconds each graded function may use (default 60; 4x that on the clock)")
+    p.add_argument("--memory", type=float, default=2.0, help="memory limit of the learner's process in GiB (default 2)")
+    p.add_argument("--tests", help="a folder of hidden test banks (bank_NN.py) to add to the public cases")
+    p.add_argument("--out", help="folder grading: the CSV gradebook to write")
+    p.add_argument("--jobs", type=int, help="folder grading: submissions graded at once (default: CPU cores)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("checkpoints", help="share trained runs: export them with a manifest, or fetch them")
@@ -212,6 +306,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_checkpoints)
 
+    p = sub.add_parser("workspace", help="copy the lessons and exercises into your own folder (make lab)")
+    p.add_argument("dir", nargs="?", default="my-course")
+    p.add_argument("--fresh", help="comma-separated numbers whose copies are replaced, e.g. 04 (the old one is kept)")
+    p.set_defaults(func=cmd_workspace)
+    p = sub.add_parser("new-bank", help="write a hidden test bank to start from (one file per exercise)")
+    p.add_argument("folder")
+    p.set_defaults(func=cmd_new_bank)
+
+    p = sub.add_parser("export-otter", help="write otter-grader assignments (master notebooks) for Gradescope")
+    p.add_argument("exercise", help="exercise number, e.g. 04, or all")
+    p.add_argument("out", help="output folder")
+    p.set_defaults(func=cmd_export_otter)
+
     p = sub.add_parser("course", help="execute every lesson into OUT (executed notebooks, HTML, results table)")
     p.add_argument("--out", default="build")
     p.add_argument("--only", help="comma-separated lesson numbers, e.g. 00,04")
@@ -220,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .distributed import teardown
+
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "method", None) is not None and args.method not in METHODS + ("all",):
@@ -228,11 +337,18 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError, TypeError, FloatingPointError) as err:
         if os.environ.get("SSLCOURSE_DEBUG"):
             raise
+        if getattr(args, "json", False):  # --json promises JSON on stdout, errors included
+            from .grading.runner import error_report
+
+            print(json.dumps(error_report(getattr(args, "path", ""), str(err), getattr(args, "exercise", None)),
+                             indent=1))
         print(f"sslcourse {args.command}: error: {err}\n(set SSLCOURSE_DEBUG=1 for the full traceback)",
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        teardown()
 
 
 if __name__ == "__main__":

@@ -90,3 +90,41 @@ def run_course(out: Path, only=None, timeout: int = 1800) -> int:
     print(results_table(results))
     print(f"\n{len(lessons) - len(failed)}/{len(lessons)} lessons ran in {sum(timings.values()):.0f} s")
     return 1 if failed else 0
+
+
+WORKSPACE_README = """# Your copy of the course
+
+`make lab` opened this folder: your own copies of the lessons (`lessons/`) and exercises (`exercises/`), made on
+first use and never overwritten. Edit, run and save them freely; the course's tracked files stay untouched.
+
+A fresh copy of a lesson or exercise: `sslcourse workspace --fresh 04` (your old copy is kept beside it as
+`04_….ipynb.old-<time>`), or delete the file and run `make lab` again.
+"""
+
+
+def make_workspace(dest: Path, fresh=None) -> list[Path]:
+    """Copy every lesson and exercise notebook into ``dest`` (lessons/, exercises/) where no copy exists yet.
+
+    ``fresh``: lesson or exercise numbers ("04") whose copies are replaced (the old one is kept, renamed).
+    Returns the files written. The copies are plain notebooks (jupytext pairing off), so saving them never
+    writes a ``.py`` next to them.
+    """
+    import shutil
+    import time
+
+    dest = Path(dest)
+    fresh = set(fresh or ())
+    written = []
+    for folder, sub in (("notebooks", "lessons"), ("exercises", "exercises")):
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+        for src in sorted((REPO / folder).glob("[0-9][0-9]_*.ipynb")):
+            target = dest / sub / src.name
+            if target.exists() and src.name[:2] in fresh:
+                target.rename(target.with_name(f"{target.name}.old-{time.strftime('%Y%m%d-%H%M%S')}"))
+            if not target.exists():
+                shutil.copyfile(src, target)
+                written.append(target)
+    (dest / "jupytext.toml").write_text("# Your copies are plain notebooks: no paired .py files.\nformats = \"ipynb\"\n")
+    if not (dest / "README.md").exists():
+        (dest / "README.md").write_text(WORKSPACE_README)
+    return written

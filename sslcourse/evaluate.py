@@ -7,8 +7,9 @@
    for k = 20 and k = 200.
 3. ``linear_probe``: multinomial logistic regression on standardised frozen features,
    full batch, L-BFGS (fixed recipe below), accuracy on the test split.
-4. ``few_label_subset``: the class-balanced 1 % or 10 % of the labels that few-label
-   evaluations train on (``sslcourse.runs.finetune``, which trains, lives above).
+4. ``few_label_subset`` / ``few_label_probe``: the class-balanced 1 % or 10 % of the labels of the
+   semi-supervised protocol, and a linear probe fit on them alone (fine-tuning, which trains the
+   encoder, is ``sslcourse.runs.finetune``).
 
 ``evaluate_encoder`` runs 1–3 and returns one dict. The protocol measures any encoder and
 trains nothing: baselines and fine-tuning, which train, are in ``sslcourse.runs``.
@@ -150,19 +151,31 @@ def knn_monitor(train: ImageDataset, test: ImageDataset, k: int = 20, n_train: i
     return eval_fn
 
 
-def few_label_subset(data: ImageDataset, fraction: float, seed: int = 0) -> ImageDataset:
-    """A class-balanced subset with ``fraction`` of the labels (at least one per class)."""
+def few_label_indices(labels: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
+    """Indices of a class-balanced ``fraction`` of ``labels`` (at least one per class), on the labels' device."""
     g = torch.Generator().manual_seed(seed)
     keep = []
-    labels = data.labels.cpu()
-    for c in labels.unique():
-        idx = (labels == c).nonzero().view(-1)
+    cpu = labels.cpu()
+    for c in cpu.unique():
+        idx = (cpu == c).nonzero().view(-1)
         n = max(1, round(fraction * len(idx)))
         keep.append(idx[torch.randperm(len(idx), generator=g)[:n]])
-    keep = torch.cat(keep).to(data.images.device)
-    subset = data.select(keep, f"few_label_subset(fraction={fraction}, seed={seed})")
+    return torch.cat(keep).to(labels.device)
+
+
+def few_label_subset(data: ImageDataset, fraction: float, seed: int = 0) -> ImageDataset:
+    """A class-balanced subset with ``fraction`` of the labels (at least one per class)."""
+    subset = data.select(few_label_indices(data.labels, fraction, seed),
+                         f"few_label_subset(fraction={fraction}, seed={seed})")
     subset.split = f"{data.split}[{fraction:.0%}]"
     return subset
+
+
+def few_label_probe(train_features, train_labels, test_features, test_labels, fraction: float,
+                    seed: int = 0) -> float:
+    """The semi-supervised protocol's frozen half: a linear probe fit on ``fraction`` of the labels only."""
+    idx = few_label_indices(train_labels, fraction, seed).to(train_features.device)
+    return linear_probe(train_features[idx], train_labels.to(train_features.device)[idx], test_features, test_labels)
 
 
 def accuracy(classifier: nn.Module, data: ImageDataset, batch_size: int = 512) -> float:

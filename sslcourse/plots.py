@@ -1,4 +1,5 @@
-"""Pictures the lessons draw: image grids, training curves, similarity matrices, embeddings, bars."""
+"""Pictures the lessons draw: image grids, training curves, similarity matrices, embeddings, bars,
+retrieval grids. Tensors may live on any device: every function copies what it draws to the CPU."""
 from __future__ import annotations
 
 import math
@@ -74,11 +75,22 @@ def show_dataset(ds, per_class: int = 8, scale: float = 1.1):
     return fig
 
 
+def smooth(values, weight: float = 0.6) -> np.ndarray:
+    """Exponential moving average with the bias correction of Adam (the first points are not pulled to 0):
+    a readable trend over noisy points, drawn on top of the points themselves."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, 1):
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight ** i))
+    return np.asarray(out)
+
+
 def plot_history(history, keys=None, ax=None):
-    """Training curves from a ``fit`` History: per-step losses and per-epoch evaluation numbers."""
-    step_keys = keys or [k for k in (history.steps[0] if history.steps else {}) if k != "epoch"]
+    """Training curves from a ``fit`` History: each logged number averaged over every ``log_every`` steps
+    (thin) with its smoothed trend (thick), and the per-epoch evaluation numbers."""
+    step_keys = keys or [k for k in (history.steps[0] if history.steps else {}) if k not in ("epoch", "step")]
     eval_keys = [k for k in (history.epochs[-1] if history.epochs else {})
-                 if k not in step_keys and k not in ("epoch", "lr", "seconds")]
+                 if k not in step_keys and k not in ("epoch", "step", "lr", "seconds")]
     ncols = 1 + bool(eval_keys)
     if ax is None:
         fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 3.2), squeeze=False)
@@ -87,7 +99,9 @@ def plot_history(history, keys=None, ax=None):
         axes = [ax]
         fig = ax.figure
     for k in step_keys:
-        axes[0].plot(*history.series(k), label=k)
+        xs, ys = history.series(k)
+        line, = axes[0].plot(xs, ys, lw=0.8, alpha=0.45)
+        axes[0].plot(xs, smooth(ys), color=line.get_color(), lw=1.8, label=k)
     axes[0].set_xlabel("epoch")
     axes[0].set_title("training")
     axes[0].legend(fontsize=8)
@@ -97,6 +111,37 @@ def plot_history(history, keys=None, ax=None):
         axes[1].set_xlabel("epoch")
         axes[1].set_title("evaluation")
         axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def show_retrieval(query, gallery, neighbours: dict, gallery_labels=None, query_label=None, classes=None,
+                   scale: float = 1.0):
+    """A query image and, one row per encoder, its nearest gallery images: ``neighbours`` = {name: indices}.
+    Neighbours of the query's class get a green frame, others a red one (when labels are given)."""
+    k = max(len(idx) for idx in neighbours.values())
+    fig, axes = plt.subplots(len(neighbours), k + 1, figsize=(scale * (k + 1) + 1.2, scale * len(neighbours)),
+                             squeeze=False)
+    title = f"query ({classes[int(query_label)]})" if classes is not None and query_label is not None else "query"
+    for r, (name, idx) in enumerate(neighbours.items()):
+        for c in range(k + 1):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.imshow(to_numpy_image(query), interpolation="nearest")
+                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+                if r == 0:
+                    ax.set_title(title, fontsize=8)
+                continue
+            if c - 1 < len(idx):
+                i = int(idx[c - 1])
+                ax.imshow(to_numpy_image(gallery[i]), interpolation="nearest")
+                if gallery_labels is not None and query_label is not None:
+                    same = int(gallery_labels[i]) == int(query_label)
+                    for spine in ax.spines.values():
+                        spine.set_edgecolor("tab:green" if same else "tab:red")
+                        spine.set_linewidth(2)
     fig.tight_layout()
     return fig
 

@@ -5,6 +5,7 @@ Conventions: images are (N, 3, H, W); a mask ``m`` is float (N, 1, H, W) with **
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -118,26 +119,49 @@ def hamming(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.unsqueeze(1) != b.unsqueeze(0)).sum(-1)
 
 
-def make_permutation_set(n: int, num_tiles: int = 9, seed: int = 0, pool_size: int | None = None) -> torch.Tensor:
-    """``n`` permutations of ``num_tiles`` chosen greedily for maximal minimum Hamming distance
-    (Noroozi & Favaro 2016, algorithm 1): start from a random permutation, then repeatedly add
-    the candidate whose distance to its nearest chosen permutation is largest. Deterministic
-    for a seed; the candidate pool is every permutation (9! = 362,880) unless ``pool_size`` caps it.
-    Returns (n, num_tiles) int64."""
-    g = torch.Generator().manual_seed(seed)
+PERMUTATION_RULES = ("mean", "maxmin")
+
+
+@functools.lru_cache(maxsize=4)
+def _candidates(num_tiles: int, seed: int) -> torch.Tensor:
+    """Every permutation of ``num_tiles``, int8, shuffled by ``seed`` (cached: 9! rows take a second to build)."""
+    pool = torch.tensor(list(itertools.permutations(range(num_tiles))), dtype=torch.int8)
+    return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))]
+
+
+def make_permutation_set(n: int, num_tiles: int = 9, seed: int = 0, pool_size: int | None = None,
+                         rule: str = "mean") -> torch.Tensor:
+    """``n`` permutations of ``num_tiles``, chosen greedily to be far apart in Hamming distance.
+
+    Start from a random permutation; then, ``n − 1`` times, add the candidate not yet chosen whose score
+    against the chosen set is largest:
+
+    * ``rule="mean"`` — Noroozi & Favaro (2016), Algorithm 1: the score is the candidate's **summed**
+      (equivalently, mean) Hamming distance to all chosen permutations, ``D̄ = 1ᵀD``;
+    * ``rule="maxmin"`` — a variant: the score is the distance to its **nearest** chosen permutation,
+      which keeps the closest pair of the set as far apart as possible.
+
+    Deterministic for a seed (ties go to a random candidate); the candidate pool is every permutation
+    (9! = 362,880) unless ``pool_size`` caps it. Returns (n, num_tiles) int64.
+    """
+    if rule not in PERMUTATION_RULES:
+        raise ValueError(f"unknown rule {rule!r}: 'mean' (the paper's, summed Hamming distance) or 'maxmin' "
+                         "(distance to the nearest chosen permutation)")
     total = math.factorial(num_tiles)
     if not 1 <= n <= total:
         raise ValueError(f"n must be between 1 and {total} (= {num_tiles}!), got {n}")
-    pool = torch.tensor(list(itertools.permutations(range(num_tiles))), dtype=torch.int8)
-    pool = pool[torch.randperm(total, generator=g)]  # random order: ties go to a random candidate
+    pool = _candidates(num_tiles, seed)  # (num_tiles!, num_tiles), in a random order: random start and ties
     if pool_size is not None:
         pool = pool[:max(pool_size, n)]
+    taken = torch.zeros(len(pool), dtype=torch.bool)
     chosen = [0]
-    nearest = (pool != pool[0]).sum(1)  # distance of every candidate to its nearest chosen one
+    score = (pool != pool[0]).sum(1)  # (P,) summed, or nearest, distance to the chosen set
     for _ in range(n - 1):
-        best = int(nearest.argmax())
+        taken[chosen[-1]] = True
+        best = int(score.masked_fill(taken, -1).argmax())
         chosen.append(best)
-        nearest = torch.minimum(nearest, (pool != pool[best]).sum(1))
+        d = (pool != pool[best]).sum(1)
+        score = score + d if rule == "mean" else torch.minimum(score, d)
     return pool[chosen].long()
 
 
@@ -145,8 +169,11 @@ def extract_tiles(images: torch.Tensor, grid: int = 3, tile: int = 8, jitter: bo
     """Cut a grid×grid puzzle: (N, C, H, W) -> (N, grid², C, tile, tile), tiles in row-major order.
 
     Each cell is floor(H / grid) pixels; the tile is a ``tile``-sized window inside it at a random
-    offset (a gap between tiles, and jitter), so that neighbouring tiles' edges cannot be matched
-    pixel to pixel — the shortcut Noroozi & Favaro block the same way.
+    offset (jitter) in 0..slack, slack = cell − tile. Neighbouring tiles are then 0 to 2·slack pixels
+    apart — they touch when the first sits at offset slack and the next at 0 — and shifted against
+    each other across the border, so their edges rarely line up pixel for pixel: the edge-continuity
+    shortcut Noroozi & Favaro block with 64-pixel tiles in 75-pixel cells. Without jitter every tile
+    sits at offset slack // 2: neighbours are exactly slack pixels apart and their rows line up.
     """
     n, c, h, w = images.shape
     cell = min(h, w) // grid

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from . import evaluate, pretrained
+from . import distributed, evaluate, pretrained
 from .config import Profile, cache_dir, seed_everything
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
@@ -113,8 +113,9 @@ def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, ch
     else:
         run.checkpoint = (cache_dir() / "checkpoints"
                           / f"{name}-{profile.name}-{train.name}-e{r['epochs']}-s{seed}-{run.id}.pt")
-        if not run.checkpoint.exists():  # SSLCOURSE_CHECKPOINTS: a shared checkpoint of this very run
-            pretrained.provide(run.id, name, run.checkpoint)
+        if not run.checkpoint.exists() and distributed.current().is_main:
+            pretrained.provide(run.id, name, run.checkpoint)  # SSLCOURSE_CHECKPOINTS: a shared one of this run
+        distributed.barrier()  # under torchrun, every process sees the same file
     return run
 
 
@@ -186,17 +187,19 @@ def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDatase
 
 # ---- few labels ----
 
-FINETUNE_STEPS = 100
+FINETUNE_STEPS = 300
 
 
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
              steps: int = FINETUNE_STEPS, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-             amp=None, progress: bool = False) -> float:
-    """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; test accuracy.
+             amp=None, progress: bool = False, details: bool = False):
+    """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; its test accuracy.
 
-    Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64
-    (or the whole subset if smaller), about ``steps`` optimisation steps whatever the fraction —
-    the same compute for 1 % and 10 % of the labels.
+    Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64 (or the
+    whole subset if smaller), about ``steps`` optimisation steps whatever the fraction — the same compute
+    for 1 % and 10 % of the labels, enough for the training loss to level off on ``shapes`` (lesson 06
+    checks it). ``details=True`` returns a dict with the train accuracy on the labelled subset and the
+    per-epoch training loss as well.
     """
     from .methods.supervised import Supervised
 
@@ -204,9 +207,13 @@ def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fracti
     bs = min(batch_size, len(subset))
     epochs = max(1, round(steps / (len(subset) // bs)))
     model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes))
-    fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
-        desc=f"fine-tune {fraction:.0%}")
-    return evaluate.accuracy(model, test)
+    history = fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
+                  desc=f"fine-tune {fraction:.0%}")
+    test_accuracy = evaluate.accuracy(model, test)
+    if not details:
+        return test_accuracy
+    return {"test_accuracy": test_accuracy, "train_accuracy": evaluate.accuracy(model, subset),
+            "steps": epochs * (len(subset) // bs), "loss": [row["loss"] for row in history.epochs]}
 
 
 # ---- the whole run, as the command line does it ----
@@ -222,9 +229,14 @@ def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, s
     method = run.build()
     history = run.fit(method, train, progress=progress)
     seconds = time.perf_counter() - t0
+    world = distributed.current()
+    if not world.is_main:  # under torchrun, rank 0 evaluates and writes; the others are done
+        return {"method": name, "rank": world.rank}
     result = {
         "method": name, "profile": profile.name, "dataset": train.name, "backbone": profile.backbone,
         "epochs": run.recipe["epochs"], "seconds": seconds, "device": profile.device,
+        "world_size": world.size, "global_batch": run.recipe["batch_size"],
+        "per_process_batch": run.recipe["batch_size"] // world.size,
         "torch": torch.__version__, "recipe": run.recipe, "seed": seed, "run_id": run.id,
         "data": {"train": train.fingerprint, "test": test.fingerprint, "train_size": len(train),
                  "test_size": len(test)},

@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from . import distributed
 from .data import ImageDataset, atomic_save, fingerprint_of
 
 # Bump when the checkpoint layout or the loop's meaning changes: older checkpoints then never resume.
@@ -86,13 +87,17 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float, betas=(0.9
 
 @dataclass
 class History:
-    """What ``fit`` recorded: ``steps`` (every ``log_every`` steps) and ``epochs`` (one row each)."""
+    """What ``fit`` recorded: ``steps`` — one row every ``log_every`` steps holding the mean of each logged
+    number over *those* steps (not a running mean since the epoch began, which would draw a staircase
+    that resets every epoch) — and ``epochs``, one row per epoch with its means, learning rate, seconds
+    and evaluation numbers."""
 
     steps: list = field(default_factory=list)
     epochs: list = field(default_factory=list)
     checkpoint: str | None = None  # the file this run was saved to (None without checkpoints)
 
     def series(self, key: str, per: str = "steps"):
+        """(epochs, values) of ``key``: x in (fractional) epochs, one point per log interval or per epoch."""
         rows = self.steps if per == "steps" else self.epochs
         xs = [r["epoch"] for r in rows if key in r]
         ys = [r[key] for r in rows if key in r]
@@ -216,6 +221,11 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
       ``on_mismatch="error"`` fit stops and says what differs; with ``"fresh"`` it trains
       into ``<name>-<identity>.pt`` beside it instead. Two runs started at once on the same
       file take turns (a lock): the second waits, then finds the first's result.
+
+    Under ``torchrun`` (``sslcourse.distributed``) the same loop trains with DistributedDataParallel:
+    ``batch_size`` stays the global batch, each process steps on its slice of it, batch norm is
+    synchronised on GPUs, and only rank 0 prints, evaluates and writes the checkpoint.
+    Memory-mapped data (``ImageDataset.memory_mapped``) stay on the host; only each batch moves.
     """
     if on_mismatch not in ("error", "fresh"):
         raise ValueError(f"on_mismatch must be 'error' or 'fresh', got {on_mismatch!r}")
@@ -227,9 +237,18 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         raise ValueError(f"batch_size={batch_size} is larger than the dataset ({len(images)} images): lower it")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    images, labels = images.to(device), labels.to(device)
+    world = distributed.current()
+    if batch_size % world.size:
+        raise ValueError(f"the global batch_size={batch_size} must split evenly over {world.size} processes: "
+                         f"use a multiple of {world.size}")
+    local_batch = batch_size // world.size
+    mapped = getattr(data, "memory_mapped", False)  # larger than memory: batches move, the data stay
+    if not mapped:
+        images, labels = images.to(device), labels.to(device)
     channels_last = True if channels_last is None else channels_last  # faster on CPU too (benchmarks/models.py)
     method.to(device)
+    if world.size > 1 and device.type == "cuda":
+        nn.SyncBatchNorm.convert_sync_batchnorm(method)  # batch statistics over the global batch
     if channels_last:
         method.to(memory_format=torch.channels_last)
     if compile and device.type == "cuda":
@@ -253,58 +272,75 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
     identity = run_identity(method, data_fingerprint, epochs=epochs, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, warmup=warmup, seed=seed, n=len(images), amp=amp)
     name = desc or type(method).__name__
-    with _locked(checkpoint, name):
+    step_fn = _distributed_step(method, device, len(optimizers)) if world.size > 1 else method.training_step
+    say = print if world.is_main else (lambda *args, **kwargs: None)
+    with _locked(checkpoint if world.size == 1 else None, name):
         history, start_epoch = History(), 0
         if checkpoint is not None:
-            checkpoint = _resolve_checkpoint(Path(checkpoint), identity, on_mismatch, name)
+            checkpoint = _resolve_checkpoint(Path(checkpoint), identity, on_mismatch, name, say)
             if resume:
                 start_epoch, history = _load_checkpoint(checkpoint, method, optimizers, schedulers, scaler, epochs)
             history.checkpoint = str(checkpoint)
         if 0 < start_epoch < epochs:
-            print(f"{name}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
+            say(f"{name}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
         if start_epoch >= epochs:
-            print(f"{name}: already trained for {epochs} epochs (checkpoint {checkpoint}); delete it to train again")
+            say(f"{name}: already trained for {epochs} epochs (checkpoint {checkpoint}); delete it to train again")
             method.eval()
             return history
 
-        bar = _progress_bar(total, start_epoch * steps_per_epoch, progress, name)
+        bar = _progress_bar(total, start_epoch * steps_per_epoch, progress and world.is_main, name)
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
-                torch.manual_seed(_epoch_seed(seed, epoch))  # every random draw of this epoch follows from it
-                order_gen = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
+                # every random draw of this epoch follows from the seed (each process draws its own augmentations)
+                torch.manual_seed(_epoch_seed(seed, epoch) + 104_729 * world.rank)
+                order_gen = torch.Generator().manual_seed(_epoch_seed(seed, epoch))  # one order for all processes
                 method.train()
-                sums, count = {}, 0
-                for step, idx in enumerate(batches(len(images), batch_size, order_gen, device)):
+                sums, count = {}, 0  # over the epoch: its row in history.epochs
+                window, in_window = {}, 0  # over the last log_every steps: one point of the training curve
+                for step, idx in enumerate(batches(len(images), batch_size, order_gen, images.device)):
+                    idx = idx[world.rank * local_batch:(world.rank + 1) * local_batch]  # this process's slice
                     x, y = images[idx], labels[idx]
+                    if mapped:
+                        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                     if channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
-                    logs = _step(method, optimizers, schedulers, scaler, x, y, device, amp)
+                    logs = _step(step_fn, optimizers, schedulers, scaler, x, y, device, amp)
                     for k, v in logs.items():
-                        sums[k] = sums.get(k, 0.0) + v.detach().float()
+                        v = v.detach().float()
+                        sums[k] = sums.get(k, 0.0) + v
+                        window[k] = window.get(k, 0.0) + v
                     count += 1
-                    if count % log_every == 0 or step == steps_per_epoch - 1:
-                        means = {k: (v / count).item() for k, v in sums.items()}  # one sync per log interval
+                    in_window += 1
+                    if in_window == log_every or step == steps_per_epoch - 1:
+                        means = {k: (v / in_window).item() for k, v in window.items()}  # one sync per log interval
+                        means = distributed.mean_across(means)
                         _check_finite(means, epoch, step, optimizers, checkpoint)
-                        history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch, **means})
+                        history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch,
+                                              "step": epoch * steps_per_epoch + step + 1, **means})
                         bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:3]}, refresh=False)
+                        window, in_window = {}, 0
                     bar.update(1)
-                row = {"epoch": epoch + 1, **{k: (v / max(count, 1)).item() for k, v in sums.items()},
+                row = {"epoch": epoch + 1,
+                       **distributed.mean_across({k: (v / max(count, 1)).item() for k, v in sums.items()}),
                        "lr": optimizers[next(iter(optimizers))].param_groups[0]["lr"],
                        "seconds": time.perf_counter() - t0}
-                if eval_fn is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+                if eval_fn is not None and world.is_main and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
                     row.update(eval_fn(method))
                     method.train()
                 history.epochs.append(row)
                 if progress and eval_fn is not None:
                     bar.write(_row_text(row))
                 if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
-                    _save_checkpoint(checkpoint, identity, epoch + 1, method, optimizers, schedulers, scaler, history)
+                    if world.is_main:
+                        _save_checkpoint(checkpoint, identity, epoch + 1, method, optimizers, schedulers, scaler,
+                                         history)
+                    distributed.barrier()
         except KeyboardInterrupt:
             bar.close()
             done = history.epochs[-1]["epoch"] if history.epochs else 0
             where = f"; the checkpoint {checkpoint} holds the last saved epoch: run again to resume" if checkpoint else ""
-            print(f"interrupted after {done} complete epoch(s){where}")
+            say(f"interrupted after {done} complete epoch(s){where}")
             raise
         bar.close()
     method.eval()
@@ -319,11 +355,33 @@ def _progress_bar(total: int, initial: int, progress: bool, desc: str):
     return tqdm(total=total, initial=initial, disable=not progress, desc=desc, unit="step", dynamic_ncols=True)
 
 
-def _step(method, optimizers, schedulers, scaler, x, y, device, amp) -> dict:
+class _TrainingStep(nn.Module):
+    """DistributedDataParallel synchronises the gradients of what its module's ``forward`` computed:
+    this wrapper makes a method's ``training_step`` that forward."""
+
+    def __init__(self, method: Method):
+        super().__init__()
+        self.method = method
+
+    def forward(self, images, labels, part):
+        return self.method.training_step(images, labels, part)
+
+
+def _distributed_step(method: Method, device: torch.device, parts: int):
+    from torch.nn.parallel import DistributedDataParallel
+
+    # with two optimisers (a GAN), each part's step leaves the other part's parameters without gradients
+    ddp = DistributedDataParallel(_TrainingStep(method), device_ids=[device.index] if device.type == "cuda" else None,
+                                  find_unused_parameters=parts > 1)
+    return ddp
+
+
+def _step(step_fn, optimizers, schedulers, scaler, x, y, device, amp) -> dict:
+    """One optimiser step per part; ``step_fn`` is the method's ``training_step`` (or its DDP wrapper)."""
     logs = {}
     for part, opt in optimizers.items():
         with autocast(device, amp):
-            loss, part_logs = method.training_step(x, y, part)
+            loss, part_logs = step_fn(x, y, part)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -382,7 +440,7 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     return state
 
 
-def _resolve_checkpoint(path: Path, identity: dict, on_mismatch: str, desc: str) -> Path:
+def _resolve_checkpoint(path: Path, identity: dict, on_mismatch: str, desc: str, say=print) -> Path:
     """The file this run checkpoints to: ``path`` unless it holds another run's checkpoint."""
     if not path.exists():
         return path
@@ -395,8 +453,8 @@ def _resolve_checkpoint(path: Path, identity: dict, on_mismatch: str, desc: str)
             f"checkpoint {path} is from another run, so it is not loaded: {differences}.\n"
             f"  Fix: pass another checkpoint path for this run, or remove that file to train here:\n    rm '{path}'")
     fresh = path.with_name(f"{path.stem}-{identity_hash(identity)[:8]}{path.suffix}")
-    print(f"{desc}: {path.name} is from another run ({differences}); not using it — this run trains into {fresh}")
-    return _resolve_checkpoint(fresh, identity, "error", desc) if fresh.exists() else fresh
+    say(f"{desc}: {path.name} is from another run ({differences}); not using it — this run trains into {fresh}")
+    return _resolve_checkpoint(fresh, identity, "error", desc, say) if fresh.exists() else fresh
 
 
 def _load_checkpoint(path, method, optimizers, schedulers, scaler, epochs):

@@ -3,6 +3,12 @@
 Widgets need a live kernel (JupyterLab, Colab, VS Code). In an HTML export, under nbval,
 or without ipywidgets, the same drawing function runs once with its default values, so
 the notebook still shows the picture the prose talks about.
+
+Every explorer is *displayed* once and returns None: a cell that ends with the call shows
+the explorer, not the explorer and then its return value a second time. The widget classes
+used (``interactive``, ``IntSlider``, ``FloatSlider``, ``Dropdown``, ``Checkbox``) and their
+arguments exist in ipywidgets 7.6 and newer, so the explorers run on Colab's ipywidgets 7
+as on JupyterLab's 8 (``tests/test_widgets.py`` checks both).
 """
 from __future__ import annotations
 
@@ -12,31 +18,39 @@ import matplotlib.pyplot as plt
 import torch
 
 
+def live_kernel_shell():
+    """The running IPython shell when it is a kernel with a front end (JupyterLab, VS Code, or Colab,
+    whose shell is a subclass of ipykernel's), else None."""
+    try:
+        from IPython import get_ipython
+        from ipykernel.zmqshell import ZMQInteractiveShell
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if isinstance(shell, ZMQInteractiveShell) else None
+
+
 def widgets_available() -> bool:
-    """True in a live Jupyter kernel with ipywidgets (and not under nbval / SSLCOURSE_STATIC=1)."""
+    """True in a live Jupyter or Colab kernel with ipywidgets (and not under nbval / SSLCOURSE_STATIC=1)."""
     if os.environ.get("SSLCOURSE_STATIC") == "1":
         return False
     try:
         import ipywidgets  # noqa: F401
-        from IPython import get_ipython
     except ImportError:
         return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    return live_kernel_shell() is not None
 
 
-def explore(draw, defaults: dict, **controls):
+def explore(draw, defaults: dict, **controls) -> None:
     """``draw(**values)`` under sliders built from ``controls`` (ipywidgets.interact
-    abbreviations: (min, max, step) tuples, lists of options, booleans); statically with
-    ``defaults`` where widgets are not available. Returns the widget or None."""
+    abbreviations: (min, max, step) tuples, lists of options, booleans), displayed once; drawn
+    statically with ``defaults`` where widgets are not available."""
     if widgets_available():
         import ipywidgets as w
-
-        ui = w.interactive(draw, **{k: _control(k, v, defaults.get(k)) for k, v in controls.items()})
         from IPython.display import display
 
-        display(ui)
-        return ui
+        display(w.interactive(draw, **{k: _control(k, v, defaults.get(k)) for k, v in controls.items()}))
+        return None
     draw(**defaults)
     plt.show()
     return None
@@ -61,7 +75,7 @@ def _control(name, spec, default):
                       description=name, style=style)
 
 
-def augmentation_explorer(images: torch.Tensor, n: int = 8, seed: int = 0):
+def augmentation_explorer(images: torch.Tensor, n: int = 8, seed: int = 0) -> None:
     """Sliders for the SimCLR augmentation strengths, showing two views of ``n`` images."""
     from .augment import SimCLRAugment
     from .plots import show_rows

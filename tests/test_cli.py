@@ -113,3 +113,18 @@ def test_course_runs_a_lesson_into_build(tmp_path):
 def test_course_names_an_unknown_lesson():
     out = run("course", "--only", "42")
     assert out.returncode == 2 and "no lesson numbered 42" in out.stderr and "00" in out.stderr
+
+
+def test_the_learners_workspace_is_made_once_and_never_overwritten(tmp_path):
+    """`make lab` opens copies: the tracked lessons stay clean whatever a learner does to them."""
+    first = run("workspace", str(tmp_path / "ws"))
+    assert first.returncode == 0, first.stderr
+    lesson = tmp_path / "ws" / "lessons" / "04_simclr.ipynb"
+    exercise = tmp_path / "ws" / "exercises" / "00_knn.ipynb"
+    assert lesson.exists() and exercise.exists() and (tmp_path / "ws" / "jupytext.toml").exists()
+    lesson.write_text("my edits")
+    again = run("workspace", str(tmp_path / "ws"))
+    assert again.returncode == 0 and "0 new file(s)" in again.stdout and lesson.read_text() == "my edits"
+    fresh = run("workspace", str(tmp_path / "ws"), "--fresh", "04")
+    assert fresh.returncode == 0 and lesson.read_text() != "my edits"
+    assert [p.read_text() for p in lesson.parent.glob("04_simclr.ipynb.old-*")] == ["my edits"], "the old copy is kept"

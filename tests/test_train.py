@@ -287,3 +287,25 @@ def test_the_gradient_scaler_is_on_only_for_fp16():
 
     assert grad_scaler("cpu", "fp16").is_enabled()
     assert not grad_scaler("cpu", "bf16").is_enabled() and not grad_scaler("cpu", None).is_enabled()
+
+
+class CountsSteps(Method):
+    """Logs the number of steps taken so far: the honest curve is a straight line."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(1, 1)
+        self.n = 0
+
+    def training_step(self, images, labels, part="main"):
+        self.n += 1
+        return self.encoder.weight.sum() * 0, {"steps_so_far": torch.tensor(float(self.n))}
+
+
+def test_the_training_curve_is_a_mean_over_each_log_interval_not_a_staircase():
+    history = fit(CountsSteps(), tiny_data(n=96), epochs=2, batch_size=16, log_every=2, progress=False)
+    xs, ys = history.series("steps_so_far")
+    assert ys == [1.5, 3.5, 5.5, 7.5, 9.5, 11.5], "each point is the mean of its own two steps"
+    assert [r["step"] for r in history.steps] == [2, 4, 6, 8, 10, 12]
+    assert xs == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
+    assert [r["steps_so_far"] for r in history.epochs] == [3.5, 9.5], "epoch rows keep the epoch's mean"

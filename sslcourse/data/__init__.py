@@ -48,6 +48,7 @@ class ImageDataset:
     name: str = ""
     split: str = ""
     fingerprint: str = field(default="", repr=False, compare=False)
+    memory_mapped: bool = field(default=False, repr=False, compare=False)  # images live in a file, not in memory
 
     def __post_init__(self):
         check_images(self.images, what=f"{self.name or 'dataset'} images")
@@ -71,6 +72,9 @@ class ImageDataset:
         )
 
     def to(self, device) -> "ImageDataset":
+        """On ``device``. A memory-mapped dataset stays where it is (``fit`` moves one batch at a time)."""
+        if self.memory_mapped:
+            return self
         return ImageDataset(self.images.to(device), self.labels.to(device), self.classes, self.name, self.split,
                             self.fingerprint)
 
@@ -129,7 +133,8 @@ def _shapes(split: str, seed: int = 0) -> ImageDataset:
 
 
 def load_dataset(name: str = "shapes", split: str = "train", root=None, image_size: int = 32,
-                 download: bool = True, seed: int = 0, strict: bool | None = None) -> ImageDataset:
+                 download: bool = True, seed: int = 0, strict: bool | None = None,
+                 memory_map: bool | None = None) -> ImageDataset:
     """Load a dataset as uint8 tensors.
 
     name: ``"shapes"`` (embedded, generated offline, cached), ``"cifar10"``, ``"stl10"``
@@ -139,6 +144,8 @@ def load_dataset(name: str = "shapes", split: str = "train", root=None, image_si
     image_size: STL-10 and folder images are resized to it (shapes and CIFAR-10 are 32).
     strict: folder only — fail on an unreadable image instead of skipping it with a warning
       (default: ``SSLCOURSE_STRICT_IMAGES=1`` in the environment, else skip).
+    memory_map: folder only — map the decoded images from their cache file instead of reading them
+      into memory (default: ``SSLCOURSE_MEMORY_MAP``, else when they would take over a quarter of RAM).
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: valid datasets are {', '.join(DATASETS)}")
@@ -147,14 +154,15 @@ def load_dataset(name: str = "shapes", split: str = "train", root=None, image_si
         raise ValueError(f"unknown split {split!r} for {name}: valid splits are {', '.join(valid_splits)}")
     if name == "shapes":
         return _shapes(split, seed)
-    fingerprint = ""
+    fingerprint, mapped = "", False
     if name == "cifar10":
         images, labels, classes = load_cifar10(split, root, download)
     elif name == "stl10":
         images, labels, classes = load_stl10(split, root, download, image_size)
     else:
-        images, labels, classes, fingerprint = load_folder(split, root, image_size, strict=strict)
-    return ImageDataset(images, labels, classes, name, split, fingerprint)
+        images, labels, classes, fingerprint, mapped = load_folder(split, root, image_size, strict=strict,
+                                                                    memory_map=memory_map)
+    return ImageDataset(images, labels, classes, name, split, fingerprint, mapped)
 
 
 def load_profile_data(profile, train_size: int | None = None) -> tuple[ImageDataset, ImageDataset]:

@@ -178,14 +178,20 @@ def _class_folders(base: Path) -> list[str]:
     return sorted(d.name for d in os.scandir(base) if d.is_dir() and not d.name.startswith("."))
 
 
-def load_folder(split: str, root, image_size: int = 32, strict: bool | None = None):
+def load_folder(split: str, root, image_size: int = 32, strict: bool | None = None, memory_map: bool | None = None):
     """An ImageFolder of your own images: ``root/<split>/<class>/*`` or ``root/<class>/*``.
 
     Without split folders, every fifth image of each class (sorted by name) is the test
     split and the rest is train. Images are centre-cropped to a square and resized.
     Unreadable files (truncated, empty, not images) are skipped with one warning that
     counts and names them; ``strict=True`` stops at the first instead. Returns
-    (images, labels, classes, fingerprint); the decoded tensor is cached, whole or not at all.
+    (images, labels, classes, fingerprint, memory_mapped).
+
+    The decoded images are cached as one uint8 ``.npy`` array, written chunk by chunk (a folder
+    larger than memory never has to fit in it) and committed by a small metadata file written
+    last, so a cache is whole or absent. ``memory_map`` (default: ``SSLCOURSE_MEMORY_MAP``, else
+    when the images would take more than a quarter of this machine's memory) maps that file
+    instead of reading it: training then reads only the batches it needs (``train.fit``).
     """
     from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 
@@ -222,30 +228,11 @@ def load_folder(split: str, root, image_size: int = 32, strict: bool | None = No
         samples = [s for k, s in enumerate(samples) if (k % 5 == 4) == (split == "test")]
     # decoded once, then cached: keyed by the files, their sizes and times, and the image size
     stats = [(p, st.st_size, st.st_mtime_ns) for p, st in ((p, os.stat(p)) for p, _ in samples)]
-    cache = cache_dir() / f"folder-{content_hash([image_size, classes] + stats)}.pt"
-    saved = None
-    if cache.exists():
-        try:
-            saved = torch.load(cache, weights_only=True)
-        except Exception:  # a damaged cache is decoded again
-            saved = None
+    key = cache_dir() / f"folder-{content_hash([image_size, classes] + stats)}"
+    saved = read_mapped_cache(key, memory_map)
     if saved is None:
-        with ThreadPoolExecutor() as pool:  # PIL releases the GIL while decoding
-            decoded = list(pool.map(lambda s: _try_read(s[0], image_size), samples, chunksize=256))
-        skipped = [(s[0], why) for s, (_, why) in zip(samples, decoded) if why is not None]
-        if skipped and strict:
-            path, why = skipped[0]
-            raise DatasetNotFoundError(f"cannot read {path}: {why}. Delete or repair it, or load without strict "
-                                       "(unset SSLCOURSE_STRICT_IMAGES) to skip unreadable files with a warning")
-        good = [(arr, s[1]) for s, (arr, _) in zip(samples, decoded) if arr is not None]
-        if not good:
-            raise DatasetNotFoundError(f"none of the {len(samples)} image files in {base} could be read "
-                                       f"(first: {skipped[0][0]}: {skipped[0][1]})")
-        images = torch.from_numpy(np.stack([a for a, _ in good])).permute(0, 3, 1, 2).contiguous()
-        labels = torch.tensor([y for _, y in good], dtype=torch.int64)
-        saved = {"images": images, "labels": labels, "fingerprint": fingerprint_of(images, labels, classes),
-                 "skipped": [list(s) for s in skipped]}
-        atomic_save(saved, cache)
+        _decode_into_cache(samples, image_size, classes, key, strict, base)
+        saved = read_mapped_cache(key, memory_map)
     if saved["skipped"]:
         if strict:
             path, why = saved["skipped"][0]
@@ -255,4 +242,108 @@ def load_folder(split: str, root, image_size: int = 32, strict: bool | None = No
     empty = [c for i, c in enumerate(classes) if i not in present]
     if empty:
         _warn_empty_classes(empty, base)
-    return saved["images"], saved["labels"], classes, saved["fingerprint"]
+    return saved["images"], saved["labels"], classes, saved["fingerprint"], saved["memory_mapped"]
+
+
+CHUNK_IMAGES = 4096
+
+
+class MappedWriter:
+    """Writes images chunk by chunk into ``<key>.npy`` (N, 3, S, S) uint8 and, on ``commit``, the metadata
+    ``<key>.pt`` (labels, count, fingerprint, skipped files) — last, as the cache's commit mark. Nothing
+    has to fit in memory at once; an exception before ``commit`` leaves no cache behind."""
+
+    def __init__(self, key: Path, capacity: int, image_size: int):
+        import tempfile
+
+        self.key = Path(key)
+        self.key.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.key.name}.", suffix=".npy", dir=self.key.parent)
+        os.close(fd)
+        self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.uint8,
+                                               shape=(capacity, 3, image_size, image_size))
+        self.labels, self.count = [], 0
+
+    def append(self, images: np.ndarray, labels) -> None:
+        """images: uint8 (k, 3, S, S); labels: k ints."""
+        self.array[self.count:self.count + len(images)] = images
+        self.labels.extend(int(y) for y in labels)
+        self.count += len(images)
+
+    def commit(self, classes, skipped=()) -> None:
+        self.array.flush()
+        labels = torch.tensor(self.labels, dtype=torch.int64)
+        fingerprint = fingerprint_of(_as_tensor(self.array[:self.count]), labels, classes)  # reads back, in pages
+        del self.array
+        os.replace(self.tmp, self.key.with_suffix(".npy"))
+        atomic_save({"labels": labels, "count": self.count, "fingerprint": fingerprint, "skipped": list(skipped)},
+                    self.key.with_suffix(".pt"))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        Path(self.tmp).unlink(missing_ok=True)
+
+
+def _decode_into_cache(samples, image_size: int, classes, key: Path, strict: bool, base: Path) -> None:
+    """Decode ``samples`` chunk by chunk into the cache at ``key`` (see :class:`MappedWriter`)."""
+    skipped = []
+    with MappedWriter(key, len(samples), image_size) as writer, ThreadPoolExecutor() as pool:
+        for start in range(0, len(samples), CHUNK_IMAGES):  # PIL releases the GIL while decoding
+            chunk = samples[start:start + CHUNK_IMAGES]
+            good, labels = [], []
+            for (path, label), (img, why) in zip(chunk, pool.map(lambda s: _try_read(s[0], image_size), chunk)):
+                if why is None:
+                    good.append(img.transpose(2, 0, 1))
+                    labels.append(label)
+                elif strict:
+                    raise DatasetNotFoundError(
+                        f"cannot read {path}: {why}. Delete or repair it, or load without strict "
+                        "(unset SSLCOURSE_STRICT_IMAGES) to skip unreadable files with a warning")
+                else:
+                    skipped.append([path, why])
+            if good:
+                writer.append(np.stack(good), labels)
+        if writer.count == 0:
+            raise DatasetNotFoundError(f"none of the {len(samples)} image files in {base} could be read "
+                                       f"(first: {skipped[0][0]}: {skipped[0][1]})")
+        writer.commit(classes, skipped)
+
+
+def _as_tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor sharing a (read-only, memory-mapped) array's memory: no copy."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
+
+
+def _should_map(nbytes: int, memory_map: bool | None) -> bool:
+    if memory_map is not None:
+        return memory_map
+    env = os.environ.get("SSLCOURSE_MEMORY_MAP")
+    if env in ("0", "1"):
+        return env == "1"
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return False
+    return nbytes > ram / 4
+
+
+def read_mapped_cache(key: Path, memory_map: bool | None = None) -> dict | None:
+    """The cache written by ``_decode_into_cache`` (None if absent or damaged): images memory-mapped
+    or read into memory (see ``load_folder``)."""
+    meta_path, npy_path = key.with_suffix(".pt"), key.with_suffix(".npy")
+    if not (meta_path.exists() and npy_path.exists()):
+        return None
+    try:
+        meta = torch.load(meta_path, weights_only=True)
+        array = np.load(npy_path, mmap_mode="r")[: meta["count"]]
+    except Exception:  # damaged: decoded again
+        return None
+    mapped = _should_map(array.nbytes, memory_map)
+    images = _as_tensor(array) if mapped else torch.from_numpy(np.array(array))
+    return {**meta, "images": images, "memory_mapped": mapped}

@@ -9,8 +9,9 @@ Graded functions (ℓ are logits, D = σ(ℓ))::
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from .core import Case, CheckFailed, expect_tensor, inline_check
+from .core import VALUE, Case, CheckFailed, Graded, expect_scalar, expect_tensor, inline_check
 
 
 def _logits(n, seed, scale=3.0):
@@ -27,9 +28,21 @@ EXTREME = torch.tensor([-200.0, -50.0, -20.0, 0.0, 20.0, 50.0, 200.0])  # naive 
 
 
 def _close(got, want, what):
-    got = float(got)
     if not abs(got - float(want)) <= 1e-4 * max(1.0, abs(float(want))):
         raise CheckFailed(f"{what}: got {got:.6g}, expected {float(want):.6g}")
+
+
+def _d_value_case(seeds, n=32):
+    def value(fn):
+        for seed in seeds:
+            real, fake = _logits(n, seed), _logits(n, seed + 10)
+            want = -(_log_sigmoid_ref(real).mean() + torch.log(1 - torch.sigmoid(fake.double())).mean())
+            got = expect_scalar(fn(real, fake), "discriminator_loss(...)")
+            if abs(got + float(want)) <= 1e-4 * max(1.0, abs(float(want))):
+                raise CheckFailed(f"got {got:.6g}, the negative of the loss: it is −E[log D(x)] − E[log(1 − D(G(z)))]")
+            _close(got, want, "−E[log D(x)] − E[log(1 − D(G(z)))]")
+
+    return value
 
 
 def d_cases() -> list[Case]:
@@ -38,68 +51,81 @@ def d_cases() -> list[Case]:
         if not torch.isfinite(out):
             raise CheckFailed(f"the loss is {float(out)}")
 
-    def value(fn):
-        for seed in (2, 3, 4):
-            real, fake = _logits(32, seed), _logits(32, seed + 10)
-            want = -(_log_sigmoid_ref(real).mean() + torch.log(1 - torch.sigmoid(fake.double())).mean())
-            _close(fn(real, fake), want, "−E[log D(x)] − E[log(1 − D(G(z)))]")
-
     def extreme(fn):
-        out = fn(EXTREME, EXTREME)
-        if not torch.isfinite(torch.as_tensor(out)):
-            raise CheckFailed("extreme logits gave inf/nan: log(sigmoid(x)) underflows; use F.logsigmoid or softplus")
-        # exact: softplus(−ℓ) for real, softplus(ℓ) for fake
-        want = torch.nn.functional.softplus(-EXTREME.double()).mean() + torch.nn.functional.softplus(EXTREME.double()).mean()
-        _close(out, want, "the loss at logits ±50")
+        got = expect_scalar(fn(EXTREME, EXTREME), "the loss at logits up to ±200")
+        if not torch.isfinite(torch.tensor(got)):
+            raise CheckFailed("extreme logits gave inf/nan: σ rounds to 0 or 1 and its log is infinite")
+        want = F.softplus(-EXTREME.double()).mean() + F.softplus(EXTREME.double()).mean()
+        _close(got, want, "the loss at logits ±200")
 
     def direction(fn):
-        confident = fn(torch.full((4,), 6.0), torch.full((4,), -6.0))
-        fooled = fn(torch.full((4,), -6.0), torch.full((4,), 6.0))
-        if not float(confident) < float(fooled):
-            raise CheckFailed("a discriminator that is right should have the lower loss: check the signs")
+        confident = expect_scalar(fn(torch.full((4,), 6.0), torch.full((4,), -6.0)), "the loss")
+        fooled = expect_scalar(fn(torch.full((4,), -6.0), torch.full((4,), 6.0)), "the loss")
+        if not confident < fooled:
+            raise CheckFailed("a discriminator that is right should have the lower loss")
 
     return [
-        Case("returns a finite scalar", scalar, "average over the batch"),
-        Case("equals the formula", value, "log σ(ℓ) = F.logsigmoid(ℓ); log(1 − σ(ℓ)) = F.logsigmoid(−ℓ)"),
-        Case("is finite and exact at logits up to ±200", extreme, "never compute sigmoid and then log"),
-        Case("is low when D is right, high when it is fooled", direction, "real → large ℓ, fake → small ℓ"),
+        Case("returns a finite scalar", scalar, "average over the batch: one number"),
+        Case("equals the formula", _d_value_case((2, 3, 4)),
+             "log σ(ℓ) and log(1 − σ(ℓ)) = log σ(−ℓ) both have stable library forms", kind=VALUE),
+        Case("is finite and exact at logits up to ±200", extreme,
+             "computing σ first and then its log loses everything at large |ℓ|: stay in log-space"),
+        Case("is low when D is right, high when it is fooled", direction,
+             "real images should get large logits, fakes small ones"),
     ]
 
 
-def g_cases() -> list[Case]:
+def _g_values_case(seed, n=32):
     def values(fn):
-        fake = _logits(32, 5)
-        _close(fn(fake, non_saturating=True), -_log_sigmoid_ref(fake).mean(), "non-saturating −E[log D(G(z))]")
-        _close(fn(fake, non_saturating=False), torch.log(1 - torch.sigmoid(fake.double())).mean(),
-               "saturating E[log(1 − D(G(z)))]")
+        fake = _logits(n, seed)
+        _close(expect_scalar(fn(fake, non_saturating=True), "generator_loss(non_saturating=True)"),
+               -_log_sigmoid_ref(fake).mean(), "non-saturating −E[log D(G(z))]")
+        _close(expect_scalar(fn(fake, non_saturating=False), "generator_loss(non_saturating=False)"),
+               torch.log(1 - torch.sigmoid(fake.double())).mean(), "saturating E[log(1 − D(G(z)))]")
 
+    return values
+
+
+def g_cases() -> list[Case]:
     def default(fn):
         fake = _logits(16, 6)
-        if float(fn(fake)) != float(fn(fake, non_saturating=True)):
+        if expect_scalar(fn(fake), "generator_loss(fake)") != expect_scalar(fn(fake, non_saturating=True), "the loss"):
             raise CheckFailed("non_saturating=True should be the default")
 
     def extreme(fn):
         for ns in (True, False):
-            out = fn(EXTREME, non_saturating=ns)
-            if not torch.isfinite(torch.as_tensor(out)):
-                raise CheckFailed(f"non_saturating={ns}: extreme logits gave inf/nan; use logsigmoid/softplus")
+            out = expect_tensor(fn(EXTREME, non_saturating=ns), "the loss", ())
+            if not torch.isfinite(out):
+                raise CheckFailed(f"non_saturating={ns}: extreme logits gave inf/nan")
 
     def gradient_when_d_wins(fn):
-        fake = torch.full((8,), -10.0, requires_grad=True)  # D is sure these are fake
-        (g_ns,) = torch.autograd.grad(fn(fake, non_saturating=True), fake)
-        fake2 = torch.full((8,), -10.0, requires_grad=True)
-        (g_sat,) = torch.autograd.grad(fn(fake2, non_saturating=False), fake2)
+        fake = torch.full((8,), -10.0)  # D is sure these are fake
+        _, (g_ns,) = fn.with_grad(fake, non_saturating=True, wrt=(0,))
+        _, (g_sat,) = fn.with_grad(fake, non_saturating=False, wrt=(0,))
         if not g_ns.abs().mean() > 100 * g_sat.abs().mean():
             raise CheckFailed("when D wins, the non-saturating loss should keep a strong gradient and the "
                               "saturating one should vanish")
 
     return [
-        Case("both versions equal their formulas", values, "−F.logsigmoid(ℓ).mean() and F.logsigmoid(−ℓ).mean()"),
-        Case("non-saturating is the default", default, "def generator_loss(fake_logits, non_saturating=True)"),
-        Case("finite at logits up to ±200", extreme, "stay in log-space"),
+        Case("both versions equal their formulas", _g_values_case(5),
+             "the non-saturating loss maximises log D(G(z)); the saturating one minimises log(1 − D(G(z)))",
+             kind=VALUE),
+        Case("non-saturating is the default", default, "the default value of the argument decides"),
+        Case("finite at logits up to ±200", extreme, "stay in log-space, as for the discriminator"),
         Case("non-saturating keeps its gradient when D wins", gradient_when_d_wins,
-             "d/dℓ of −log σ(ℓ) is σ(ℓ) − 1 ≈ −1 for very negative ℓ"),
+             "compare d/dℓ of −log σ(ℓ) and of log(1 − σ(ℓ)) at ℓ = −10"),
     ]
+
+
+def random_cases(g: torch.Generator) -> dict:
+    """Value cases on random sizes, for an instructor's hidden test bank."""
+    n = int(torch.randint(4, 100, (1,), generator=g))
+    seed = int(torch.randint(0, 2**31 - 20, (1,), generator=g))
+    return {
+        "discriminator_loss": [Case(f"equals the formula for {n} logits", _d_value_case((seed,), n), kind=VALUE)],
+        "generator_loss": [Case(f"both versions equal their formulas for {n} logits", _g_values_case(seed, n),
+                                kind=VALUE)],
+    }
 
 
 def check_discriminator_loss(fn):
@@ -110,4 +136,4 @@ def check_generator_loss(fn):
     return inline_check("generator_loss", fn, g_cases())
 
 
-GRADED = {"discriminator_loss": d_cases, "generator_loss": g_cases}
+GRADED = {"discriminator_loss": Graded(d_cases), "generator_loss": Graded(g_cases)}

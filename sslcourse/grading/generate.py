@@ -9,7 +9,11 @@
   ``raise NotImplementedError(...)`` in ``exercises/NN_topic.py``.
 * Every ``.py`` (jupytext percent format) is the source of its ``.ipynb``, written without
   outputs and with stable cell ids, so regenerating gives the same bytes (the test
-  ``tests/test_notebook_files.py`` regenerates and compares — no trust in file timestamps).
+  ``tests/grading/test_grader.py`` regenerates and compares — no trust in file timestamps).
+* The Colab badge and the Colab install cell of every notebook are generated from
+  ``pyproject.toml`` (``[project.urls] Repository`` and ``version``): the badge opens the notebook
+  at the release tag ``v<version>``, and the install cell installs that release of the package
+  alone — no ``[dev]`` extra, which would replace Colab's own Jupyter packages.
 """
 from __future__ import annotations
 
@@ -19,6 +23,40 @@ import sys
 from pathlib import Path
 
 FOLDERS = ("notebooks", "solutions", "exercises")
+BADGE = re.compile(r"\[!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]"
+                   r"\(https://colab\.research\.google\.com/github/[^)]*/(?P<folder>notebooks|exercises)/"
+                   r"(?P<name>[^/)]+\.ipynb)\)")
+INSTALL = re.compile(r'"sslcourse(\[[^\]]*\])? @ git\+[^"]*"')
+
+
+def release(root: Path) -> tuple[str, str]:
+    """(repository URL, version) from pyproject.toml: the one place the course's address and release live."""
+    text = (Path(root) / "pyproject.toml").read_text()
+    try:
+        import tomllib
+
+        project = tomllib.loads(text)["project"]
+        return project["urls"]["Repository"].rstrip("/"), project["version"]
+    except ModuleNotFoundError:  # Python 3.10: no tomllib; the two keys are simple lines
+        url = re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.M).group(1).rstrip("/")
+        return url, re.search(r'^version\s*=\s*"([^"]+)"', text, re.M).group(1)
+
+
+def colab_badge(repository: str, version: str, folder: str, name: str) -> str:
+    path = repository.split("github.com/", 1)[1]
+    return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{path}/blob/v{version}/{folder}/{name})")
+
+
+def install_requirement(repository: str, version: str) -> str:
+    """What the first cell installs on Colab: this release of the package, nothing else."""
+    return f"sslcourse @ git+{repository}@v{version}"
+
+
+def with_release(source: str, repository: str, version: str) -> str:
+    """A notebook's .py source with its badge and install cell pointing at this release."""
+    source = BADGE.sub(lambda m: colab_badge(repository, version, m["folder"], m["name"]), source)
+    return INSTALL.sub(f'"{install_requirement(repository, version)}"', source)
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
@@ -66,16 +104,20 @@ def notebook_json(py_path: Path) -> str:
 def expected_files(root: Path) -> dict[Path, str]:
     """Every generated file and the text it should have."""
     files = {}
+    repository, version = release(root)
+    for folder in ("notebooks", "solutions"):  # sources too: their badge and install cell follow pyproject
+        for py in sorted((root / folder).glob("[0-9][0-9]_*.py")):
+            files[py] = with_release(py.read_text(), repository, version)
     for sol in sorted((root / "solutions").glob("[0-9][0-9]_*.py")):
-        files[root / "exercises" / sol.name] = make_exercise(sol.read_text(), sol.name)
+        files[root / "exercises" / sol.name] = make_exercise(files[sol], sol.name)
     for folder in FOLDERS:
         sources = set((root / folder).glob("[0-9][0-9]_*.py"))
         if folder == "exercises":
             sources |= {p for p in files if p.suffix == ".py"}
         for py in sorted(sources):
             target = py.with_suffix(".ipynb")
-            if folder == "exercises" and py in files:
-                tmp = py.with_name(f".{py.stem}.gen.py")
+            if py in files and files[py] != (py.read_text() if py.exists() else None):
+                tmp = py.with_name(f".{py.stem}.gen.py")  # the .ipynb of the source as it will be written
                 tmp.write_text(files[py])
                 try:
                     files[target] = notebook_json(tmp)
@@ -95,7 +137,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=".")
     ap.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
-    ap.add_argument("--sync", action="store_true", help="only rebuild .ipynb from .py (not exercises/*.py)")
+    ap.add_argument("--sync", action="store_true",
+                    help="rebuild .ipynb from .py and the Colab cells of the sources (not exercises/*.py)")
     args = ap.parse_args(argv)
     root = Path(args.root)
     if args.check:
@@ -107,7 +150,7 @@ def main(argv=None) -> int:
         return 1 if bad else 0
     files = expected_files(root)
     for path, text in files.items():
-        if args.sync and path.suffix == ".py":
+        if args.sync and path.suffix == ".py" and path.parent.name == "exercises":
             continue
         if not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,40 +12,54 @@ import itertools
 
 import torch
 
-from .core import Case, CheckFailed, expect_tensor, inline_check
+from .core import VALUE, Case, CheckFailed, GeneratorArg, Graded, expect_scalar, expect_tensor, inline_check
+
+INVERTED = ("your mask marks the hidden part with 1: the convention is 1 = visible, 0 = hidden "
+            "(pretext.py and the lesson use it too)")
 
 
 def _g(seed):
-    return torch.Generator().manual_seed(seed)
+    return GeneratorArg(seed)
 
 
 def _binary(m, what):
-    if not torch.all((m == 0) | (m == 1)):
+    if m.is_complex() or not torch.all((m == 0) | (m == 1)):
         raise CheckFailed(f"{what} should hold only 0 (hidden) and 1 (visible)")
+    return m
+
+
+def _mask(fn, what, n, size, *args, seed=0):
+    return _binary(expect_tensor(fn(n, size, *args, generator=_g(seed)), what, (n, 1, size, size)), what).double()
 
 
 def block_cases() -> list[Case]:
     def shape(fn):
-        m = expect_tensor(fn(8, 32, 12, generator=_g(0)), "random_block_mask(8, 32, 12)", (8, 1, 32, 32),
-                          torch.float32)
-        _binary(m, "the mask")
+        _binary(expect_tensor(fn(8, 32, 12, generator=_g(0)), "random_block_mask(8, 32, 12)", (8, 1, 32, 32),
+                              torch.float32), "the mask")
 
     def one_square(fn):
-        m = fn(50, 32, 12, generator=_g(1))
+        m = _mask(fn, "random_block_mask(50, 32, 12)", 50, 32, 12, seed=1)
         hidden = 1 - m[:, 0]
         counts = hidden.sum((1, 2))
+        if (m[:, 0].sum((1, 2)) == 144).all():
+            raise CheckFailed(INVERTED)
         if not (counts == 144).all():
-            raise CheckFailed(f"expected 144 hidden pixels (12×12) per image, got {counts[:5].tolist()}…")
+            raise CheckFailed(f"expected 144 hidden pixels (12×12) per image, got {counts[:5].long().tolist()}…")
         rows, cols = hidden.any(2).sum(1), hidden.any(1).sum(1)
         if not ((rows == 12) & (cols == 12)).all():
             raise CheckFailed("the hidden pixels do not form one 12×12 square")
 
     def positions(fn):
-        m = fn(400, 32, 12, generator=_g(2))
-        tops = (1 - m[:, 0]).any(2).float().argmax(1)
-        lefts = (1 - m[:, 0]).any(1).float().argmax(1)
+        m = _mask(fn, "random_block_mask(400, 32, 12)", 400, 32, 12, seed=2)
+        if (m[:, 0].sum((1, 2)) == 144).all():
+            raise CheckFailed(INVERTED)
+        hidden = 1 - m[:, 0]
+        if not (hidden.sum((1, 2)) > 0).all():
+            raise CheckFailed("some images have no hidden square")
+        tops = hidden.any(2).double().argmax(1)
+        lefts = hidden.any(1).double().argmax(1)
         if tops.max() > 20 or lefts.max() > 20:
-            raise CheckFailed("a square sticks out of the image: the top-left corner must be in 0 .. size - block")
+            raise CheckFailed("a square sticks out of the image: its top-left corner must lie in 0 .. size - block")
         if tops.min() != 0 or tops.max() != 20 or lefts.min() != 0 or lefts.max() != 20:
             raise CheckFailed(f"corners seen from {int(tops.min())} to {int(tops.max())}: every position "
                               "0 .. size - block should be possible")
@@ -53,46 +67,64 @@ def block_cases() -> list[Case]:
             raise CheckFailed("the squares are not placed independently in each image")
 
     def edges(fn):
-        if not torch.all(fn(3, 16, 0, generator=_g(3)) == 1):
+        if not torch.all(_mask(fn, "random_block_mask(3, 16, 0)", 3, 16, 0, seed=3) == 1):
             raise CheckFailed("block=0 should hide nothing")
-        if not torch.all(fn(3, 16, 16, generator=_g(3)) == 0):
+        if not torch.all(_mask(fn, "random_block_mask(3, 16, 16)", 3, 16, 16, seed=3) == 0):
             raise CheckFailed("block=size should hide everything")
 
     def reproducible(fn):
         if not torch.equal(fn(10, 32, 8, generator=_g(4)), fn(10, 32, 8, generator=_g(4))):
-            raise CheckFailed("the same generator seed should give the same masks: draw with generator=generator")
+            raise CheckFailed("the same generator seed gave different masks")
 
     return [
-        Case("returns float masks (n, 1, size, size) of 0s and 1s", shape, "torch.ones(n, 1, size, size), then zero a square"),
-        Case("hides exactly one block×block square per image", one_square, "rows top..top+block, columns left..left+block"),
+        Case("returns float masks (n, 1, size, size) of 0s and 1s", shape,
+             "a mask is a float tensor with a channel dimension of 1: start from all visible"),
+        Case("hides exactly one block×block square per image", one_square,
+             "one square per image: the rows and the columns it covers are each a range of length block",
+             kind=VALUE),
         Case("squares lie inside the image, anywhere, independently", positions,
-             "top = torch.randint(0, size - block + 1, (n,), generator=generator)"),
-        Case("block = 0 and block = size", edges, "the same code should handle both without special cases"),
-        Case("reproducible with a generator", reproducible, "pass generator= to every random call"),
+             "draw one corner per image, uniformly over the positions that keep the square inside", kind=VALUE),
+        Case("block = 0 and block = size", edges, "the general code should already handle both ends"),
+        Case("reproducible with a generator", reproducible,
+             "every random draw must use the generator argument, so that one seed gives one set of masks"),
     ]
+
+
+def _patch_counts(m, patch):
+    return (1 - m[:, 0, ::patch, ::patch]).sum((1, 2))
+
+
+def _exact_ratio_case(n, size, patch, ratio, seed):
+    def exact_ratio(fn):
+        g = size // patch
+        expected = round(ratio * g * g)
+        m = _mask(fn, f"random_patch_mask({n}, {size}, {patch}, {ratio})", n, size, patch, ratio, seed=seed)
+        counts = _patch_counts(m, patch)
+        if expected != g * g - expected and ((g * g - counts) == expected).all():
+            raise CheckFailed(INVERTED)
+        if not (counts == expected).all():
+            raise CheckFailed(f"mask_ratio={ratio}: expected exactly round({ratio}·{g * g}) = {expected} hidden "
+                              f"patches in every image, got {sorted(set(counts.long().tolist()))[:6]}")
+
+    return exact_ratio
 
 
 def patch_cases() -> list[Case]:
     def shape(fn):
-        m = expect_tensor(fn(8, 32, 4, 0.75, generator=_g(0)), "random_patch_mask(8, 32, 4, 0.75)", (8, 1, 32, 32),
-                          torch.float32)
-        _binary(m, "the mask")
+        _binary(expect_tensor(fn(8, 32, 4, 0.75, generator=_g(0)), "random_patch_mask(8, 32, 4, 0.75)",
+                              (8, 1, 32, 32), torch.float32), "the mask")
 
     def exact_ratio(fn):
-        for ratio, expected in ((0.75, 48), (0.5, 32), (0.3, 19)):
-            m = fn(40, 32, 4, ratio, generator=_g(1))
-            counts = (1 - m[:, 0, ::4, ::4]).sum((1, 2))
-            if not (counts == expected).all():
-                raise CheckFailed(f"mask_ratio={ratio}: expected exactly round({ratio}·64) = {expected} hidden patches "
-                                  f"in every image, got {sorted(set(counts.long().tolist()))[:6]}")
+        for ratio in (0.75, 0.5, 0.3):
+            _exact_ratio_case(40, 32, 4, ratio, 1)(fn)
 
     def whole_patches(fn):
-        m = fn(10, 32, 8, 0.5, generator=_g(2))
+        m = _mask(fn, "random_patch_mask(10, 32, 8, 0.5)", 10, 32, 8, 0.5, seed=2)
         if not torch.equal(m, m[:, :, ::8, ::8].repeat_interleave(8, 2).repeat_interleave(8, 3)):
             raise CheckFailed("pixels of one patch are not all hidden or all visible")
 
     def independent_and_uniform(fn):
-        m = fn(2000, 32, 4, 0.75, generator=_g(3))
+        m = _mask(fn, "random_patch_mask(2000, 32, 4, 0.75)", 2000, 32, 4, 0.75, seed=3)
         grid = 1 - m[:, 0, ::4, ::4]
         if len(torch.unique(grid.flatten(1), dim=0)) < 1900:
             raise CheckFailed("many images share the same mask: draw a fresh choice per image")
@@ -101,24 +133,27 @@ def patch_cases() -> list[Case]:
             raise CheckFailed(f"some patches are hidden far more often than others ({freq.min():.2f}..{freq.max():.2f})")
 
     def edges(fn):
-        if not torch.all(fn(4, 32, 4, 0.0, generator=_g(4)) == 1):
+        if not torch.all(_mask(fn, "mask_ratio=0", 4, 32, 4, 0.0, seed=4) == 1):
             raise CheckFailed("mask_ratio=0 should hide nothing")
-        if not torch.all(fn(4, 32, 4, 1.0, generator=_g(4)) == 0):
+        if not torch.all(_mask(fn, "mask_ratio=1", 4, 32, 4, 1.0, seed=4) == 0):
             raise CheckFailed("mask_ratio=1 should hide everything")
 
     def reproducible(fn):
         if not torch.equal(fn(10, 32, 4, 0.5, generator=_g(5)), fn(10, 32, 4, 0.5, generator=_g(5))):
-            raise CheckFailed("the same generator seed should give the same masks")
+            raise CheckFailed("the same generator seed gave different masks")
 
     return [
-        Case("returns float masks (n, 1, size, size) of 0s and 1s", shape, "build a (n, g, g) grid, then repeat_interleave"),
+        Case("returns float masks (n, 1, size, size) of 0s and 1s", shape,
+             "decide per patch on a (n, g, g) grid, then blow each patch up to patch×patch pixels"),
         Case("hides exactly round(mask_ratio · #patches) patches per image", exact_ratio,
-             "rank random scores per image: torch.rand(n, g*g).argsort(1), hide the first k"),
-        Case("hides whole patches", whole_patches, "repeat_interleave(patch, 2).repeat_interleave(patch, 3)"),
+             "a threshold on random numbers hides the right number only on average; ranking random scores "
+             "within each image picks exactly k", kind=VALUE),
+        Case("hides whole patches", whole_patches, "every pixel of a patch shares the patch's decision"),
         Case("independent per image and uniform over positions", independent_and_uniform,
-             "one random score per patch per image"),
-        Case("mask_ratio = 0 and 1", edges, "k = round(mask_ratio * g * g)"),
-        Case("reproducible with a generator", reproducible, "torch.rand(..., generator=generator)"),
+             "a fresh random score for every patch of every image", kind=VALUE),
+        Case("mask_ratio = 0 and 1", edges, "the count k follows from mask_ratio and the number of patches"),
+        Case("reproducible with a generator", reproducible,
+             "every random draw must use the generator argument"),
     ]
 
 
@@ -133,51 +168,89 @@ def reference_masked_mse(pred, target, mask):
     return num / den if den else 0.0
 
 
+def _mse_value_case(shapes_and_seeds):
+    def value(fn):
+        for shape, seed in shapes_and_seeds:
+            g = torch.Generator().manual_seed(seed)
+            pred, target = torch.rand(*shape, generator=g), torch.rand(*shape, generator=g)
+            mask = (torch.rand(shape[0], 1, *shape[2:], generator=g) > 0.5).float()
+            got = expect_scalar(fn(pred, target, mask), "masked_mse(...)")
+            want = reference_masked_mse(pred, target, mask)
+            if abs(got - want) <= 1e-5 * max(1, abs(want)):
+                continue
+            hidden = (1 - mask).sum().item()
+            if abs(got - reference_masked_mse(pred, target, 1 - mask)) <= 1e-5:
+                raise CheckFailed(f"got {got:.6f}, the loss over the *visible* pixels: the mask's 1 means visible, "
+                                  "and the loss is on the hidden pixels (mask = 0)")
+            if hidden and abs(got - want * shape[1]) <= 1e-5 * max(1, abs(want * shape[1])):
+                raise CheckFailed(f"got {got:.6f} = {shape[1]} × the formula: the count should be hidden pixels × "
+                                  "channels, not hidden pixels alone")
+            if abs(got - want * hidden * shape[1] / pred.numel()) <= 1e-5:
+                raise CheckFailed(f"got {got:.6f}: the sum was divided by every value, not only by the hidden ones")
+            raise CheckFailed(f"got {got:.6f}, the formula gives {want:.6f}")
+
+    return value
+
+
 def mse_cases() -> list[Case]:
     def scalar(fn):
-        x = torch.rand(2, 3, 4, 4, generator=_g(0))
-        out = fn(x, torch.zeros_like(x), torch.zeros(2, 1, 4, 4))
-        expect_tensor(out, "masked_mse(...)", ())
-
-    def value(fn):
-        for seed in (1, 2, 3):
-            g = _g(seed)
-            pred, target = torch.rand(3, 3, 5, 5, generator=g), torch.rand(3, 3, 5, 5, generator=g)
-            mask = (torch.rand(3, 1, 5, 5, generator=g) > 0.5).float()
-            got, want = float(fn(pred, target, mask)), reference_masked_mse(pred, target, mask)
-            if abs(got - want) > 1e-5 * max(1, abs(want)):
-                raise CheckFailed(f"got {got:.6f}, the formula gives {want:.6f}")
+        x = torch.rand(2, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+        expect_tensor(fn(x, torch.zeros_like(x), torch.zeros(2, 1, 4, 4)), "masked_mse(...)", ())
 
     def ignores_visible(fn):
-        g = _g(4)
+        g = torch.Generator().manual_seed(4)
         pred, target = torch.rand(2, 3, 6, 6, generator=g), torch.rand(2, 3, 6, 6, generator=g)
         mask = torch.zeros(2, 1, 6, 6)
         mask[:, :, :3] = 1  # top half visible
         changed = target.clone()
         changed[:, :, :3] += 5.0
-        if abs(float(fn(pred, target, mask)) - float(fn(pred, changed, mask))) > 1e-6:
-            raise CheckFailed("changing visible pixels changed the loss: multiply the squared error by (1 - mask)")
+        if abs(expect_scalar(fn(pred, target, mask), "the loss") - expect_scalar(fn(pred, changed, mask), "the loss")) > 1e-6:
+            raise CheckFailed("changing visible pixels changed the loss")
 
     def nothing_hidden(fn):
-        x = torch.rand(2, 3, 4, 4, generator=_g(5))
-        out = fn(x, x + 1, torch.ones(2, 1, 4, 4))
-        if not torch.isfinite(torch.as_tensor(out)) or float(out) != 0.0:
-            raise CheckFailed(f"with nothing hidden the loss should be 0, got {float(out)}: guard the division")
+        x = torch.rand(2, 3, 4, 4, generator=torch.Generator().manual_seed(5))
+        out = expect_tensor(fn(x, x + 1, torch.ones(2, 1, 4, 4)), "the loss", ())
+        if not torch.isfinite(out) or float(out) != 0.0:
+            raise CheckFailed(f"with nothing hidden the loss should be 0, got {float(out)}")
 
     def gradient(fn):
-        pred = torch.rand(2, 3, 4, 4, generator=_g(6), requires_grad=True)
-        fn(pred, torch.rand(2, 3, 4, 4, generator=_g(7)), (torch.rand(2, 1, 4, 4, generator=_g(8)) > 0.5).float()).backward()
-        if pred.grad is None or not torch.isfinite(pred.grad).all():
-            raise CheckFailed("no finite gradient reaches pred: use torch operations only (no .item() or numpy)")
+        g = torch.Generator().manual_seed(6)
+        pred, target = torch.rand(2, 3, 4, 4, generator=g), torch.rand(2, 3, 4, 4, generator=g)
+        mask = (torch.rand(2, 1, 4, 4, generator=g) > 0.5).float()
+        _, (grad,) = fn.with_grad(pred, target, mask, wrt=(0,))
+        hidden = (1 - mask).expand_as(pred)
+        want = 2 * (pred - target) * hidden / (hidden.sum()).clamp(min=1)
+        if not torch.allclose(grad.double(), want.double(), atol=1e-6):
+            raise CheckFailed("the gradient with respect to pred differs from the formula's")
 
     return [
-        Case("returns a scalar tensor", scalar, "reduce with .sum() / count, not a per-image vector"),
-        Case("equals the formula Σ(1−m)(x−x̂)² / (Σ(1−m)·C)", value,
-             "divide by the number of hidden pixels times the number of channels"),
-        Case("ignores the visible pixels", ignores_visible, "weight the squared error by hidden = 1 - mask"),
-        Case("is 0 (not nan) when nothing is hidden", nothing_hidden, "divide by count.clamp(min=1)"),
-        Case("lets gradients flow to the prediction", gradient, "keep everything as tensors"),
+        Case("returns a scalar tensor", scalar, "one number for the whole batch, not one per image"),
+        Case("equals the formula Σ(1−m)(x−x̂)² / (Σ(1−m)·C)", _mse_value_case(
+            [((3, 3, 5, 5), 1), ((3, 3, 5, 5), 2), ((2, 1, 4, 6), 3)]),
+             "average the squared error over the hidden values: hidden pixels (mask = 0) times channels",
+             kind=VALUE),
+        Case("ignores the visible pixels", ignores_visible,
+             "only hidden pixels (mask = 0) may contribute to the loss"),
+        Case("is 0 (not nan) when nothing is hidden", nothing_hidden,
+             "0 hidden values makes the average 0/0: guard the count"),
+        Case("lets gradients flow to the prediction", gradient,
+             "autograd only follows torch operations: .item(), numpy or .detach() cut the graph"),
     ]
+
+
+def random_cases(g: torch.Generator) -> dict:
+    """Value cases on random sizes, for an instructor's hidden test bank."""
+    n = int(torch.randint(20, 60, (1,), generator=g))
+    patch = [2, 4, 8][int(torch.randint(0, 3, (1,), generator=g))]
+    ratio = round(float(torch.empty(1).uniform_(0.1, 0.9, generator=g)), 2)
+    seed = int(torch.randint(0, 2**31, (1,), generator=g))
+    c, h = int(torch.randint(1, 4, (1,), generator=g)), int(torch.randint(2, 7, (1,), generator=g))
+    return {
+        "random_patch_mask": [Case(f"hides exactly round({ratio} · #patches) patches (patch {patch})",
+                                   _exact_ratio_case(n, 32, patch, ratio, seed), kind=VALUE)],
+        "masked_mse": [Case(f"equals the formula for ({n // 10}, {c}, {h}, {h})",
+                            _mse_value_case([((max(1, n // 10), c, h, h), seed)]), kind=VALUE)],
+    }
 
 
 def check_random_block_mask(fn):
@@ -192,4 +265,5 @@ def check_masked_mse(fn):
     return inline_check("masked_mse", fn, mse_cases())
 
 
-GRADED = {"random_block_mask": block_cases, "random_patch_mask": patch_cases, "masked_mse": mse_cases}
+GRADED = {"random_block_mask": Graded(block_cases), "random_patch_mask": Graded(patch_cases),
+          "masked_mse": Graded(mse_cases)}

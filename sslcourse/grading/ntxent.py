@@ -9,26 +9,53 @@ from __future__ import annotations
 
 import torch
 
-from .core import Case, CheckFailed, expect_tensor, inline_check
+from .core import VALUE, AugmentArg, Case, CheckFailed, Graded, LearnerError, expect_scalar, expect_tensor, inline_check
 
 
-def reference_nt_xent(z1, z2, temperature=0.5):
+def reference_nt_xent(z1, z2, temperature=0.5, exclude_self=True, anchors=None):
     """Slow and literal: ℓ(i, j) = −log exp(sim(z_i, z_j)/τ) / Σ_{k≠i} exp(sim(z_i, z_k)/τ),
-    sim the cosine similarity, j the other view of i; the mean over all 2N anchors (float64)."""
+    sim the cosine similarity, j the other view of i; the mean over all 2N anchors (float64).
+    ``exclude_self=False`` and ``anchors=N`` give two common mistakes, to name them."""
     z = torch.cat([z1, z2]).double()
     z = z / z.norm(dim=1, keepdim=True)
     n2 = len(z)
+    anchors = anchors or n2
     total = 0.0
-    for i in range(n2):
+    for i in range(anchors):
         j = (i + n2 // 2) % n2
-        denominator = sum(torch.exp(z[i] @ z[k] / temperature) for k in range(n2) if k != i)
+        denominator = sum(torch.exp(z[i] @ z[k] / temperature) for k in range(n2) if k != i or not exclude_self)
         total = total - torch.log(torch.exp(z[i] @ z[j] / temperature) / denominator)
-    return total / n2
+    return total / anchors
 
 
 def _z(n, d, seed):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, d, generator=g), torch.randn(n, d, generator=g)
+
+
+def _close(got, want):
+    return abs(got - float(want)) <= 1e-4 * max(1.0, abs(float(want)))
+
+
+def _values_case(settings):
+    def values(fn):
+        for n, d, tau, seed in settings:
+            z1, z2 = _z(n, d, seed)
+            got = expect_scalar(fn(z1, z2, tau), f"nt_xent_loss(z1 ({n}, {d}), z2, {tau})")
+            if _close(got, reference_nt_xent(z1, z2, tau)):
+                continue
+            if tau != 1.0 and _close(got, reference_nt_xent(z1, z2, 1.0)):
+                raise CheckFailed(f"N={n}, τ={tau}: got {got:.5f}, the loss without a temperature: the similarities "
+                                  "should be divided by τ")
+            if _close(got, reference_nt_xent(z1, z2, tau, exclude_self=False)):
+                raise CheckFailed(f"N={n}, τ={tau}: got {got:.5f}: each anchor was counted among its own "
+                                  "candidates; exclude sim(z_i, z_i) from the denominator")
+            if _close(got, reference_nt_xent(z1, z2, tau, anchors=n)):
+                raise CheckFailed(f"N={n}, τ={tau}: got {got:.5f}: only z1's N anchors were averaged; every one "
+                                  "of the 2N embeddings is an anchor")
+            raise CheckFailed(f"N={n}, τ={tau}: got {got:.5f}, the formula gives {float(reference_nt_xent(z1, z2, tau)):.5f}")
+
+    return values
 
 
 def ntxent_cases() -> list[Case]:
@@ -38,98 +65,127 @@ def ntxent_cases() -> list[Case]:
         if not torch.isfinite(out):
             raise CheckFailed(f"the loss is {float(out)}")
 
-    def values(fn):
-        for n, d, tau in ((4, 8, 0.5), (7, 3, 0.1), (16, 32, 1.0), (2, 5, 0.07)):
-            z1, z2 = _z(n, d, n * d)
-            got, want = float(fn(z1, z2, tau)), float(reference_nt_xent(z1, z2, tau))
-            if abs(got - want) > 1e-4 * max(1.0, abs(want)):
-                raise CheckFailed(f"N={n}, τ={tau}: got {got:.5f}, the formula gives {want:.5f}")
-
     def symmetric(fn):
         z1, z2 = _z(8, 16, 1)
-        a, b = float(fn(z1, z2, 0.5)), float(fn(z2, z1, 0.5))
+        a, b = expect_scalar(fn(z1, z2, 0.5), "the loss"), expect_scalar(fn(z2, z1, 0.5), "the loss")
         if abs(a - b) > 1e-5:
-            raise CheckFailed(f"swapping the views changed the loss ({a:.5f} vs {b:.5f}): average over all 2N anchors")
+            raise CheckFailed(f"swapping the views changed the loss ({a:.5f} vs {b:.5f})")
 
     def scale_invariant(fn):
         z1, z2 = _z(8, 16, 2)
-        a, b = float(fn(z1, z2, 0.5)), float(fn(10 * z1, 0.1 * z2, 0.5))
+        a, b = expect_scalar(fn(z1, z2, 0.5), "the loss"), expect_scalar(fn(10 * z1, 0.1 * z2, 0.5), "the loss")
         if abs(a - b) > 1e-4:
-            raise CheckFailed("rescaling the embeddings changed the loss: normalise them (cosine similarity)")
+            raise CheckFailed("rescaling the embeddings changed the loss")
 
     def stable(fn):
         z1 = torch.eye(8, 16) * 100
-        out = fn(z1, z1.clone(), 0.01)
-        if not torch.isfinite(torch.as_tensor(out)):
-            raise CheckFailed("τ = 0.01 gave inf/nan: use log-sum-exp (F.cross_entropy) instead of exp then log")
+        out = expect_tensor(fn(z1, z1.clone(), 0.01), "the loss at τ = 0.01", ())
+        if not torch.isfinite(out):
+            raise CheckFailed("τ = 0.01 gave inf/nan")
 
     def gradient(fn):
         z1, z2 = _z(5, 4, 3)
-        z1, z2 = z1.double().requires_grad_(), z2.double().requires_grad_()
-        grads = torch.autograd.grad(fn(z1, z2, 0.3), (z1, z2))
-        ref = torch.autograd.grad(reference_nt_xent(z1, z2, 0.3), (z1, z2))
+        z1, z2 = z1.double(), z2.double()
+        _, grads = fn.with_grad(z1, z2, 0.3, wrt=(0, 1))
+        a, b = z1.clone().requires_grad_(), z2.clone().requires_grad_()
+        ref = torch.autograd.grad(reference_nt_xent(a, b, 0.3), (a, b))
         for g, r in zip(grads, ref):
-            if not torch.isfinite(g).all():
-                raise CheckFailed("the gradient has inf or nan")
+            if g.shape != r.shape or not torch.isfinite(g.double()).all():
+                raise CheckFailed("the gradient has the wrong shape, or inf or nan")
             if not torch.allclose(g.double(), r, atol=1e-5, rtol=1e-4):
                 raise CheckFailed(f"the gradient differs from the reference's by {float((g - r).abs().max()):.2g}")
 
     def shape_error(fn):
         try:
             fn(torch.zeros(8, 128), torch.zeros(8, 64), 0.5)
-        except ValueError as err:
-            if "shape" not in str(err).lower():
-                raise CheckFailed(f"the error should mention the shapes, got: {err}")
+        except LearnerError as err:
+            if err.info.get("stub") or err.info.get("course"):
+                raise
+            if not err.is_a("ValueError"):
+                raise CheckFailed(f"mismatched shapes raised {err.info['type']} from deep inside; check the shapes "
+                                  "first and raise a ValueError naming them") from None
+            if "shape" not in err.info["message"].lower() and "128" not in err.info["message"]:
+                raise CheckFailed(f"the error should name the shapes, got: {err.info['message']}") from None
             return
-        except NotImplementedError:
-            raise  # reported as "not implemented yet"
-        except Exception as err:
-            raise CheckFailed(f"mismatched shapes raised {type(err).__name__} from deep inside; check the shapes "
-                              "first and raise ValueError naming them") from None
-        raise CheckFailed("z1 (8, 128) and z2 (8, 64) were accepted: check that the shapes match")
+        raise CheckFailed("z1 (8, 128) and z2 (8, 64) were accepted")
 
     return [
-        Case("returns a finite scalar", scalar, "F.cross_entropy(similarities / τ, positives) is a scalar"),
-        Case("equals the formula for several N and τ", values,
-             "mask the diagonal with -inf; the positive of i is (i + N) mod 2N"),
-        Case("is symmetric in z1 and z2", symmetric, "concatenate both views: every one of the 2N is an anchor"),
-        Case("ignores the length of the embeddings", scale_invariant, "F.normalize(z, dim=1) first"),
-        Case("is numerically stable for small τ", stable, "never exp() a large number yourself"),
-        Case("has the right gradient", gradient, "use torch operations only, no .item() or numpy"),
+        Case("returns a finite scalar", scalar, "the loss is one number: the mean over the anchors"),
+        Case("equals the formula for several N and τ", _values_case(
+            [(4, 8, 0.5, 32), (7, 3, 0.1, 21), (16, 32, 1.0, 512), (2, 5, 0.07, 10)]),
+             "each of the 2N rows is a softmax over the other 2N − 1 embeddings, at temperature τ, whose right "
+             "answer is the other view of the same image", kind=VALUE),
+        Case("is symmetric in z1 and z2", symmetric, "both views take turns as anchors: every one of the 2N counts"),
+        Case("ignores the length of the embeddings", scale_invariant,
+             "the similarity is the cosine: lengths must not matter"),
+        Case("is numerically stable for small τ", stable,
+             "exp of a large similarity / τ overflows: work in log-space (log-sum-exp)"),
+        Case("has the right gradient", gradient,
+             "autograd only follows torch operations: .item(), numpy or .detach() cut the graph"),
         Case("mismatched shapes give a clear ValueError", shape_error,
-             'if z1.shape != z2.shape: raise ValueError(f"... got {z1.shape} and {z2.shape}")'),
+             "check the two shapes before computing, and say what they were in the error"),
     ]
 
 
-def views_cases() -> list[Case]:
-    def noisy(x):
-        return x + 0.01 * torch.randn_like(x)
+def _augment_value_case(n, seed):
+    def augmented(fn):
+        images = torch.rand(n, 3, 8, 8, generator=torch.Generator().manual_seed(seed))
+        v1, v2 = fn(images, AugmentArg(seed))
+        for k, v in ((1, v1), (2, v2)):
+            expect_tensor(v, f"view{k}", tuple(images.shape))
+        g = torch.Generator().manual_seed(seed)
+        first, second = (0.01 * torch.randn(images.shape, generator=g) for _ in range(2))
+        g = torch.Generator().manual_seed(seed)
+        both = 0.01 * torch.randn((2 * n, *images.shape[1:]), generator=g)
+        options = [(first, second), (second, first), (both[:n], both[n:]), (both[n:], both[:n])]
+        d1, d2 = v1.double() - images.double(), v2.double() - images.double()
+        if not any(torch.allclose(d1, a.double(), atol=1e-6) and torch.allclose(d2, b.double(), atol=1e-6)
+                   for a, b in options):
+            if torch.equal(v1, v2):
+                raise CheckFailed("the two views are identical: they must be two separate random augmentations")
+            raise CheckFailed("the views are not the results of calling augment on the images, once per view")
 
+    return augmented
+
+
+def views_cases() -> list[Case]:
     def shapes(fn):
         images = torch.rand(6, 3, 8, 8)
-        out = fn(images, noisy)
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise CheckFailed("simclr_views should return a pair (view1, view2)")
-        for k, v in enumerate(out, 1):
+        for k, v in enumerate(fn(images, AugmentArg(0)), 1):
             expect_tensor(v, f"view{k}", (6, 3, 8, 8))
 
     def aligned(fn):
         images = torch.rand(6, 3, 8, 8)
-        v1, v2 = fn(images, noisy)
+        v1, v2 = fn(images, AugmentArg(1))
         if (v1 - images).abs().max() > 0.1 or (v2 - images).abs().max() > 0.1:
             raise CheckFailed("view1[i] and view2[i] must both come from images[i] (same order, no shuffling)")
 
     def independent(fn):
-        images = torch.rand(6, 3, 8, 8)
-        v1, v2 = fn(images, noisy)
+        v1, v2 = fn(torch.rand(6, 3, 8, 8), AugmentArg(2))
         if torch.equal(v1, v2):
-            raise CheckFailed("the two views are identical: call augment twice, once per view")
+            raise CheckFailed("the two views are identical")
 
     return [
-        Case("returns two views of the batch's shape", shapes, "return augment(images), augment(images)"),
-        Case("view1[i] and view2[i] come from the same image", aligned, "do not shuffle or concatenate"),
-        Case("the two views are drawn independently", independent, "two calls, two random draws"),
+        Case("returns two views of the batch's shape", shapes, "a pair: (view1, view2), each shaped like the batch"),
+        Case("each view is augment applied to the images", _augment_value_case(6, 3),
+             "the views come from the augmentation you are given, applied to the whole batch", kind=VALUE),
+        Case("view1[i] and view2[i] come from the same image", aligned, "keep the batch's order in both views"),
+        Case("the two views are drawn independently", independent,
+             "each call of augment draws new random parameters: one call per view"),
     ]
+
+
+def random_cases(g: torch.Generator) -> dict:
+    """Value cases on random sizes, for an instructor's hidden test bank."""
+    n, d = int(torch.randint(2, 20, (1,), generator=g)), int(torch.randint(2, 40, (1,), generator=g))
+    tau = round(float(torch.empty(1).uniform_(0.05, 1.0, generator=g)), 3)
+    seed = int(torch.randint(0, 2**31, (1,), generator=g))
+    return {
+        "nt_xent_loss": [Case(f"equals the formula for N={n}, D={d}, τ={tau}", _values_case([(n, d, tau, seed)]),
+                              kind=VALUE)],
+        "simclr_views": [Case(f"each view is augment applied to {n} images", _augment_value_case(n, seed),
+                              kind=VALUE)],
+    }
 
 
 def check_nt_xent_loss(fn):
@@ -137,7 +193,7 @@ def check_nt_xent_loss(fn):
 
 
 def check_simclr_views(fn):
-    return inline_check("simclr_views", fn, views_cases())
+    return inline_check("simclr_views", fn, views_cases(), returns=2)
 
 
-GRADED = {"nt_xent_loss": ntxent_cases, "simclr_views": views_cases}
+GRADED = {"nt_xent_loss": Graded(ntxent_cases), "simclr_views": Graded(views_cases, returns=2)}

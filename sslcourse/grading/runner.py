@@ -1,25 +1,48 @@
-"""``sslcourse grade PATH``: load a learner's graded functions and check them in a subprocess.
+"""``sslcourse grade PATH``: grade a learner's notebook with the learner's code kept in an isolated worker.
 
-Only definitions are taken from the notebook — imports, functions, classes and constant
-assignments — so grading does not re-run a notebook's training cells. The checks run in
-a child process with a time limit: an infinite loop costs the learner that check, not
-the grader.
+The trust boundary
+------------------
+This process (the *parent*) reads the notebook as JSON (nothing of it is executed here), builds every
+case's inputs, and computes every reference and every comparison itself. The learner's code runs only in a
+worker process (``worker.py``, started by ``sandbox.Worker``: ``python -I``, fresh temporary folder,
+minimal environment, its own process group killed at the end, memory/CPU limits, no file writes). The
+worker loads the notebook's definitions and, on request, runs one learner function on inputs the parent
+sent, returning the raw output, which the parent reads with ``torch.load(weights_only=True)`` and accepts
+only as plain ``torch.Tensor`` objects. The score is counted here from the list of cases.
+
+So nothing the learner's code does in its own process earns a point: patching the checks, printing a
+report, exiting early, writing to the pipe, a tensor subclass, mutating inputs — none of it reaches the
+parent's inputs, references or comparisons. Code that detects "grading mode" (it can: ``sys.argv``, the
+missing IPython kernel, the environment) can only change what it returns for the parent's inputs, and only
+correct outputs score. In the worker ``sslcourse`` itself is replaced by placeholders, so a graded name
+bound to something of the course, or a learner function that reaches one, is reported ("imported the
+answer") and scores 0 for that function.
+
+The limit, honestly: the worker runs as the same user as the grader. It cannot write file contents
+(RLIMIT_FSIZE = 0), and the course's own files are checked after every worker (a deleted or renamed-away
+file is restored and the submission flagged), but a submission written to attack the machine could still
+delete or rename other files that user may touch, read what that user may read (for root: even the
+parent's /proc entries), or find and execute the course's source from disk on purpose — which copies an
+answer that solutions/ publishes anyway. For credit, run the batch as a user who cannot write to the Python
+installation, or in a container (otter-grader / Gradescope do).
 """
 from __future__ import annotations
 
-import argparse
-import ast
 import json
-import os
 import re
-import subprocess
-import sys
+import time
 from pathlib import Path
 
-from .core import Report, Result, print_results, run_cases
+from dataclasses import asdict
 
-MARKER = "@@SSLCOURSE-REPORT@@"
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+from .core import LOST, FunctionLost, GradingInputError, Result, _Lost, print_results, run_function_cases
+from .sandbox import DEFAULT_MEMORY_GB, RemoteFunction, Worker
+
+DEFAULT_TIMEOUT = 60.0  # CPU seconds per graded function (4× that on the clock): a busy machine stretches nothing
+LOAD_TIMEOUT = 60.0  # seconds to start Python + torch and load the definitions
+TAMPERED = "modified the course's files"
+COURSE_MARK = "belongs to the course and is not available while grading"
+LOST_FLAG = {"timeout": "timed out", "exit": "exited", "garbled": "broke the channel"}
 
 
 def exercise_of(path: Path) -> str | None:
@@ -27,118 +50,216 @@ def exercise_of(path: Path) -> str | None:
     return m.group(1) if m else None
 
 
-def read_cells(path: Path) -> list[str]:
-    """The code cells of a notebook, or the whole of a .py file as one cell."""
+def _source(cell, path, i) -> str:
+    src = cell.get("source", cell.get("input", ""))
+    if isinstance(src, list) and all(isinstance(s, str) for s in src):
+        return "".join(src)
+    if isinstance(src, str):
+        return src
+    raise GradingInputError(f"{path}: cell {i} has a malformed source ({type(src).__name__}): re-save the "
+                            "notebook from Jupyter")
+
+
+def cells_of_notebook(text: str, path) -> list[str]:
+    """The code cells of a notebook's JSON text (nbformat 4, or 3 with worksheets)."""
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GradingInputError(f"{path} is not a notebook: not valid JSON ({err.msg} at line {err.lineno}, "
+                                f"column {err.colno}); re-save it from Jupyter or download it again") from None
+    if not isinstance(nb, dict):
+        raise GradingInputError(f"{path} is not a notebook: the JSON is a {type(nb).__name__}, not an object "
+                                "with a 'cells' list; hand in the .ipynb saved by Jupyter")
+    cells = nb.get("cells")
+    if cells is None and isinstance(nb.get("worksheets"), list):
+        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", [])]
+    if not isinstance(cells, list):
+        raise GradingInputError(f"{path} is not a notebook: it has no 'cells' list; hand in the .ipynb saved by "
+                                "Jupyter (File → Download in Colab)")
+    return [_source(c, path, i) for i, c in enumerate(cells, 1)
+            if isinstance(c, dict) and c.get("cell_type") == "code"]
+
+
+def read_cells(path) -> list[str]:
+    """The code cells of a notebook, or the whole of a .py file as one cell; clear errors for anything else."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    if path.suffix == ".ipynb":
-        import nbformat
-
-        nb = nbformat.read(path, as_version=4)
-        return [c.source for c in nb.cells if c.cell_type == "code"]
-    if path.suffix == ".py":
-        return [path.read_text()]
-    raise ValueError(f"{path}: grade a notebook (.ipynb) or a script (.py)")
-
-
-def _strip_magics(source: str) -> str:
-    """IPython magics and shell escapes are not Python: keep the line count, drop the command."""
-    lines = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        lines.append(line[: len(line) - len(stripped)] + "pass" if stripped[:1] in ("%", "!") else line)
-    return "\n".join(lines)
-
-
-def _is_constant_assignment(node) -> bool:
-    if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-        return False
+    if path.is_dir():
+        raise GradingInputError(f"{path} is a folder, not a notebook: give a .ipynb or .py file (or a folder "
+                                "without a notebook-like suffix to grade every submission in it)")
+    if path.suffix not in (".ipynb", ".py"):
+        raise GradingInputError(f"{path}: grade a notebook (.ipynb) or a script (.py)")
+    data = path.read_bytes()
     try:
-        ast.literal_eval(node.value)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise GradingInputError(f"{path} is not UTF-8 text (byte {err.start}): save it as UTF-8 "
+                                "(notebooks saved by Jupyter always are)") from None
+    if path.suffix == ".ipynb":
+        return cells_of_notebook(text, path)
+    return [text]
+
+
+# ---- the course's own files: a submission cannot write to files (RLIMIT_FSIZE = 0), but it could delete or
+# rename them; after each worker, every file of the package must still be there (missing ones are restored
+# and the submission flagged). Contents are not compared: an instructor editing the course while a batch runs
+# must not have the edit reverted, nor a submission blamed for it.
+
+_SNAPSHOT: dict | None = None
+
+
+def _check_course_files() -> bool:
+    """True if every file of the course's package is still in place (restored if not)."""
+    global _SNAPSHOT
+    if _SNAPSHOT is None:
+        root = Path(__file__).resolve().parents[1]
+        _SNAPSHOT = {p: p.read_bytes() for p in sorted(root.rglob("*.py"))}
         return True
-    except ValueError:
-        return False
+    intact = True
+    for p, data in _SNAPSHOT.items():
+        if not p.exists():
+            intact = False
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_bytes(data)
+            except OSError:
+                pass
+    return intact
 
 
-def definitions(cells: list[str], filename: str):
-    """[(compiled code, cell number)] holding only the definitions of each cell; skipped cells noted."""
-    compiled, skipped = [], []
-    for i, source in enumerate(cells):
-        try:
-            tree = ast.parse(_strip_magics(source))
-        except SyntaxError as err:
-            skipped.append(f"cell {i + 1} has a syntax error (line {err.lineno}: {err.msg}) and was skipped")
-            continue
-        body = [n for n in tree.body if isinstance(n, _KEEP) or _is_constant_assignment(n)]
-        if body:
-            module = ast.Module(body=body, type_ignores=[])
-            compiled.append((compile(module, f"{filename} [cell {i + 1}]", "exec"), i + 1))
-    return compiled, skipped
+# ---- grading ----
 
-
-def load_namespace(path: Path) -> tuple[dict, list[str]]:
-    namespace = {"__name__": "__learner__"}
-    compiled, notes = definitions(read_cells(path), str(path))
-    for code, cell in compiled:
-        try:
-            exec(code, namespace)
-        except Exception as err:
-            notes.append(f"cell {cell} raised {type(err).__name__}: {err} while defining functions")
-    return namespace, notes
-
-
-def _grade_here(path: Path, exercise: str) -> Report:
+def graded_with_bank(exercise: str, tests=None) -> dict:
+    """{function: (Graded, [cases])}: the public cases, then the instructor's hidden ones (``--tests``)."""
     from . import graded_functions
+    from .bank import hidden_cases
 
-    report = Report(exercise=exercise)
-    namespace, notes = load_namespace(path)
-    for note in notes:
-        print(f"note: {note}")
-    for name, cases in graded_functions(exercise).items():
-        fn = namespace.get(name)
-        if fn is None:
-            report.results += [Result(name, c.name, False,
-                                      f"function {name} not found in {path.name}: keep its name and signature",
-                                      c.hint) for c in cases()]
-        else:
-            report.results += run_cases(name, fn, cases())
+    graded = graded_functions(exercise)
+    hidden = hidden_cases(tests, exercise) if tests else {}
+    unknown = set(hidden) - set(graded)
+    if unknown:
+        raise GradingInputError(f"the test bank names functions that exercise {exercise} does not grade: "
+                                f"{', '.join(sorted(unknown))}")
+    return {name: (g, g.cases() + hidden.get(name, [])) for name, g in graded.items()}
+
+
+def _status_message(name: str, status: dict) -> tuple[str, str]:
+    """(message for every case, flag) for a graded name that is not the learner's own function."""
+    kind = status["status"]
+    if kind == "missing":
+        return f"function {name} not found: keep its name and signature", "missing"
+    if kind == "course":
+        return (f"{name} is imported from the course ({status['origin']}), not written in your notebook: "
+                "it scores 0", "imported the answer")
+    if kind == "uses_course":
+        return (f"{name} calls the course's {', '.join(status['origins'])}: write it yourself; it scores 0",
+                "imported the answer")
+    return (f"{name} must be a function written in your notebook (def or lambda); it is a {status['type']} from "
+            f"{status['module']}", "not the learner's own function")
+
+
+def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOUT, tests=None,
+                memory_gb: float = DEFAULT_MEMORY_GB, check_files: bool = True) -> dict:
+    """Grade a notebook's code cells; returns {"score", "max_score", "checks", "flags", "notes", "error"}.
+
+    ``check_files=False`` leaves the check of the course's files to the caller (the batch does it, as it
+    knows which submissions ran at the same time)."""
+    graded = graded_with_bank(exercise, tests)
+    if check_files:
+        _check_course_files()
+    results, notes, flags, error = {}, [], [], None
+    pending = list(graded)
+    first = True
+    while pending:
+        worker = Worker(cells, pending, memory_gb, cpu_seconds=int(LOAD_TIMEOUT + timeout * len(pending) + 10))
+        # RLIMIT_CPU is a backstop for the whole worker (and any child it leaves behind)
+        try:
+            try:
+                loaded = worker.start(time.monotonic() + max(LOAD_TIMEOUT, timeout))
+            except FunctionLost as lost:
+                reason = lost.reason
+                tail = worker.output_tail().splitlines()[-1:] or [""]
+                error = (f"the notebook's definitions did not load: the worker {LOST.get(reason, reason)}"
+                         + (f" ({tail[0][:200]})" if tail[0] else ""))
+                for name in pending:
+                    results[name] = [Result(name, c.name, False, error, c.hint, c.points) for c in graded[name][1]]
+                flags.append("did not load")
+                break
+            if first:
+                notes += loaded["notes"]
+                first = False
+            while pending:
+                name = pending.pop(0)
+                cases = graded[name][1]
+                status = loaded["functions"].get(name, {"status": "missing"})
+                if status["status"] != "ok":
+                    message, flag = _status_message(name, status)
+                    results[name] = [Result(name, c.name, False, message, c.hint, c.points) for c in cases]
+                    flags.append(f"{flag}: {name}")
+                    continue
+                fn = RemoteFunction(worker, name, graded[name][0].returns, timeout)
+                try:
+                    results[name] = run_function_cases(name, fn, cases)
+                except _Lost as lost:
+                    results[name] = lost.results
+                    flags.append(f"{LOST_FLAG[lost.reason]}: {name}")
+                    break  # a fresh worker for the functions left
+        finally:
+            worker.stop()
+            if check_files and not _check_course_files():
+                flags.append(TAMPERED)
+    for name in graded:
+        if any(COURSE_MARK in r.message for r in results.get(name, [])) and f"imported the answer: {name}" not in flags:
+            flags.append(f"imported the answer: {name}")
+    report = {"exercise": exercise, "error": error, "flags": flags, "notes": notes,
+              "checks": [r for name in graded for r in results.get(name, [])]}
+    return finish(report)
+
+
+def finish(report: dict) -> dict:
+    """Score a report from its list of cases; a submission that changed the course's files scores 0."""
+    checks = report["checks"]
+    if TAMPERED in report["flags"]:
+        report["error"] = "the submission changed the course's files (they were restored); it scores 0"
+        for r in checks:
+            r.passed = False
+    return {"exercise": report["exercise"], "score": sum(r.points for r in checks if r.passed),
+            "max_score": sum(r.points for r in checks), "error": report["error"], "flags": report["flags"],
+            "notes": report["notes"], "checks": [asdict(r) for r in checks]}
+
+
+def mark_tampered(report: dict) -> dict:
+    """A graded report (dict) of a submission found to have changed the course's files: flagged, scored 0."""
+    if TAMPERED not in report["flags"]:
+        report["flags"].append(TAMPERED)
+    report["error"] = "the submission changed the course's files (they were restored); it scores 0"
+    for c in report["checks"]:
+        c["passed"] = False
+    report["score"] = 0
     return report
 
 
-def grade_path(path, exercise: str | None = None, timeout: float = 120) -> dict:
-    """Grade ``path`` in a subprocess; returns {"score", "max_score", "checks", "error", ...}."""
+def grade_path(path, exercise: str | None = None, timeout: float = DEFAULT_TIMEOUT, tests=None,
+               memory_gb: float = DEFAULT_MEMORY_GB) -> dict:
+    """Grade ``path`` (.ipynb or .py) with an isolated worker; returns the report as a dict."""
+    from . import EXERCISES
+
     path = Path(path)
     exercise = exercise or exercise_of(path)
     if exercise is None:
-        raise ValueError(f"cannot tell the exercise from {path.name!r}: name it NN_topic.ipynb or pass --exercise NN")
-    from . import EXERCISES
-
+        raise GradingInputError(f"cannot tell the exercise from {path.name!r}: name it NN_topic.ipynb or pass "
+                                "--exercise NN")
     if exercise not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise!r}: known are {', '.join(EXERCISES)}")
-    read_cells(path)  # fail here, clearly, on a missing or unsupported file
-    cmd = [sys.executable, "-m", "sslcourse.grading.runner", "--worker", str(path), "--exercise", exercise]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"path": str(path), "exercise": exercise, "score": 0, "max_score": _max_score(exercise),
-                "checks": [], "notes": [],
-                "error": f"grading stopped after {timeout:.0f} s: is there an infinite loop or a very slow function?"}
-    notes = [line[6:] for line in proc.stdout.splitlines() if line.startswith("note: ")]
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(MARKER):
-            report = json.loads(line[len(MARKER):])
-            return {"path": str(path), **report, "notes": notes}
-    err = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-    return {"path": str(path), "exercise": exercise, "score": 0, "max_score": _max_score(exercise), "checks": [],
-            "notes": notes, "error": f"the grader could not run your file: {err}"}
+        raise GradingInputError(f"unknown exercise {exercise!r}: known are {', '.join(EXERCISES)}")
+    cells = read_cells(path)
+    return {"path": str(path), **grade_cells(cells, exercise, timeout, tests, memory_gb)}
 
 
-def _max_score(exercise: str) -> int:
-    from . import graded_functions
-
-    return sum(len(cases()) for cases in graded_functions(exercise).values())
+def error_report(path, message: str, exercise: str | None = None) -> dict:
+    """The report of a file that could not be graded at all (the JSON that ``--json`` prints)."""
+    return {"path": str(path), "exercise": exercise or exercise_of(Path(path or "")), "score": 0, "max_score": 0, "error": message,
+            "flags": ["could not be graded"], "notes": [], "checks": []}
 
 
 def print_report(report: dict) -> None:
@@ -155,20 +276,6 @@ def print_report(report: dict) -> None:
         print_results(results, f"{function}:")
     if report.get("error"):
         print(f"  ✘ {report['error']}")
+    if report.get("flags"):
+        print(f"  flags: {'; '.join(report['flags'])}")
     print(f"Score: {report['score']}/{report['max_score']}")
-
-
-def _worker(path: str, exercise: str) -> None:
-    import torch
-
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    report = _grade_here(Path(path), exercise)
-    print(MARKER + json.dumps(report.to_dict()))
-
-
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--worker", required=True)
-    ap.add_argument("--exercise", required=True)
-    a = ap.parse_args()
-    _worker(a.worker, a.exercise)

@@ -2,7 +2,9 @@
 
 A context-free network: the shared encoder sees each tile alone (same weights for all nine),
 the nine feature vectors are concatenated, and a small classifier predicts the permutation π
-out of a fixed set chosen for maximal Hamming distance:  L = −log p(π | tiles shuffled by π).
+out of a fixed set chosen greedily for a large Hamming distance (the paper's Algorithm 1 by
+default: each new permutation maximises its summed distance to those chosen):
+L = −log p(π | tiles shuffled by π).
 """
 from __future__ import annotations
 
@@ -29,10 +31,13 @@ class Jigsaw(Method):
     weight_decay = 5e-4
 
     def __init__(self, encoder: nn.Module, num_permutations: int = 64, tile: int = 9, tile_size: int = 16,
-                 tile_jitter: bool = True, per_tile_norm: bool = True, seed: int = 0):
+                 tile_jitter: bool = True, per_tile_norm: bool = True, seed: int = 0,
+                 permutation_rule: str = "mean"):
         super().__init__()
         self.encoder = encoder
-        self.register_buffer("permutations", make_permutation_set(num_permutations, 9, seed=seed))
+        self.permutation_rule = permutation_rule
+        self.register_buffer("permutations", make_permutation_set(num_permutations, 9, seed=seed,
+                                                                  rule=permutation_rule))
         self.head = nn.Sequential(nn.Linear(9 * encoder.feature_dim, 512), nn.ReLU(inplace=True),
                                   nn.Linear(512, num_permutations))
         self.tile, self.tile_size = tile, tile_size
@@ -69,20 +74,20 @@ class Jigsaw(Method):
     def hparams(self) -> dict:
         return {"num_permutations": len(self.permutations), "tile": self.tile, "tile_size": self.tile_size,
                 "jitter": self.tile_jitter, "per_tile_norm": self.per_tile_norm,
-                "permutations": self.permutations[:4].tolist()}
+                "permutation_rule": self.permutation_rule, "permutations": self.permutations[:4].tolist()}
 
 
 RECIPES = {
     # quick: per-tile colour jitter and grayscale block the colour shortcut; per-tile
     # standardisation on top cost accuracy here (BENCHMARKS.md), so it is off
     "quick": dict(epochs=3, batch_size=64, lr=2e-3, num_permutations=64, tile=9, tile_size=16,
-                  per_tile_norm=False, tile_jitter=True, ablation_epochs=1),
+                  per_tile_norm=False, tile_jitter=True, permutation_rule="mean", ablation_epochs=1),
     # gpu: tiles seen at 16×16 (a quarter of the full profile's 32×32 work) so that ten epochs fit
     # about half a minute on an H100; accuracy not measured yet (BENCHMARKS.md)
     "gpu": dict(epochs=10, batch_size=256, lr=2e-3, num_permutations=100, tile=9, tile_size=16,
-                per_tile_norm=True, tile_jitter=True, ablation_epochs=1),
+                per_tile_norm=True, tile_jitter=True, permutation_rule="mean", ablation_epochs=1),
     "full": dict(epochs=100, batch_size=256, lr=2e-3, num_permutations=100, tile=9, tile_size=32,
-                 per_tile_norm=True, tile_jitter=True, ablation_epochs=10),
+                 per_tile_norm=True, tile_jitter=True, permutation_rule="mean", ablation_epochs=10),
 }
 
 
@@ -91,4 +96,4 @@ def build(profile, r: dict, encoder=None, seed: int = 0) -> Jigsaw:
 
     return Jigsaw(encoder or build_backbone(profile.backbone, seed=seed), num_permutations=r["num_permutations"],
                   tile=r["tile"], tile_size=r["tile_size"], per_tile_norm=r["per_tile_norm"],
-                  tile_jitter=r["tile_jitter"], seed=seed)
+                  tile_jitter=r["tile_jitter"], seed=seed, permutation_rule=r["permutation_rule"])

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..augment import SimCLRAugment
+from ..distributed import gather_with_grad
 from ..models import projection_mlp
 from ..train import Method
 
@@ -66,8 +67,9 @@ class SimCLR(Method):
     weight_decay = 1e-4
 
     def __init__(self, encoder: nn.Module, augment=None, temperature: float = 0.5,
-                 projection_dim: int = 128, hidden_dim: int = 512):
+                 projection_dim: int = 128, hidden_dim: int = 512, gather: bool = True):
         super().__init__()
+        self.gather = gather  # False: each process's own negatives only — the bug lesson 04 shows
         self.encoder = encoder
         self.projector = projection_mlp(encoder.feature_dim, hidden_dim, projection_dim)
         self.augment = augment or SimCLRAugment()
@@ -76,6 +78,8 @@ class SimCLR(Method):
     def training_step(self, images, labels=None, part="main"):
         views = torch.cat([self.augment(images), self.augment(images)])  # (2N, 3, H, W)
         z1, z2 = self.projector(self.encoder(views)).chunk(2)  # one pass: batch norm sees both views
+        if self.gather:  # under torchrun: every process's embeddings, so negatives come from the global batch
+            z1, z2 = gather_with_grad(z1), gather_with_grad(z2)  # (N_global, D) each
         loss = nt_xent_loss(z1, z2, self.temperature)
         return loss, {"loss": loss}
 

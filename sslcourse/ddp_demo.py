@@ -1,0 +1,129 @@
+"""One SimCLR step on one process and on several: where distributed contrastive learning goes wrong.
+
+    simclr_step_comparison(world_size=2, gather=True)   # -> {"one_process_loss", "ddp_loss", "max_weight_difference"}
+
+Both runs take one optimiser step, through ``train.fit``, on the same global batch of 16 images.
+The several-process run is real: ``world_size`` processes on this machine, joined with the gloo
+backend, each stepping on its half of the batch inside DistributedDataParallel. With
+``gather=True`` SimCLR gathers every process's embeddings before NT-Xent (``distributed.gather_with_grad``)
+and the loss and the updated weights equal the one-process run's; with ``gather=False`` each process
+sees only its own negatives and both differ — the bug lesson 04 shows.
+
+The network here has no batch norm: on CPUs, where gloo runs, PyTorch's ``SyncBatchNorm`` is not
+available, and per-process batch statistics would make the two runs differ for a reason other than
+the negatives. (On GPUs ``fit`` synchronises batch norm.) The views are deterministic for the same
+reason: random augmentations are drawn per process and would differ from the one-process draw.
+"""
+from __future__ import annotations
+
+import socket
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+GLOBAL_BATCH = 16
+
+
+class NoNormEncoder(nn.Module):
+    """A small convolutional encoder without batch norm: (N, 3, H, W) -> (N, 16)."""
+
+    feature_dim = 16
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2, padding=1),
+                                 nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+    def forward(self, x):
+        return self.net(x.float() / 255 if x.dtype == torch.uint8 else x)
+
+
+def _views(images: torch.Tensor) -> torch.Tensor:
+    """Deterministic 'views': the image itself, as float (see the module docstring)."""
+    return images.float() / 255
+
+
+def _demo_method(gather: bool):
+    from .methods.simclr import SimCLR
+
+    torch.manual_seed(0)
+    method = SimCLR(NoNormEncoder(), augment=_views, temperature=0.5, gather=gather)
+    method.projector = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8))  # no batch norm either
+    method.optimizer = "sgd"
+    return method
+
+
+def _demo_data():
+    from .data import ImageDataset
+
+    g = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (GLOBAL_BATCH, 3, 8, 8), dtype=torch.uint8, generator=g)
+    return ImageDataset(images, torch.zeros(GLOBAL_BATCH, dtype=torch.int64), ["any"], "demo", "train")
+
+
+def _one_step(gather: bool) -> tuple[float, dict]:
+    from .train import fit
+
+    method = _demo_method(gather)
+    history = fit(method, _demo_data(), 1, batch_size=GLOBAL_BATCH, lr=0.5, device="cpu", amp=None,
+                  channels_last=False, log_every=1, progress=False)
+    return history.steps[0]["loss"], {k: v.detach().clone() for k, v in method.state_dict().items()}
+
+
+def _worker(rank: int, world_size: int, port: int, gather: bool, out: str) -> None:
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
+    try:
+        loss, state = _one_step(gather)
+        torch.save({"loss": loss, "state": state}, Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def simclr_step_comparison(world_size: int = 2, gather: bool = True, timeout: float = 600) -> dict:
+    """One SimCLR step over the same global batch on 1 process and on ``world_size`` processes (gloo, CPU).
+
+    The processes are started as ``python -m sslcourse.ddp_demo`` — not forked from the caller, so this works
+    the same from a notebook, a script or a test."""
+    import os
+    import subprocess
+    import sys
+
+    if GLOBAL_BATCH % world_size:
+        raise ValueError(f"world_size must divide the global batch of {GLOBAL_BATCH}, got {world_size}")
+    one_loss, one_state = _one_step(gather)
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with tempfile.TemporaryDirectory() as out:
+        procs = [subprocess.Popen([sys.executable, "-m", "sslcourse.ddp_demo", str(rank), str(world_size), str(port),
+                                   str(int(gather)), out], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True) for rank in range(world_size)]
+        logs = [proc.communicate(timeout=timeout)[0] for proc in procs]
+        for rank, (proc, log) in enumerate(zip(procs, logs)):
+            if proc.returncode != 0:
+                raise RuntimeError(f"process {rank} of the demo failed:\n{log[-2000:]}")
+        results = [torch.load(Path(out) / f"rank{r}.pt", weights_only=True) for r in range(world_size)]
+    states = [r["state"] for r in results]
+    return {
+        "world_size": world_size, "gather": gather,
+        "one_process_loss": one_loss, "ddp_loss": results[0]["loss"],
+        "max_weight_difference": max((states[0][k] - one_state[k]).abs().max().item() for k in one_state),
+        "ranks_agree": all(torch.equal(s[k], states[0][k]) for s in states for k in one_state),
+    }
+
+
+if __name__ == "__main__":  # one process of the demo: RANK WORLD_SIZE PORT GATHER OUT_DIR
+    import sys
+
+    rank_, world_, port_, gather_, out_ = sys.argv[1:6]
+    _worker(int(rank_), int(world_), int(port_), bool(int(gather_)), out_)

@@ -1,0 +1,12 @@
+# Robustness: one function calls sys.exit(); the other is right and keeps its marks.
+import sys
+
+import torch.nn.functional as F
+
+
+def discriminator_loss(real_logits, fake_logits):
+    return -F.logsigmoid(real_logits).mean() - F.logsigmoid(-fake_logits).mean()
+
+
+def generator_loss(fake_logits, non_saturating=True):
+    sys.exit("bye")
