@@ -13,6 +13,7 @@ linear-probe accuracy at the end. The judge's own scores on real training images
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import torch
@@ -76,9 +77,9 @@ def main():
                   f"classes {r['classes_found']:2d}  D(x) {r['d_real']:.2f}  D(G(z)) {r['d_fake']:.2f}", flush=True)
         z = torch.randn(args.samples, method.z_dim, generator=torch.Generator().manual_seed(args.seed))
         for mode in (False, True):
-            method.train(mode)
+            sampler = copy.deepcopy(method).train(mode)  # a copy: batch norm in train mode updates its statistics
             with torch.no_grad():
-                s = judge.score(method.sample(args.samples, z))
+                s = judge.score(sampler.sample(args.samples, z))
             print(f"  sampled in {'train' if mode else 'eval'} mode: FD {s['fd']:.2f}, recognised "
                   f"{100 * s['recognised']:.1f} %, classes {s['classes_found']}", flush=True)
         method.eval()
