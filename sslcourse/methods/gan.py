@@ -76,7 +76,7 @@ class GAN(Method):
                 "spectral_norm": self.discriminator.spectral_norm, "beta1": self.beta1}
 
 
-# ablation_epochs: the short runs of lesson 05's "how GANs fail" demo (on a quarter of the data).
+# ablation_epochs: the short runs of lesson 05's "how GANs fail" demo (on a quarter or an eighth of the data).
 # gpu: sized from the measured H100 throughput (25,600 images/s: about 2 s per epoch) for about
 # a minute of lesson training; its accuracy is not measured yet (BENCHMARKS.md).
 RECIPES = {
