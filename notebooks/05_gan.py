@@ -60,22 +60,49 @@ train, test = load_profile_data(p)
 # $$D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)} .$$
 # Put back into $V$: $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_g)$ — against a perfect discriminator
 # the generator minimises the Jensen–Shannon divergence, whose minimum ($p_g = p_\text{data}$, $D^* = \tfrac12$)
-# is $-\log 4$. A one-dimensional check, with two Gaussians. Far from its mean a density is tiny and
-# $1 - D^*$ rounds to 0 in float32 (then $0 \cdot \log 0$ is `nan` and the sum $-\infty$), so the check works with
-# **log-densities** in float64: $\log D^* = \log p_\text{data} - \operatorname{logaddexp}(\log p_\text{data}, \log p_g)$.
+# is $-\log 4$. A one-dimensional check, with two Gaussians on a grid: the integral becomes a sum over the grid
+# points times their spacing. First the formula exactly as written, in float32 and in float64:
 
 # %%
 xs = torch.linspace(-12, 12, 12001, dtype=torch.float64, device="cpu")  # a one-dimensional check, no data involved
 dx = xs[1] - xs[0]
-log_p_data = -0.5 * xs**2 - 0.5 * math.log(2 * math.pi)
+
+
+def gaussian(mean, dtype):
+    return (torch.exp(-0.5 * (xs - mean) ** 2) / math.sqrt(2 * math.pi)).to(dtype)
+
+
+def value_as_written(p_data, p_g):
+    """V(D*, G) on the grid, the formula as written: D* = p_data / (p_data + p_g), then log D* and log(1 − D*)."""
+    d_star = p_data / (p_data + p_g)
+    return ((p_data * torch.log(d_star) + p_g * torch.log(1 - d_star)) * dx).sum().item()
+
+
+naive = {dtype: value_as_written(gaussian(0.0, dtype), gaussian(4.0, dtype)) for dtype in (torch.float32, torch.float64)}
+for dtype, v in naive.items():
+    print(f"{str(dtype):<14} generator off by 4: V(D*, G) = {v}")
+assert not any(math.isfinite(v) for v in naive.values()), \
+    "the prose says the formula as written is not finite, in float32 or float64"
+
+# %% [markdown]
+# Neither is a number. Where $p_g \ll p_\text{data}$ (the left edge: at $x = -12$, $p_g / p_\text{data} = e^{-56}
+# \approx 5\cdot10^{-25}$), $D^*$ rounds to exactly 1, so $1 - D^*$ is 0 and its log $-\infty$ — float64 only moves the
+# edge, since its precision stops near $10^{-16}$. The cure is algebra, not bits: $1 - D^* = p_g / (p_\text{data} +
+# p_g)$, a ratio that never subtracts. In float32 $p_g$ itself still rounds to 0 there ($e^{-128}$ is below float32's
+# smallest number, $\approx 10^{-45}$), so the check below uses the ratio form in float64, which holds every density on
+# this grid, and compares it with $-\log 4 + 2\,\mathrm{JSD}$, the JSD computed on its own. (Where even float64
+# densities underflow — a wider grid, sharper densities — one works with log-densities throughout: that is part of
+# **exercise 05**.)
+
+# %%
+p_data = gaussian(0.0, torch.float64)
 check = {}
 for shift in (4.0, 1.0, 0.0):
-    log_p_g = -0.5 * (xs - shift) ** 2 - 0.5 * math.log(2 * math.pi)
-    log_sum = torch.logaddexp(log_p_data, log_p_g)  # log(p_data + p_g), never log(0)
-    log_d, log_1_minus_d = log_p_data - log_sum, log_p_g - log_sum  # log D*, log(1 − D*)
-    v = ((log_p_data.exp() * log_d + log_p_g.exp() * log_1_minus_d) * dx).sum().item()
-    log_m = log_sum - math.log(2)  # the mixture m = (p_data + p_g) / 2
-    jsd = 0.5 * ((log_p_data.exp() * (log_p_data - log_m) + log_p_g.exp() * (log_p_g - log_m)) * dx).sum().item()
+    p_g = gaussian(shift, torch.float64)
+    total = p_data + p_g
+    v = ((p_data * torch.log(p_data / total) + p_g * torch.log(p_g / total)) * dx).sum().item()  # D*, 1 − D* as ratios
+    m = total / 2  # the mixture
+    jsd = 0.5 * ((p_data * torch.log(p_data / m) + p_g * torch.log(p_g / m)) * dx).sum().item()
     check[shift] = (v, -math.log(4) + 2 * jsd)
     print(f"generator off by {shift}: V(D*, G) = {v:+.6f},  -log 4 + 2 JSD = {check[shift][1]:+.6f}")
 
