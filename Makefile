@@ -40,7 +40,7 @@ test: $(STAMP) $(IPYWIDGETS7)
 	rm -rf $(TEST_CACHE)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick TQDM_MININTERVAL=10 \
 		$(PY) -m pytest -q tests notebooks solutions exercises \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider --durations=25
 
 unit: $(STAMP)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q tests

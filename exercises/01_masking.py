@@ -13,12 +13,15 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/01_masking.ipynb)
 #
-# # Exercise 01 — masks and the masked reconstruction loss
+# # Exercise 01 — masks, the masked reconstruction loss and the structure target
 #
-# Three functions from lesson 01, written by you: two masking strategies and the loss on the hidden part.
+# Four functions: two masking strategies, the loss on the hidden part, and the **structure target** that lesson 01
+# trains with but only describes — then an experiment that shows why it is needed, and a written answer (marked by
+# hand).
 # Conventions: a mask is a float tensor `(n, 1, size, size)` with **1 = visible** and **0 = hidden**; use the
 # `generator` for every random draw, so that a seed gives the same masks. No Python loops over images.
-# Each function is followed by a check cell; `sslcourse grade exercises/01_masking.ipynb` grades them all.
+# Each function is followed by a check cell; `sslcourse grade exercises/01_masking.ipynb` grades them all and lists
+# your written answer for your teacher.
 
 # %%
 import subprocess
@@ -33,7 +36,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from sslcourse.config import lesson_setup
-from sslcourse.grading import check_masked_mse, check_random_block_mask, check_random_patch_mask
+from sslcourse.grading import check_masked_mse, check_random_block_mask, check_random_patch_mask, check_structure_mse
 
 p = lesson_setup()
 
@@ -57,8 +60,8 @@ check_random_block_mask(random_block_mask)
 # ## 2. MAE-style random patches
 # Cut the image into a `g`×`g` grid of `patch`×`patch` patches (`g = size // patch`) and hide **exactly**
 # `k = round(mask_ratio · g²)` of them in every image, chosen independently per image. The trick of the MAE code:
-# draw one random score per patch, rank the scores within each image (`argsort` twice gives each patch its rank),
-# and hide the patches ranked below `k`. Then blow the `(n, g, g)` grid up to pixels with `repeat_interleave`.
+# draw one random score per patch, rank the scores within each image (a patch's rank is the place its score
+# takes when the row is sorted), and hide the patches ranked below `k`. Then blow the `(n, g, g)` grid up to pixels with `repeat_interleave`.
 
 # %%
 def random_patch_mask(n, size=32, patch=4, mask_ratio=0.75, generator=None):
@@ -87,13 +90,63 @@ def masked_mse(pred, target, mask):
 check_masked_mse(masked_mse)
 
 # %% [markdown]
-# ## 4. Look at your masks
-# (This cell raises `NotImplementedError` until your functions are written.)
+# ## 4. Structure, not colour
+# In `shapes` (and in photos) the colour of a hidden part is often unpredictable from the rest: a car may be red or
+# blue. Averaged over the possibilities, the squared error is smallest for a grey, blurred guess — so a network
+# trained with `masked_mse` learns to paint grey. Lesson 01 therefore compares **structure**: before the masked MSE,
+# subtract from the prediction and from the target their own mean colour over the hidden part, per image and per
+# channel ($h = 1 - m$, sums over pixels):
+# $$\bar{\hat x}_{ic} = \frac{\sum h_i \hat x_{ic}}{\sum h_i}, \qquad \bar x_{ic} = \frac{\sum h_i x_{ic}}{\sum h_i},
+# \qquad L_\text{structure} = \text{masked\_mse}\big(\hat x - \bar{\hat x},\; x - \bar x,\; m\big).$$
+# An image with nothing hidden has no hidden mean and adds nothing (no 0/0). You may call your `masked_mse`.
+
+# %%
+def structure_mse(pred, target, mask):
+    """masked_mse after removing each image's and channel's mean over its hidden part from pred and from target."""
+    # YOUR CODE HERE
+    raise NotImplementedError("replace this line with your solution")
+
+
+# %%
+check_structure_mse(structure_mse)
+
+# %% [markdown]
+# ## 5. Experiment: which guess does each loss prefer?
+# No network needed: two hand-made guesses for a 16×16 hole in 512 test images.
+# * **grey**: the hole filled with the mean colour of the image's visible part — the blurry answer;
+# * **shifted**: the true image, every colour shifted by ±0.25 (a quarter of the range, a random sign per image and
+#   channel) — the right shapes in the wrong colour.
+#
+# (These cells raise `NotImplementedError` until your functions are written.)
 
 # %% tags=["raises-exception"]
 from sslcourse.data import load_dataset
 from sslcourse.plots import show_rows
 
+images = load_dataset("shapes", "test").images[:512].float() / 255
+g = torch.Generator().manual_seed(0)
+mask = random_block_mask(512, 32, 16, g)
+visible_colour = (images * mask).sum((2, 3), keepdim=True) / mask.sum((2, 3), keepdim=True)
+guesses = {"grey": mask * images + (1 - mask) * visible_colour,
+           "shifted": images + 0.25 * (torch.randint(0, 2, (512, 3, 1, 1), generator=g) * 2 - 1)}
+scores = {name: (float(masked_mse(x, images, mask)), float(structure_mse(x, images, mask))) for name, x in guesses.items()}
+for name, (plain, structure) in scores.items():
+    print(f"{name:>8}: masked_mse {plain:.4f}   structure_mse {structure:.4f}")
+assert scores["grey"][0] < scores["shifted"][0], "the text says masked_mse prefers the grey guess"
+assert scores["shifted"][1] < 1e-6 < scores["grey"][1], "the text says structure_mse scores the shifted guess 0"
+
+# %% tags=["raises-exception"]
+show_rows({"image": images[:8], "hidden": (mask * images)[:8], "grey": guesses["grey"][:8],
+           "shifted": guesses["shifted"][:8].clamp(0, 1)}, ncols=8)
+plt.show()
+
+# %% [markdown]
+# `masked_mse` prefers the grey guess, though the shifted one has every edge and every shape right;
+# `structure_mse` scores the shifted guess a perfect 0 and the grey one by how much structure it misses.
+#
+# ## 6. Look at your masks
+
+# %% tags=["raises-exception"]
 images = load_dataset("shapes", "test").images[:8].float() / 255
 g = torch.Generator().manual_seed(0)
 show_rows({"image": images, "block": random_block_mask(8, 32, 14, g) * images,
@@ -101,7 +154,11 @@ show_rows({"image": images, "block": random_block_mask(8, 32, 14, g) * images,
 plt.show()
 
 # %% [markdown]
-# ## 5. Think about it
-# * With `mask_ratio = 0.75`, why does MAE hide *patches* rather than 75 % of random pixels?
-# * Your `masked_mse` divides by the number of hidden values. What would go wrong in training if it divided by
-#   the number of *all* pixels instead, with masks of different sizes in one batch?
+# ## Written answer (graded by hand): Which target rewards a good inpainter?
+# Using the numbers above: a network trained with `masked_mse` on `shapes`, whose parts have random colours — what
+# will it paint in the hole, and why does that teach its encoder less about objects than training with
+# `structure_mse`? What does the structure target give up, and how does lesson 01 still show a filled-in image in
+# colour? (A few sentences.)
+
+# %% [markdown]
+# *Your answer here: double-click this cell and replace this line.*

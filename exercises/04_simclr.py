@@ -13,13 +13,15 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/04_simclr.ipynb)
 #
-# # Exercise 04 — the NT-Xent loss and SimCLR's views
+# # Exercise 04 — the NT-Xent loss, SimCLR's views, alignment and uniformity
 #
-# Write the heart of SimCLR (lesson 04): the two views of a batch, and the NT-Xent loss
-# $$\ell(i, j) = -\log \frac{\exp(\mathrm{sim}(z_i, z_j)/\tau)}{\sum_{k \ne i} \exp(\mathrm{sim}(z_i, z_k)/\tau)},
-# \qquad L = \frac{1}{2N}\sum_{\text{all } 2N \text{ anchors}} \ell,$$
-# with $\mathrm{sim}$ the cosine similarity and $j$ the other view of $i$. Vectorised — no Python loop over samples —
-# and numerically stable for small $\tau$. `sslcourse grade exercises/04_simclr.ipynb` grades both functions.
+# Write the heart of SimCLR (lesson 04) — the two views of a batch and the NT-Xent loss — and then the two
+# measures of Wang & Isola (2020) that say *what* the loss asks of the embeddings: the two views of an image should
+# land close together (**alignment**), and different images should spread over the sphere (**uniformity**).
+# A short experiment measures both on two untrained featurisers under four augmentations, and a written answer
+# (marked by hand) asks what the augmentations ask of the encoder.
+# Vectorised — no Python loop over samples — and numerically stable. `sslcourse grade exercises/04_simclr.ipynb`
+# grades the functions and lists your written answer for your teacher.
 
 # %%
 import subprocess
@@ -30,11 +32,13 @@ if "google.colab" in sys.modules:  # Colab only: install the course
                            "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
 
 # %%
+import math
+
 import torch
 import torch.nn.functional as F
 
 from sslcourse.config import lesson_setup
-from sslcourse.grading import check_nt_xent_loss, check_simclr_views
+from sslcourse.grading import check_alignment_uniformity, check_nt_xent_loss, check_simclr_views
 
 p = lesson_setup()
 
@@ -55,11 +59,14 @@ check_simclr_views(simclr_views)
 
 # %% [markdown]
 # ## 2. NT-Xent
-# Recipe: check the shapes (raise a `ValueError` naming both if they differ); concatenate `z1` and `z2` into
-# `(2N, D)` and L2-normalise the rows; the similarity matrix divided by τ; set its diagonal to $-\infty$ (an anchor
-# is not its own candidate); the partner of row $i$ is column $(i + N) \bmod 2N$. Each row is then a softmax
-# classification with a known answer: `F.cross_entropy` computes $-\log\text{softmax}$ in log-space (stable) and
-# averages over the rows.
+# For $2N$ embeddings (the two views of $N$ images, stacked), anchor $i$ and its partner $j$ (the other view of the
+# same image):
+# $$\ell(i, j) = -\log \frac{\exp(\mathrm{sim}(z_i, z_j)/\tau)}{\sum_{k \ne i} \exp(\mathrm{sim}(z_i, z_k)/\tau)},
+# \qquad L = \frac{1}{2N}\sum_{\text{all } 2N \text{ anchors}} \ell,$$
+# with $\mathrm{sim}$ the cosine similarity. Read each anchor's row as a classification among the $2N - 1$ other
+# embeddings whose right answer is known (its partner): the loss is then a cross-entropy, which the library computes
+# in log space — stable however small $\tau$ is. The anchor is not one of its own candidates. If the two inputs
+# differ in shape, raise a `ValueError` that names both shapes.
 
 # %%
 def nt_xent_loss(z1, z2, temperature=0.5):
@@ -72,18 +79,80 @@ def nt_xent_loss(z1, z2, temperature=0.5):
 check_nt_xent_loss(nt_xent_loss)
 
 # %% [markdown]
-# ## 3. Compare with the course's loss
-# (This cell raises `NotImplementedError` until your function is written.)
+# ## 3. Alignment and uniformity
+# On unit vectors $\hat z = z / \|z\|$ (Wang & Isola 2020, with $\alpha = 2$):
+# $$\mathcal L_\text{align} = \frac1N \sum_i \|\hat z^{(1)}_i - \hat z^{(2)}_i\|^2, \qquad
+# \mathcal L_\text{uniform}(\hat z) = \log \frac{1}{N(N-1)} \sum_{i \ne j} e^{-t\,\|\hat z_i - \hat z_j\|^2},$$
+# and the uniformity of the pair is the mean of $\mathcal L_\text{uniform}$ over the two views, each view measured on
+# its own. Both are *lower is better*: alignment 0 means the two views of every image coincide; uniformity is 0 when
+# every embedding is the same point (all kernel terms 1) and falls as they spread out. Return
+# `(alignment, uniformity)`, two 0-dim tensors. A large $t$ makes every kernel term underflow: keep the log of a mean
+# of exponentials in log space.
 
-# %% tags=["raises-exception"]
-from sslcourse.methods.simclr import nt_xent_loss as course_loss
+# %%
+def alignment_uniformity(z1, z2, t=2.0):
+    """(alignment, uniformity) of two views' embeddings (N, D): Wang & Isola's measures on the unit sphere."""
+    # YOUR CODE HERE
+    raise NotImplementedError("replace this line with your solution")
 
-z1, z2 = torch.randn(256, 128), torch.randn(256, 128)
-for tau in (0.05, 0.2, 0.5, 1.0):
-    print(f"τ = {tau}: yours {float(nt_xent_loss(z1, z2, tau)):.5f}, the course's {float(course_loss(z1, z2, tau)):.5f}")
+
+# %%
+check_alignment_uniformity(alignment_uniformity)
 
 # %% [markdown]
-# ## Think about it
-# * Your loss for random embeddings is close to $\log(2N-1)$. Why? What is it for perfectly aligned views of
-#   orthogonal images, as $\tau \to 0$?
-# * Why would `torch.exp(sim / τ)` followed by `torch.log(...)` overflow for τ = 0.01, while `cross_entropy` does not?
+# ## 4. Experiment: what do the augmentations move?
+# 512 test images of `shapes`, two views each, under four augmentations — none, crops only, colour only, and
+# SimCLR's crops + colour — seen by two *untrained* featurisers: the pixels (averaged over 4×4 blocks, centred) and a
+# random-init ConvNet (the course's backbone). For each: your alignment, your uniformity and your NT-Xent at
+# $\tau = 0.5$. (This cell raises `NotImplementedError` until your functions are written.)
+
+# %% tags=["raises-exception"]
+from sslcourse.augment import SimCLRAugment, to_float
+from sslcourse.data import load_dataset
+from sslcourse.evaluate import extract_features
+from sslcourse.models import build_backbone
+
+images = load_dataset("shapes", "test").images[:512]
+encoder = build_backbone(p.backbone, seed=0)
+featurisers = {"pixels": lambda x: F.avg_pool2d(to_float(x), 4).flatten(1) - 0.5,
+               "random-init ConvNet": lambda x: extract_features(encoder, x).cpu()}
+augmentations = {"none": lambda x, generator=None: to_float(x),
+                 "crop only": SimCLRAugment(strength=0.0, gray_p=0.0),
+                 "colour only": SimCLRAugment(scale=(1.0, 1.0), flip_p=0.0),
+                 "crop + colour": SimCLRAugment()}
+results = {}
+for fname, features in featurisers.items():
+    for aname, augment in augmentations.items():
+        g = torch.Generator().manual_seed(0)
+        v1, v2 = simclr_views(images, lambda x: augment(x, generator=g))
+        z1, z2 = features(v1), features(v2)
+        a, u = alignment_uniformity(z1, z2)
+        results[fname, aname] = (float(a), float(u), float(nt_xent_loss(z1, z2, 0.5)))
+        print(f"{fname:>20} · {aname:<13}  alignment {float(a):.3f}  uniformity {float(u):+.3f}  "
+              f"NT-Xent {results[fname, aname][2]:.3f}")
+for fname in featurisers:
+    assert results[fname, "none"][0] < 1e-6, "the text says identical views have alignment 0"
+    assert max(results[fname, a][0] for a in augmentations) == results[fname, "crop + colour"][0], \
+        "the text says crops + colour move the two views farthest apart"
+pix, conv = results["pixels", "crop + colour"], results["random-init ConvNet", "crop + colour"]
+assert conv[0] < pix[0] and conv[1] > max(pix[1], -1.0) and conv[2] > pix[2], \
+    "the text says the ConvNet aligns better than the pixels, but has a uniformity close to 0 and the higher NT-Xent"
+
+# %% [markdown]
+# Without augmentation the two views are the same image, so alignment is 0 whatever the featuriser: the task would
+# be trivial. Each augmentation moves the views apart, crops + colour the most. The random-init ConvNet has the
+# *better* alignment of the two featurisers and yet the *higher* NT-Xent: its uniformity is close to 0 — its
+# embeddings bunch together in one corner of the sphere, so the views of one image are close, but so is every other
+# image. NT-Xent rewards both at once.
+
+# %% [markdown]
+# ## Written answer (graded by hand): What do the augmentations ask of the encoder?
+# (a) Training with NT-Xent drives the alignment down under SimCLR's augmentations: what must the encoder then ignore
+# in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
+# random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
+# (c) Lesson 04 finds crops + colour better than either alone: why could a network trained with crops only solve
+# its task without learning much about objects? (Think about what two crops of one `shapes` image always share.)
+# (A few sentences.)
+
+# %% [markdown]
+# *Your answer here: double-click this cell and replace this line.*

@@ -11,12 +11,14 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/00_knn.ipynb)
 #
-# # Exercise 00 — the weighted kNN classifier
+# # Exercise 00 — the weighted kNN classifier, and choosing k without the test set
 #
 # Every lesson of the course measures an encoder by how well a **k-nearest-neighbour vote** on its frozen
-# features predicts the class (lesson 00, section 4). Here you write that classifier yourself, in two steps,
-# each followed by a check cell that tells you which cases pass. `sslcourse grade exercises/00_knn.ipynb`
-# grades the whole notebook from a terminal.
+# features predicts the class (lesson 00, section 4). Here you write that classifier yourself, then a step the
+# lesson does not take: **choosing $k$ honestly**, by a leave-one-out vote on the training features, so the test
+# set is touched once. Each function is followed by a check cell that tells you which cases pass; a short experiment
+# and a written answer (marked by hand) close the notebook. `sslcourse grade exercises/00_knn.ipynb` grades the
+# functions from a terminal and lists your written answer for your teacher.
 #
 # No loops over samples: everything is a few tensor operations on whole matrices.
 
@@ -29,11 +31,12 @@ if "google.colab" in sys.modules:  # Colab only: install the course
                            "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
 
 # %%
+import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
 from sslcourse.config import lesson_setup
-from sslcourse.grading import check_cosine_similarity_matrix, check_weighted_knn_predict
+from sslcourse.grading import check_cosine_similarity_matrix, check_leave_one_out_accuracy, check_weighted_knn_predict
 
 p = lesson_setup()
 
@@ -62,7 +65,8 @@ check_cosine_similarity_matrix(cosine_similarity_matrix)
 # with weight $e^{s_i/\tau}$:
 # $$\text{score}_c = \sum_{i \in N_k} e^{s_i/\tau}\,[y_i = c], \qquad \hat y = \arg\max_c \text{score}_c .$$
 # A small temperature $\tau$ lets the closest neighbours dominate; a large one approaches a plain majority vote.
-# Hint: `votes.scatter_add_(1, neighbour_labels, weights)` adds each weight into its class column.
+# Build one row of class totals per query, all zeros, and add every neighbour's weight into the column of its
+# class — one indexed addition for the whole batch, no loop.
 
 # %%
 def weighted_knn_predict(train_features, train_labels, test_features, k=20, temperature=0.07, num_classes=None):
@@ -81,10 +85,41 @@ def weighted_knn_predict(train_features, train_labels, test_features, k=20, temp
 check_weighted_knn_predict(weighted_knn_predict)
 
 # %% [markdown]
-# ## 3. Use it on real features
+# ## 3. Leave one out
 #
-# Compare your classifier with the course's `knn_accuracy` on the features of a random-init encoder.
-# (This cell raises `NotImplementedError` until your functions are written.)
+# Which $k$ (and $\tau$) should the protocol use? Trying them on the test set and keeping the best makes the test
+# accuracy a *tuned* number, no longer an estimate of new data. The honest way uses the training set alone:
+# classify every training point $i$ by the vote of its $k$ neighbours among the **other** $N-1$ points,
+# $$\text{LOO}(k, \tau) = \frac1N \sum_{i=1}^{N} \Big[\arg\max_c \sum_{j \in N_k(i),\, j \ne i} e^{s_{ij}/\tau}[y_j = c] = y_i\Big],$$
+# where $N_k(i)$ are the $k$ points most similar to $i$ other than $i$ itself. Leaving $i$ out matters: every point
+# is the most similar to itself. Leave it out **by its index**, not by its similarity (a duplicate image is another
+# point and votes). Return the accuracy as a 0-dim float tensor; no loop over points.
+
+# %%
+def leave_one_out_accuracy(features, labels, k=20, temperature=0.07):
+    """Fraction (0-dim float tensor) of points whose weighted kNN vote among the other N − 1 points is their label."""
+    ### BEGIN SOLUTION
+    n = len(features)
+    num_classes = int(labels.max()) + 1
+    sim = cosine_similarity_matrix(features, features)
+    sim = sim.masked_fill(torch.eye(n, dtype=torch.bool, device=sim.device), float("-inf"))  # not its own neighbour
+    top, idx = sim.topk(min(k, n - 1), dim=1)
+    votes = torch.zeros(n, num_classes, device=features.device)
+    votes.scatter_add_(1, labels[idx], torch.exp(top / temperature))
+    return (votes.argmax(1) == labels).float().mean()
+    ### END SOLUTION
+
+
+# %%
+check_leave_one_out_accuracy(leave_one_out_accuracy)
+
+# %% [markdown]
+# ## 4. Experiment: choose k on the training features
+#
+# The features of a random-init encoder (what every lesson compares against). First your classifier against the
+# course's `knn_accuracy`; then leave-one-out on 2,000 training features for several $k$, the choice it makes, and —
+# only to judge that choice — the test accuracy for every $k$.
+# (These cells raise `NotImplementedError` until your functions are written.)
 
 # %% tags=["raises-exception"]
 from sslcourse.data import load_profile_data
@@ -93,12 +128,45 @@ from sslcourse.models import build_backbone
 
 train, test = load_profile_data(p, train_size=5000)
 encoder = build_backbone(p.backbone, seed=0).to(p.device)
-f_train, f_test = extract_features(encoder, train.images), extract_features(encoder, test.images)
-mine = (weighted_knn_predict(f_train.cpu(), train.labels.cpu(), f_test.cpu(), k=20) == test.labels.cpu()).float().mean()
-print(f"your kNN: {mine:.1%}   sslcourse.evaluate.knn_accuracy: {knn_accuracy(f_train, train.labels, f_test, test.labels, k=20):.1%}")
+f_train, f_test = extract_features(encoder, train.images).cpu(), extract_features(encoder, test.images).cpu()
+y_train, y_test = train.labels.cpu(), test.labels.cpu()
+mine = (weighted_knn_predict(f_train, y_train, f_test, k=20) == y_test).float().mean()
+print(f"your kNN: {mine:.1%}   sslcourse.evaluate.knn_accuracy: {knn_accuracy(f_train, y_train, f_test, y_test, k=20):.1%}")
+
+# %% tags=["raises-exception"]
+ks = [1, 3, 10, 30, 100, 300]
+loo = [float(leave_one_out_accuracy(f_train[:2000], y_train[:2000], k=k)) for k in ks]
+on_test = [float((weighted_knn_predict(f_train, y_train, f_test, k=k) == y_test).float().mean()) for k in ks]
+chosen = ks[max(range(len(ks)), key=loo.__getitem__)]
+kept_self = (weighted_knn_predict(f_train[:2000], y_train[:2000], f_train[:2000], k=1) == y_train[:2000]).float().mean()
+plt.plot(ks, [100 * a for a in loo], "o-", label="leave-one-out, 2,000 training features")
+plt.plot(ks, [100 * a for a in on_test], "s--", label="test set (only to judge the choice)")
+plt.axvline(chosen, color="grey", lw=0.8)
+plt.xscale("log")
+plt.xlabel("k")
+plt.ylabel("accuracy (%)")
+plt.legend()
+plt.show()
+print(f"leave-one-out chooses k = {chosen}; its test accuracy {on_test[ks.index(chosen)]:.1%}, the best k on the "
+      f"test set would give {max(on_test):.1%}")
+print(f"without leaving the point out, k = 1 'scores' {kept_self:.1%} on the training features")
+assert kept_self > 0.99, "the text says a point left in its own vote makes k = 1 look perfect"
+assert on_test[ks.index(chosen)] >= max(on_test) - 0.02, "the model answer says the choice costs under 2 points here"
 
 # %% [markdown]
-# ## 4. Try it yourself
-# * How does the accuracy change with `k` (1, 5, 20, 200) and with `temperature` (0.01, 0.07, 1, 100)?
-#   At which temperature does the weighted vote become a plain majority vote?
-# * Replace the cosine similarity with the negative Euclidean distance on unnormalised features. Better or worse, and why?
+# ## Written answer (graded by hand): Choosing k without the test set
+# Look at the two curves. (a) Why may the protocol choose $k$ by leave-one-out on the training features, but not by
+# the test accuracy — what would the reported number then mean? (b) Had you forgotten to leave each point out, which
+# $k$ would the training features have chosen, whatever the encoder, and why? (A few sentences.)
+
+# %% [markdown]
+# <!-- BEGIN SOLUTION -->
+# *A model answer.* (a) The test set estimates accuracy on new data only if nothing was fitted to it. Choosing $k$
+# by test accuracy fits a hyper-parameter to the test set: the best of several test accuracies is biased upwards
+# (more so the more values are tried) and no longer an estimate for new data. Leave-one-out uses the training
+# points only, each judged by the others as a test point would be, so the test set is still untouched when it is
+# used once at the end. Here the choice also costs little: its test accuracy is within 2 points of the best $k$'s.
+# (b) $k = 1$: every point is its own most similar neighbour, so with $k = 1$ it always votes for its own label and
+# scores 100% (as printed); larger $k$ dilute that self-vote with real neighbours and look worse. The "best" $k$
+# would be an artefact of the mistake, not a property of the features.
+# <!-- END SOLUTION -->

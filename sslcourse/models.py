@@ -147,16 +147,33 @@ class Decoder(nn.Module):
 # ---- DCGAN (Radford et al. 2016), sized for 32×32 ----
 
 class Generator(nn.Module):
-    """z (N, z_dim) -> image (N, 3, 32, 32) in [-1, 1]: 4 -> 8 -> 16 -> 32, batch norm, ReLU, tanh."""
+    """z (N, z_dim) -> image (N, 3, 32, 32) in [-1, 1]: 4 -> 8 -> 16 -> 32, batch norm, ReLU, tanh.
 
-    def __init__(self, z_dim: int = 64, width: int = 64):
+    upsample: how each ×2 step is made.
+    * ``"transposed"`` (DCGAN): a 4×4 transposed convolution of stride 2. It computes the four pixels of
+      every 2×2 output block with four different 2×2 slices of its kernel; nothing ties the slices together,
+      so it paints a checkerboard that the generator must learn to cancel (Odena, Dumoulin & Olah 2016,
+      "Deconvolution and checkerboard artifacts", Distill).
+    * ``"resize"``: nearest-neighbour ×2 (the four pixels of a block are equal: no checkerboard), then a 3×3
+      convolution, the same kernel at every pixel. The default: nothing to unlearn.
+    """
+
+    def __init__(self, z_dim: int = 64, width: int = 64, upsample: str = "resize"):
         super().__init__()
-        self.z_dim = z_dim
+        if upsample not in ("transposed", "resize"):
+            raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
+        self.z_dim, self.upsample = z_dim, upsample
+
+        def up(c_in, c_out, bias=False):
+            if upsample == "transposed":
+                return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)
+            return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias))
+
         self.net = nn.Sequential(
             nn.ConvTranspose2d(z_dim, 4 * width, 4, 1, 0, bias=False), nn.BatchNorm2d(4 * width), nn.ReLU(True),  # 4×4
-            nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(True),  # 8×8
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),  # 16×16
-            nn.ConvTranspose2d(width, 3, 4, 2, 1), nn.Tanh(),  # 32×32
+            up(4 * width, 2 * width), nn.BatchNorm2d(2 * width), nn.ReLU(True),  # 8×8
+            up(2 * width, width), nn.BatchNorm2d(width), nn.ReLU(True),  # 16×16
+            up(width, 3, bias=True), nn.Tanh(),  # 32×32
         )
         self.apply(dcgan_init)
 
@@ -165,16 +182,28 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """image in [-1, 1] (N, 3, 32, 32) -> logit (N,): strided convs, LeakyReLU(0.2), no pooling."""
+    """image in [-1, 1] (N, 3, 32, 32) -> logit (N,): strided convs, LeakyReLU(0.2), no pooling.
 
-    def __init__(self, width: int = 64):
+    spectral_norm: divide every conv's weight by its largest singular value (Miyato et al. 2018), so D
+    is 1-Lipschitz per layer and cannot grow arbitrarily sharp; batch norm is then left out, as in SN-GAN.
+    """
+
+    def __init__(self, width: int = 64, spectral_norm: bool = False):
         super().__init__()
+        self.spectral_norm = spectral_norm
+
+        def conv(c_in, c_out, k, s, p, norm=True):
+            layer = nn.Conv2d(c_in, c_out, k, s, p, bias=not norm or spectral_norm)
+            if spectral_norm:
+                return [nn.utils.parametrizations.spectral_norm(layer)]
+            return [layer, nn.BatchNorm2d(c_out)] if norm else [layer]
+
         self.stages = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(3, width, 4, 2, 1), nn.LeakyReLU(0.2, True)),  # 16×16
-            nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True)),  # 8×8
-            nn.Sequential(nn.Conv2d(2 * width, 4 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * width), nn.LeakyReLU(0.2, True)),  # 4×4
+            nn.Sequential(*conv(3, width, 4, 2, 1, norm=False), nn.LeakyReLU(0.2, True)),  # 16×16
+            nn.Sequential(*conv(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2, True)),  # 8×8
+            nn.Sequential(*conv(2 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2, True)),  # 4×4
         ])
-        self.head = nn.Conv2d(4 * width, 1, 4, 1, 0)  # 1×1
+        self.head = conv(4 * width, 1, 4, 1, 0, norm=False)[0]  # 1×1
         self.stage_dims = [width, 2 * width, 4 * width]
         self.apply(dcgan_init)
 
@@ -195,7 +224,7 @@ class DiscriminatorEncoder(Backbone):
         super().__init__()
         self.normalize = Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # [0, 1] -> [-1, 1]
         self.stages = discriminator.stages  # shared, not copied: it trains with the GAN
-        self.grid = grid
+        self.grid, self.spectral_norm = grid, discriminator.spectral_norm
         self.stage_dims = [c * grid * grid for c in discriminator.stage_dims]
 
     def forward(self, x: torch.Tensor, stage: int = -1) -> torch.Tensor:
@@ -214,7 +243,8 @@ class DiscriminatorEncoder(Backbone):
 def dcgan_init(m: nn.Module) -> None:
     """DCGAN's initialisation: conv weights ~ N(0, 0.02), batch-norm scale ~ N(1, 0.02)."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(m.weight, 0.0, 0.02)
+        parametrized = nn.utils.parametrize.is_parametrized(m, "weight")  # spectral norm: init the raw weight
+        nn.init.normal_(m.parametrizations.weight.original if parametrized else m.weight, 0.0, 0.02)
         if m.bias is not None:
             nn.init.zeros_(m.bias)
     elif isinstance(m, nn.BatchNorm2d):
@@ -228,7 +258,7 @@ def encoder_spec(encoder: nn.Module) -> dict:
     """What is needed to rebuild ``encoder``'s architecture."""
     if isinstance(encoder, DiscriminatorEncoder):
         return {"kind": "dcgan_discriminator", "width": encoder.stage_dims[0] // encoder.grid ** 2,
-                "grid": encoder.grid}
+                "grid": encoder.grid, "spectral_norm": encoder.spectral_norm}
     for name, cls in BACKBONES.items():
         if type(encoder) is cls:
             return {"kind": name, **({"widths": encoder.stage_dims} if cls is SmallConvNet else {})}
@@ -239,7 +269,7 @@ def build_encoder(spec: dict) -> Backbone:
     spec = dict(spec)
     kind = spec.pop("kind")
     if kind == "dcgan_discriminator":
-        return DiscriminatorEncoder(Discriminator(spec["width"]), spec["grid"])
+        return DiscriminatorEncoder(Discriminator(spec["width"], spec.get("spectral_norm", False)), spec["grid"])
     if kind == "small_convnet":
         return SmallConvNet(tuple(spec["widths"]))
     return BACKBONES[kind]()

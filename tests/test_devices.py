@@ -135,6 +135,19 @@ def test_jigsaw_puzzles_and_gan_samples_on_the_method_device():
     on_meta(gan.sample(4), gan.sample(2, torch.randn(2, gan.z_dim)))  # a CPU z is moved to the generator
 
 
+@pytest.mark.parametrize("change", [dict(upsample="transposed"), dict(spectral_norm=True)])
+def test_gan_variants_train_on_the_device_of_their_batch(change):
+    """The lesson's DCGAN-as-published (transposed convolutions) and a spectrally normalised D."""
+    torch.manual_seed(0)
+    gan, _ = build_method("gan", profile("quick", device="cpu"), **change)
+    gan = gan.to(META)
+    for part in gan.configure_optimizers():
+        loss, logs = gan.training_step(images(8), None, part)
+        on_meta(loss, *logs.values())
+        loss.backward()
+    on_meta(gan.sample(2, torch.randn(2, gan.z_dim)))
+
+
 def test_simclr_gradient_by_hand_on_the_input_device():
     from sslcourse.methods.simclr import nt_xent_grad, nt_xent_loss
 
@@ -154,6 +167,20 @@ def test_the_protocol_follows_the_encoder_device():
     labels = torch.zeros(20, dtype=torch.int64, device=META)
     on_meta(knn_predict(feats, labels, feats[:5], k=3, num_classes=4))
     on_meta(*standardise(feats, feats[:5]))
+
+
+def test_sample_measures_follow_the_device_of_their_inputs():
+    """sslcourse.generative: features, statistics, the probe classifier and the nearest real image."""
+    from sslcourse.generative import ProbeClassifier, gaussian_statistics, nearest_real
+    from sslcourse.models import build_backbone
+
+    encoder = build_backbone("small_convnet", seed=0).to(META)
+    dim = encoder.feature_dim
+    head = torch.nn.Linear(dim, 10).to(META)
+    classifier = ProbeClassifier(encoder, head, torch.empty(dim, device=META), torch.empty(dim, device=META))
+    on_meta(classifier(images(4, dtype=torch.float32)))
+    on_meta(*gaussian_statistics(torch.empty(10, dim, device=META)))
+    on_meta(nearest_real(images(4, dtype=torch.float32), images(6)))
 
 
 def test_plots_and_widgets_take_tensors_from_any_device():

@@ -144,3 +144,44 @@ def test_gan_encoder_is_the_discriminator():
     assert d_params == {id(p) for p in method.encoder.parameters()}
     assert set(method.configure_optimizers()) == {"discriminator", "generator"}
     assert method.sample(3).shape == (3, 3, 32, 32)
+
+
+@pytest.mark.parametrize("upsample", ["resize", "transposed"])
+def test_gan_generator_upsamples_to_32_in_tanh_range(upsample):
+    from sslcourse.models import Generator
+
+    g = Generator(z_dim=16, width=8, upsample=upsample)
+    out = g(torch.randn(3, 16))
+    assert out.shape == (3, 3, 32, 32) and out.abs().max() <= 1
+    transposed = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(transposed) == (4 if upsample == "transposed" else 1), "resize: only the 1×1 -> 4×4 projection"
+
+
+def test_gan_recipes_resize_and_checkpoints_tell_the_upsampling_apart():
+    from sslcourse.methods.gan import RECIPES
+
+    assert all(r["upsample"] == "resize" for r in RECIPES.values()), "the checkerboard fix is every profile's recipe"
+    p = profile("quick", device="cpu")
+    resize, _ = build_method("gan", p)
+    transposed, _ = build_method("gan", p, upsample="transposed")
+    assert resize.hparams() != transposed.hparams(), "a checkpoint of one must never resume the other"
+    with pytest.raises(ValueError, match="upsample must be 'transposed' or 'resize'"):
+        build_method("gan", p, upsample="bilinear")
+
+
+def test_spectral_norm_discriminator_is_one_lipschitz_per_layer_and_saves_as_an_encoder(tmp_path):
+    from sslcourse.models import load_encoder, save_encoder
+
+    torch.manual_seed(0)
+    method, _ = build_method("gan", profile("quick", device="cpu"), spectral_norm=True)
+    x = torch.rand(4, 3, 32, 32)
+    for _ in range(30):  # the power iteration converges as the weights are used in training mode
+        method.discriminator(x * 2 - 1)
+    method.eval()
+    conv = method.discriminator.stages[1][0]
+    sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
+    assert sigma.item() == pytest.approx(1.0, rel=0.02)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in method.discriminator.modules())
+    save_encoder(method.encoder, tmp_path / "d.pt")
+    loaded, _ = load_encoder(tmp_path / "d.pt")
+    torch.testing.assert_close(loaded(x), method.encoder(x))

@@ -10,6 +10,8 @@ same cases, the learner's code kept in an isolated worker process (see ``runner`
 trust boundary); ``sslcourse grade SUBMISSIONS/ --exercise NN --out gradebook.csv`` grades a class
 (``batch``); ``--tests PRIVATE_DIR`` adds an instructor's hidden cases (``bank``);
 ``sslcourse export-otter NN OUTDIR`` writes an otter-grader assignment (``otter``).
+Written answers ("## Written answer (graded by hand): …" cells) are listed for the teacher, with no
+automatic points (``written``).
 ``exercises/`` is generated from ``solutions/`` (``make exercises``).
 """
 from __future__ import annotations
@@ -17,22 +19,22 @@ from __future__ import annotations
 import importlib
 
 from .core import CheckFailed, Report
-from .knn import check_cosine_similarity_matrix, check_weighted_knn_predict
-from .gan import check_discriminator_loss, check_generator_loss
-from .jigsaw import check_make_permutation_set, check_shuffle_tiles
-from .ntxent import check_nt_xent_loss, check_simclr_views
-from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask
+from .knn import check_cosine_similarity_matrix, check_leave_one_out_accuracy, check_weighted_knn_predict
+from .gan import check_discriminator_loss, check_generator_loss, check_optimal_value
+from .jigsaw import check_make_permutation_set, check_shuffle_tiles, check_tile_position_probs
+from .ntxent import check_alignment_uniformity, check_nt_xent_loss, check_simclr_views
+from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask, check_structure_mse
 from .momentum import check_byol_loss, check_ema_update, check_enqueue
-from .rotation import check_rotate_batch
+from .rotation import check_orientation_log_probs, check_rotate_batch
 
 # exercise number -> (module under sslcourse.grading, title)
 EXERCISES = {
-    "00": ("knn", "The weighted kNN classifier"),
-    "01": ("masking", "Masks and the masked reconstruction loss"),
-    "02": ("rotation", "Rotating a batch, with labels that line up"),
-    "03": ("jigsaw", "The permutation set and shuffling tiles"),
-    "04": ("ntxent", "The NT-Xent loss and SimCLR's two views"),
-    "05": ("gan", "GAN losses from logits"),
+    "00": ("knn", "The weighted kNN classifier, and choosing k without the test set"),
+    "01": ("masking", "Masks, the masked reconstruction loss and the structure target"),
+    "02": ("rotation", "Rotating a batch, and which way is up from four views"),
+    "03": ("jigsaw", "The permutation set, shuffling tiles, and where each tile belongs"),
+    "04": ("ntxent", "The NT-Xent loss, SimCLR's two views, alignment and uniformity"),
+    "05": ("gan", "GAN losses from logits, and the value of the optimal discriminator"),
     "07": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
 }
 
@@ -48,6 +50,11 @@ def graded_functions(exercise: str) -> dict:
     return _module(exercise).GRADED
 
 
+def written_questions(exercise: str) -> tuple:
+    """The titles of the exercise's written answers, graded by hand (``written``): no automatic points."""
+    return tuple(getattr(_module(exercise), "WRITTEN", ()))
+
+
 def random_cases(exercise: str, seed: int, repeats: int = 1) -> dict:
     """{function name: [value cases]} on random inputs drawn from ``seed``: the start of a hidden test bank."""
     import torch
@@ -60,9 +67,11 @@ def random_cases(exercise: str, seed: int, repeats: int = 1) -> dict:
     return bank
 
 
-__all__ = ["EXERCISES", "graded_functions", "random_cases", "Report", "CheckFailed",
-           "check_cosine_similarity_matrix", "check_weighted_knn_predict",
-           "check_random_block_mask", "check_random_patch_mask", "check_masked_mse", "check_rotate_batch",
-           "check_make_permutation_set", "check_shuffle_tiles", "check_nt_xent_loss", "check_simclr_views",
-           "check_discriminator_loss", "check_generator_loss", "check_ema_update", "check_byol_loss",
-           "check_enqueue"]
+__all__ = ["EXERCISES", "graded_functions", "written_questions", "random_cases", "Report", "CheckFailed",
+           "check_cosine_similarity_matrix", "check_weighted_knn_predict", "check_leave_one_out_accuracy",
+           "check_random_block_mask", "check_random_patch_mask", "check_masked_mse", "check_structure_mse",
+           "check_rotate_batch", "check_orientation_log_probs",
+           "check_make_permutation_set", "check_shuffle_tiles", "check_tile_position_probs",
+           "check_nt_xent_loss", "check_simclr_views", "check_alignment_uniformity",
+           "check_discriminator_loss", "check_generator_loss", "check_optimal_value",
+           "check_ema_update", "check_byol_loss", "check_enqueue"]

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from .runner import (DEFAULT_TIMEOUT, GradingInputError, _check_course_files, error_report, exercise_of,
-                     grade_cells, graded_with_bank, mark_tampered, read_cells)
+                     grade_cells, graded_with_bank, mark_tampered, read_submission)
 from .sandbox import DEFAULT_MEMORY_GB
 
 
@@ -27,8 +27,10 @@ def submissions(folder) -> list[Path]:
 def _grade_one(path: Path, cells, exercise, timeout, tests, memory_gb, check_files=True) -> dict:
     if isinstance(cells, Exception):
         return error_report(path, str(cells), exercise)
+    code, all_cells = cells
     try:
-        return {"path": str(path), **grade_cells(cells, exercise, timeout, tests, memory_gb, check_files)}
+        return {"path": str(path), **grade_cells(code, exercise, timeout, tests, memory_gb, check_files,
+                                                 all_cells=all_cells)}
     except Exception as err:  # one bad submission never stops the batch
         return error_report(path, f"the grader failed on this file: {type(err).__name__}: {err}", exercise)
 
@@ -76,7 +78,7 @@ def grade_folder(folder, exercise: str | None = None, out=None, jobs: int | None
         try:
             if ex is None:
                 raise GradingInputError(f"cannot tell the exercise from {p.name!r}: pass --exercise NN")
-            cells = read_cells(p)
+            cells = read_submission(p)
         except (GradingInputError, OSError, ValueError) as err:
             cells = err
         work.append((p, cells, ex))
@@ -113,18 +115,26 @@ def grade_folder(folder, exercise: str | None = None, out=None, jobs: int | None
 
 
 def write_gradebook(reports: list[dict], out, root=None) -> None:
-    """One row per submission; one column per check ("function: case"), holding its points (0 if failed)."""
-    columns = []
+    """One row per submission; one column per check ("function: case"), holding its points (0 if failed);
+    then one column per written answer ("by hand: question"), holding the answer's text for the teacher to
+    mark (empty if not answered) — never part of score or max_score."""
+    columns, written = [], []
     for r in reports:
         for c in r.get("checks", []):
             key = f"{c['function']}: {c['name']}"
             if key not in columns:
                 columns.append(key)
+        for e in r.get("by_hand", []):
+            key = f"by hand: {e['question']}"
+            if key not in written:
+                written.append(key)
     with open(out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["file", "exercise", "score", "max_score", "flags", "error", *columns])
+        w.writerow(["file", "exercise", "score", "max_score", "flags", "error", *columns, *written])
         for r in reports:
             points = {f"{c['function']}: {c['name']}": c["points"] if c["passed"] else 0 for c in r.get("checks", [])}
+            answers = {f"by hand: {e['question']}": e["answer"] for e in r.get("by_hand", [])}
             name = Path(r["path"]).relative_to(root).as_posix() if root else r["path"]
             w.writerow([name, r.get("exercise") or "", r["score"], r["max_score"], "; ".join(r.get("flags", [])),
-                        r.get("error") or "", *[points.get(k, "") for k in columns]])
+                        r.get("error") or "", *[points.get(k, "") for k in columns],
+                        *[answers.get(k, "") for k in written]])

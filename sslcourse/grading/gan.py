@@ -5,8 +5,14 @@ Graded functions (ℓ are logits, D = σ(ℓ))::
     discriminator_loss(real_logits, fake_logits) = −mean log σ(ℓ_real) − mean log(1 − σ(ℓ_fake))
     generator_loss(fake_logits, non_saturating=True)
         non-saturating: −mean log σ(ℓ_fake);  saturating (minimax): mean log(1 − σ(ℓ_fake))
+    optimal_value(log_p_data, log_p_g, dx) -> scalar V(D*, G)
+        on a 1-D grid of spacing dx, from log-densities: D* = p_data / (p_data + p_g),
+        V = Σ dx [p_data log D* + p_g log(1 − D*)] = −log 4 + 2 JSD(p_data ‖ p_g), finite wherever the densities
+        underflow
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -117,6 +123,103 @@ def g_cases() -> list[Case]:
     ]
 
 
+def reference_optimal_value(log_p, log_q, dx, swapped=False, with_dx=True):
+    """Slow and literal, in float64 with math: for every grid point, log D* = log p − log(p + q) and
+    log(1 − D*) = log q − log(p + q), with log(p + q) = max + log(e^(log p − max) + e^(log q − max));
+    V = Σ dx (p log D* + q log(1 − D*)). ``swapped`` and ``with_dx=False`` are common mistakes."""
+    total = 0.0
+    for a, b in zip(log_p.tolist(), log_q.tolist()):
+        top = max(a, b)
+        log_sum = top + math.log(math.exp(a - top) + math.exp(b - top))
+        log_d, log_1md = a - log_sum, b - log_sum
+        if swapped:
+            log_d, log_1md = log_1md, log_d
+        total += math.exp(a) * log_d + math.exp(b) * log_1md
+    return total * (dx if with_dx else 1.0)
+
+
+def gaussian_log_density(x, mean=0.0, std=1.0):
+    return -0.5 * ((x - mean) / std) ** 2 - math.log(std * math.sqrt(2 * math.pi))
+
+
+def _grid(lo=-6.0, hi=8.0, points=561):
+    x = torch.linspace(lo, hi, points)
+    return x, float(x[1] - x[0])
+
+
+def _value_settings_case(settings):
+    def value(fn):
+        for shift, std in settings:
+            x, dx = _grid()
+            log_p, log_q = gaussian_log_density(x), gaussian_log_density(x, shift, std)
+            got = expect_scalar(fn(log_p, log_q, dx), f"optimal_value for p_g = N({shift}, {std}²)")
+            want = reference_optimal_value(log_p, log_q, dx)
+            if abs(got - want) <= 1e-4 * max(1.0, abs(want)):
+                continue
+            near = lambda v: abs(got - v) <= 1e-4 * max(1.0, abs(v))  # noqa: E731
+            jsd = (want + math.log(4)) / 2
+            if near(jsd):
+                raise CheckFailed(f"p_g = N({shift}, {std}²): got {got:.5f}, the JSD; the value is V(D*, G) = "
+                                  "−log 4 + 2 JSD")
+            if near(reference_optimal_value(log_p, log_q, dx, swapped=True)):
+                raise CheckFailed(f"p_g = N({shift}, {std}²): got {got:.5f}: D* and 1 − D* are swapped; D* is the "
+                                  "probability that x is real, p_data / (p_data + p_g)")
+            if near(reference_optimal_value(log_p, log_q, dx, with_dx=False)):
+                raise CheckFailed(f"p_g = N({shift}, {std}²): got {got:.5f}, a sum without the grid spacing: the "
+                                  "expectations are integrals, Σ dx ·…")
+            raise CheckFailed(f"p_g = N({shift}, {std}²): got {got:.5f}, V(D*, G) is {want:.5f}")
+
+    return value
+
+
+def value_cases() -> list[Case]:
+    def scalar(fn):
+        x, dx = _grid()
+        out = expect_tensor(fn(gaussian_log_density(x), gaussian_log_density(x, 1.0), dx), "optimal_value(...)", ())
+        if out.is_complex() or not out.is_floating_point():
+            raise CheckFailed(f"the value should be a real number, got {out.dtype}")
+
+    def at_equilibrium(fn):
+        x, dx = _grid()
+        log_p = gaussian_log_density(x, 2.0, 1.5)
+        got = expect_scalar(fn(log_p, log_p.clone(), dx), "V(D*, G) with p_g = p_data")
+        if abs(got + math.log(4)) > 1e-3:
+            raise CheckFailed(f"with p_g = p_data, D* = ½ everywhere and V = −log 4 ≈ −1.3863; got {got:.5f}")
+
+    def far_apart(fn):
+        x, dx = _grid(-30.0, 70.0, 2001)
+        log_p, log_q = gaussian_log_density(x), gaussian_log_density(x, 40.0)
+        got = expect_scalar(fn(log_p, log_q, dx), "V(D*, G) for p_g = N(40, 1)")
+        if not math.isfinite(got):
+            raise CheckFailed("far apart, both densities round to 0 at some grid points and p log D* becomes 0 · "
+                              "log(0/0) = nan: compute log D* from the log-densities")
+        want = reference_optimal_value(log_p, log_q, dx)
+        if abs(got - want) > 1e-4:
+            raise CheckFailed(f"p_g = N(40, 1): got {got:.5f}, V(D*, G) is {want:.5f}")
+
+    def symmetric(fn):
+        x, dx = _grid()
+        log_p, log_q = gaussian_log_density(x), gaussian_log_density(x, 1.5, 0.8)
+        a = expect_scalar(fn(log_p, log_q, dx), "V(D*, G)")
+        b = expect_scalar(fn(log_q, log_p, dx), "V(D*, G) with the two densities swapped")
+        if abs(a - b) > 1e-5:
+            raise CheckFailed(f"the JSD is symmetric, so V(D*, G) should not change when p_data and p_g swap: "
+                              f"{a:.5f} vs {b:.5f}")
+
+    return [
+        Case("returns a real scalar", scalar, "one number: an integral over the grid"),
+        Case("equals Σ dx [p log D* + q log(1 − D*)] on Gaussians", _value_settings_case([(1.0, 1.0), (2.0, 0.8),
+                                                                                           (0.5, 1.5)]),
+             "D* is the share of the total density that is real; the value weighs log D* by the real density "
+             "and log(1 − D*) by the generated one, then integrates", kind=VALUE),
+        Case("is −log 4 at p_g = p_data", at_equilibrium, "there, D* is ½ everywhere", kind=VALUE),
+        Case("is finite and exact when the densities underflow", far_apart,
+             "a density that rounds to 0 has no log: work with the log-densities and a log of a sum of "
+             "exponentials"),
+        Case("is symmetric in p_data and p_g", symmetric, "D* and 1 − D* trade places"),
+    ]
+
+
 def random_cases(g: torch.Generator) -> dict:
     """Value cases on random sizes, for an instructor's hidden test bank."""
     n = int(torch.randint(4, 100, (1,), generator=g))
@@ -125,6 +228,8 @@ def random_cases(g: torch.Generator) -> dict:
         "discriminator_loss": [Case(f"equals the formula for {n} logits", _d_value_case((seed,), n), kind=VALUE)],
         "generator_loss": [Case(f"both versions equal their formulas for {n} logits", _g_values_case(seed, n),
                                 kind=VALUE)],
+        "optimal_value": [Case(f"the formula for p_g = N({n / 25:.2f}, 1)", _value_settings_case([(n / 25, 1.0)]),
+                               kind=VALUE)],
     }
 
 
@@ -136,4 +241,10 @@ def check_generator_loss(fn):
     return inline_check("generator_loss", fn, g_cases())
 
 
-GRADED = {"discriminator_loss": Graded(d_cases), "generator_loss": Graded(g_cases)}
+def check_optimal_value(fn):
+    return inline_check("optimal_value", fn, value_cases())
+
+
+GRADED = {"discriminator_loss": Graded(d_cases), "generator_loss": Graded(g_cases),
+          "optimal_value": Graded(value_cases)}
+WRITTEN = ("What does the generator learn from a perfect discriminator?",)

@@ -6,7 +6,9 @@
 
 * ``solutions/NN_topic.py`` is the single source of an exercise: every block between
   ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers) becomes
-  ``raise NotImplementedError(...)`` in ``exercises/NN_topic.py``.
+  ``raise NotImplementedError(...)`` in ``exercises/NN_topic.py``; in a markdown cell, a model answer
+  between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` (invisible when rendered) becomes the
+  written answer's placeholder (``written.PLACEHOLDER``).
 * Every ``.py`` (jupytext percent format) is the source of its ``.ipynb``, written without
   outputs and with stable cell ids, so regenerating gives the same bytes (the test
   ``tests/grading/test_grader.py`` regenerates and compares — no trust in file timestamps).
@@ -58,28 +60,34 @@ def with_release(source: str, repository: str, version: str) -> str:
     source = BADGE.sub(lambda m: colab_badge(repository, version, m["folder"], m["name"]), source)
     return INSTALL.sub(f'"{install_requirement(repository, version)}"', source)
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+MD_BEGIN, MD_END = "# <!-- BEGIN SOLUTION -->", "# <!-- END SOLUTION -->"  # a model answer in a markdown cell
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
 def make_exercise(source: str, solution_name: str) -> str:
     """The exercise text of a solution file: answers replaced by stubs, a note on top."""
+    from .written import PLACEHOLDER
+
     out, inside, indent = [], False, ""
     for lineno, line in enumerate(source.splitlines(), 1):
         stripped = line.strip()
-        if stripped == BEGIN:
+        if stripped in (BEGIN, MD_BEGIN):
             if inside:
-                raise ValueError(f"{solution_name}:{lineno}: {BEGIN} inside another solution block")
-            inside, indent = True, line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# YOUR CODE HERE")
-            out.append(f'{indent}raise NotImplementedError("replace this line with your solution")')
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"{solution_name}:{lineno}: {END} without {BEGIN}")
+                raise ValueError(f"{solution_name}:{lineno}: {stripped} inside another solution block")
+            inside, indent = (END if stripped == BEGIN else MD_END), line[: len(line) - len(line.lstrip())]
+            if stripped == BEGIN:
+                out.append(f"{indent}# YOUR CODE HERE")
+                out.append(f'{indent}raise NotImplementedError("replace this line with your solution")')
+            else:
+                out.append(f"{indent}# {PLACEHOLDER}")
+        elif stripped in (END, MD_END):
+            if inside != stripped:
+                raise ValueError(f"{solution_name}:{lineno}: {stripped} without its BEGIN")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError(f"{solution_name}: {BEGIN} is never closed by {END}")
+        raise ValueError(f"{solution_name}: a solution block is never closed by {inside}")
     text = "\n".join(out) + "\n"
     note = (f"# > **Exercise notebook** generated from `solutions/{solution_name}` by `make exercises` — "
             "edit the solution, not this file. Replace each `raise NotImplementedError(...)` with your code, "

@@ -5,6 +5,8 @@ Graded functions::
     cosine_similarity_matrix(a, b) -> (M, N)            cos(a_i, b_j)
     weighted_knn_predict(train_features, train_labels, test_features, k=20, temperature=0.07,
                          num_classes=None) -> (M,) int64
+    leave_one_out_accuracy(features, labels, k=20, temperature=0.07) -> 0-dim float tensor
+        the fraction of points whose weighted kNN vote among the *other* N − 1 points gives their own label
 """
 from __future__ import annotations
 
@@ -188,6 +190,119 @@ def knn_cases() -> list[Case]:
     ]
 
 
+def reference_leave_one_out(features, labels, k=20, temperature=0.07, include_self=False):
+    """Slow and literal: point i is classified by the weighted vote of its k most similar points among the
+    other N − 1 (``include_self=True``: among all N, the classic mistake). Returns (the number of points
+    surely right, the number right if near-ties within 1e-6 go their way)."""
+    num_classes = int(labels.max()) + 1
+    sure = maybe = 0
+    for i in range(len(features)):
+        others = [j for j in range(len(features)) if include_self or j != i]
+        votes = reference_votes(features[others], labels[others], features[i:i + 1], min(k, len(others)),
+                                temperature, num_classes)[0]
+        mine = float(votes[int(labels[i])])
+        rivals = max((float(v) for c, v in enumerate(votes) if c != int(labels[i])), default=0.0)
+        sure += mine > rivals * (1 + 1e-6)
+        maybe += mine >= rivals * (1 - 1e-6)
+    return sure, maybe
+
+
+def _loo_value_case(features, labels, settings):
+    def value(fn):
+        n = len(features)
+        for k, t in settings:
+            out = expect_tensor(fn(features, labels, k=k, temperature=t), f"leave_one_out_accuracy(k={k}, "
+                                f"temperature={t})", ())
+            if out.is_complex() or not out.is_floating_point():
+                raise CheckFailed(f"an accuracy is a fraction: return a floating-point tensor, got {out.dtype}")
+            got = float(out)
+            sure, maybe = reference_leave_one_out(features, labels, k, t)
+            if sure / n - 1e-6 <= got <= maybe / n + 1e-6:
+                continue
+            s_sure, s_maybe = reference_leave_one_out(features, labels, k, t, include_self=True)
+            if s_sure / n - 1e-6 <= got <= s_maybe / n + 1e-6:
+                raise CheckFailed(f"k={k}, τ={t}: got {got:.3f}, which is what you get when every point votes for "
+                                  f"itself; left out, the accuracy is {sure / n:.3f}")
+            if maybe <= got <= n:
+                raise CheckFailed(f"k={k}, τ={t}: got {got:.3f}: that is a count of points, not a fraction of them")
+            raise CheckFailed(f"k={k}, τ={t}: got {got:.3f}, the leave-one-out accuracy is {sure / n:.3f}")
+
+    return value
+
+
+def _twins(n_pairs=6, seed=8):
+    """Pairs of almost identical points with different labels: each point's nearest *other* point is its twin."""
+    g = _gen(seed)
+    base = torch.randn(n_pairs, 5, generator=g)
+    features = torch.cat([base, base + 0.01 * torch.randn(n_pairs, 5, generator=g)])
+    labels = torch.cat([torch.zeros(n_pairs, dtype=torch.int64), torch.ones(n_pairs, dtype=torch.int64)])
+    return features, labels
+
+
+def loo_cases() -> list[Case]:
+    def output(fn):
+        f, y = torch.randn(30, 6, generator=_gen(10)), torch.arange(30) % 3
+        out = expect_tensor(fn(f, y, k=5), "leave_one_out_accuracy of 30 points", ())
+        if out.is_complex() or not out.is_floating_point() or not 0 <= float(out) <= 1:
+            raise CheckFailed(f"an accuracy is a floating-point fraction in [0, 1], got {out.dtype} {float(out)}")
+
+    def not_its_own_neighbour(fn):
+        features, labels = _twins()
+        got = float(expect_tensor(fn(features, labels, k=1, temperature=0.07), "the accuracy of twins with k=1", ()))
+        if abs(got - 1.0) < 1e-6:
+            raise CheckFailed("each point was its own nearest neighbour (accuracy 100%): leave the point out of the "
+                              "vote that classifies it")
+        if abs(got) > 1e-6:
+            raise CheckFailed(f"got {got:.3f}: every point's nearest other point is its twin of the other class, so "
+                              "the accuracy with k=1 is 0")
+        same = float(expect_tensor(fn(features, torch.arange(len(features)) % (len(features) // 2), k=1,
+                                      temperature=0.07), "the accuracy of twins of one class with k=1", ()))
+        if abs(same - 1.0) > 1e-6:
+            raise CheckFailed(f"got {same:.3f} when every point's twin has its class: each point's nearest other "
+                              "point decides, so the accuracy with k=1 is 1")
+
+    def duplicates(fn):
+        # points 0 and 1 are the same vector with different labels; the rest sit in a far cluster of class 2
+        g = _gen(11)
+        far = torch.tensor([0.0, 0.0, 10.0]) + 0.1 * torch.randn(8, 3, generator=g)
+        features = torch.cat([torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), far])
+        labels = torch.tensor([0, 1] + [2] * 8)
+        got = float(expect_tensor(fn(features, labels, k=1), "the accuracy", ()))
+        if abs(got - 0.8) > 1e-6:
+            raise CheckFailed(f"got {got:.3f}, expected 0.8: an identical copy of a point is another point and "
+                              "votes; only the point itself is left out")
+
+    def large_k(fn):
+        f, y = torch.randn(6, 3, generator=_gen(12)), torch.tensor([0, 1, 0, 1, 0, 1])
+        out = expect_tensor(fn(f, y, k=50, temperature=0.5), "the accuracy with k larger than the data", ())
+        if not torch.isfinite(out):
+            raise CheckFailed("k = 50 for 6 points gave inf or nan")
+
+    def inputs_untouched(fn):
+        f, y = torch.randn(20, 4, generator=_gen(13)), torch.arange(20) % 2
+        _, after = fn.with_inputs(f, y, k=3)
+        if not all(type(a) is torch.Tensor and a.shape == b.shape and torch.equal(a, b) for a, b in zip(after, (f, y))):
+            raise CheckFailed("the function changed its inputs in place")
+
+    g = _gen(9)
+    features, labels = torch.randn(36, 5, generator=g), torch.randint(0, 3, (36,), generator=g)
+    features[labels == 1] += 0.8  # some structure, so the accuracy is neither 0 nor 1
+    return [
+        Case("returns a floating-point fraction (0-dim)", output, "the share of points classified right"),
+        Case("agrees with a slow reference (k = 1, 5, 40)", _loo_value_case(features, labels, ((1, 0.07), (5, 0.1),
+                                                                                               (40, 1.0))),
+             "classify every point by the weighted vote of its neighbours among all the *other* points, then "
+             "count how often the vote gives the point's own label", kind=VALUE),
+        Case("a point is not its own neighbour", not_its_own_neighbour,
+             "a point is always the most similar to itself: it must not vote for itself", kind=VALUE),
+        Case("an identical copy of a point still votes", duplicates,
+             "leave out the point by its index, not by its similarity"),
+        Case("handles k ≥ the number of points", large_k, "there are only N − 1 other points to take"),
+        Case("leaves its inputs unchanged", inputs_untouched,
+             "in-place operations change the caller's tensors: compute new tensors instead"),
+    ]
+
+
 def random_cases(g: torch.Generator) -> dict:
     """Value cases on random sizes, for an instructor's hidden test bank."""
     m, n, d = (int(torch.randint(3, 12, (1,), generator=g)) for _ in range(3))
@@ -201,6 +316,8 @@ def random_cases(g: torch.Generator) -> dict:
                                           _cosine_values(a, b), kind=VALUE)],
         "weighted_knn_predict": [Case(f"agrees with the reference (k = {k}, τ = {t:.2f})",
                                       _knn_matches(train, y, test, ((k, t),)), kind=VALUE)],
+        "leave_one_out_accuracy": [Case(f"agrees with the reference on 20 points (k = {k}, τ = {t:.2f})",
+                                        _loo_value_case(train[:20], y[:20], ((k, t),)), kind=VALUE)],
     }
 
 
@@ -212,4 +329,10 @@ def check_weighted_knn_predict(fn):
     return inline_check("weighted_knn_predict", fn, knn_cases())
 
 
-GRADED = {"cosine_similarity_matrix": Graded(cosine_cases), "weighted_knn_predict": Graded(knn_cases)}
+def check_leave_one_out_accuracy(fn):
+    return inline_check("leave_one_out_accuracy", fn, loo_cases())
+
+
+GRADED = {"cosine_similarity_matrix": Graded(cosine_cases), "weighted_knn_predict": Graded(knn_cases),
+          "leave_one_out_accuracy": Graded(loo_cases)}
+WRITTEN = ("Choosing k without the test set",)

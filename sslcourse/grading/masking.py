@@ -5,6 +5,9 @@ Graded functions (masks are float (N, 1, S, S), 1 = visible, 0 = hidden)::
     random_block_mask(n, size=32, block=12, generator=None)
     random_patch_mask(n, size=32, patch=4, mask_ratio=0.75, generator=None)
     masked_mse(pred, target, mask) -> scalar
+    structure_mse(pred, target, mask) -> scalar
+        the masked MSE after subtracting, from prediction and target alike, each image's mean colour (per
+        channel) over its hidden part: the loss of the "structure" target
 """
 from __future__ import annotations
 
@@ -238,6 +241,129 @@ def mse_cases() -> list[Case]:
     ]
 
 
+def _hidden_means(x, mask, over="hidden", per_channel=True):
+    """[image][channel] mean of x over the hidden pixels (or over every pixel), 0 where nothing is hidden."""
+    n, c, h, w = x.shape
+    means = []
+    for i in range(n):
+        row = []
+        for k in range(c):
+            total = count = 0.0
+            for ch in (range(c) if not per_channel else [k]):
+                for y, z in itertools.product(range(h), range(w)):
+                    weight = 1.0 if over == "all" else 1.0 - float(mask[i, 0, y, z])
+                    total += weight * float(x[i, ch, y, z])
+                    count += weight
+            row.append(total / count if count else 0.0)
+        means.append(row)
+    return means
+
+
+def reference_structure_mse(pred, target, mask, over="hidden", per_channel=True, centre_pred=True):
+    """Slow and literal: μ̂_ic, μ_ic the means of image i, channel c over its hidden pixels; then
+    Σ (1−m)((x̂ − μ̂) − (x − μ))² / (C · Σ(1−m)). The keyword arguments give common mistakes, to name them."""
+    mp = _hidden_means(pred, mask, over, per_channel)
+    mt = _hidden_means(target, mask, over, per_channel)
+    num = den = 0.0
+    n, c, h, w = pred.shape
+    for i, k, y, x in itertools.product(range(n), range(c), range(h), range(w)):
+        hidden = 1.0 - float(mask[i, 0, y, x])
+        p = float(pred[i, k, y, x]) - (mp[i][k] if centre_pred else 0.0)
+        num += hidden * (p - (float(target[i, k, y, x]) - mt[i][k])) ** 2
+        den += hidden
+    return num / den if den else 0.0
+
+
+def _structure_inputs(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    pred, target = torch.rand(*shape, generator=g), torch.rand(*shape, generator=g)
+    target = target + torch.rand(shape[0], shape[1], 1, 1, generator=g)  # an unpredictable colour per image
+    mask = (torch.rand(shape[0], 1, *shape[2:], generator=g) > 0.4).float()
+    mask[0] = 1.0  # one image with nothing hidden: it adds nothing
+    return pred, target, mask
+
+
+def _structure_value_case(shapes_and_seeds):
+    def value(fn):
+        for shape, seed in shapes_and_seeds:
+            pred, target, mask = _structure_inputs(shape, seed)
+            got = expect_scalar(fn(pred, target, mask), "structure_mse(...)")
+            want = reference_structure_mse(pred, target, mask)
+            if abs(got - want) <= 1e-5 * max(1, abs(want)):
+                continue
+            near = lambda v: abs(got - v) <= 1e-5 * max(1, abs(v))  # noqa: E731
+            if near(reference_masked_mse(pred, target, mask)):
+                raise CheckFailed(f"got {got:.6f}, the plain masked MSE: the mean colours were not subtracted")
+            if near(reference_structure_mse(pred, target, mask, over="all")):
+                raise CheckFailed(f"got {got:.6f}: the means were taken over the whole image; take them over the "
+                                  "hidden part only, where the loss looks")
+            if near(reference_structure_mse(pred, target, mask, per_channel=False)):
+                raise CheckFailed(f"got {got:.6f}: one mean for all channels; each channel has its own mean colour")
+            if near(reference_structure_mse(pred, target, mask, centre_pred=False)):
+                raise CheckFailed(f"got {got:.6f}: only the target was centred; subtract the prediction's own mean "
+                                  "from the prediction too")
+            raise CheckFailed(f"got {got:.6f}, the formula gives {want:.6f}")
+
+    return value
+
+
+def structure_cases() -> list[Case]:
+    def scalar(fn):
+        pred, target, mask = _structure_inputs((2, 3, 4, 4), 0)
+        expect_tensor(fn(pred, target, mask), "structure_mse(...)", ())
+
+    def colour_blind(fn):
+        pred, target, mask = _structure_inputs((3, 3, 6, 6), 7)
+        shift = torch.tensor([0.3, -0.2, 0.5]).view(1, 3, 1, 1) * torch.tensor([1.0, -1.0, 2.0]).view(3, 1, 1, 1)
+        a = expect_scalar(fn(pred, target, mask), "the loss")
+        b = expect_scalar(fn(pred + shift, target, mask), "the loss")
+        if abs(a - b) > 1e-5:
+            raise CheckFailed("adding a constant colour to a prediction changed the loss: only the structure "
+                              "inside the hidden part should count")
+
+    def ignores_visible(fn):
+        pred, target, mask = _structure_inputs((2, 3, 6, 6), 8)
+        changed = target + 5.0 * mask  # change only visible pixels
+        a, b = expect_scalar(fn(pred, target, mask), "the loss"), expect_scalar(fn(pred, changed, mask), "the loss")
+        if abs(a - b) > 1e-5:
+            raise CheckFailed("changing visible pixels changed the loss")
+
+    def nothing_hidden(fn):
+        x = torch.rand(2, 3, 4, 4, generator=torch.Generator().manual_seed(9))
+        out = expect_tensor(fn(x, x + 1, torch.ones(2, 1, 4, 4)), "the loss", ())
+        if not torch.isfinite(out) or float(out) != 0.0:
+            raise CheckFailed(f"with nothing hidden the loss should be 0, got {float(out)}")
+
+    def gradient(fn):
+        pred, target, mask = _structure_inputs((2, 3, 4, 4), 10)
+        pred, target = pred.double(), target.double()
+        _, (grad,) = fn.with_grad(pred, target, mask, wrt=(0,))
+        p = pred.clone().requires_grad_()
+        hidden = 1 - mask.double()
+        area = hidden.sum((2, 3), keepdim=True).clamp(min=1)
+        centred_p = p - (p * hidden).sum((2, 3), keepdim=True) / area
+        centred_t = target - (target * hidden).sum((2, 3), keepdim=True) / area
+        loss = ((centred_p - centred_t) ** 2 * hidden).sum() / (hidden.sum() * 3)
+        want = torch.autograd.grad(loss, p)[0]
+        if not torch.allclose(grad.double(), want, atol=1e-6):
+            raise CheckFailed("the gradient with respect to pred differs from the formula's")
+
+    return [
+        Case("returns a scalar tensor", scalar, "one number for the whole batch"),
+        Case("equals the formula: centre both over the hidden part, then the masked MSE", _structure_value_case(
+            [((3, 3, 5, 5), 1), ((4, 2, 4, 6), 2)]),
+             "each image and each channel has its own mean colour over its hidden pixels; remove it from the "
+             "prediction and from the target before comparing them where the mask hides", kind=VALUE),
+        Case("a constant colour added to the prediction changes nothing", colour_blind,
+             "after centring, only differences from the hidden part's own mean remain"),
+        Case("ignores the visible pixels", ignores_visible, "the means, too, come from the hidden pixels only"),
+        Case("is 0 (not nan) when nothing is hidden", nothing_hidden,
+             "an image with no hidden pixel has no hidden mean: guard the divisions by a count"),
+        Case("lets gradients flow to the prediction", gradient,
+             "autograd only follows torch operations: the prediction's mean depends on the prediction too"),
+    ]
+
+
 def random_cases(g: torch.Generator) -> dict:
     """Value cases on random sizes, for an instructor's hidden test bank."""
     n = int(torch.randint(20, 60, (1,), generator=g))
@@ -250,6 +376,8 @@ def random_cases(g: torch.Generator) -> dict:
                                    _exact_ratio_case(n, 32, patch, ratio, seed), kind=VALUE)],
         "masked_mse": [Case(f"equals the formula for ({n // 10}, {c}, {h}, {h})",
                             _mse_value_case([((max(1, n // 10), c, h, h), seed)]), kind=VALUE)],
+        "structure_mse": [Case(f"equals the formula for ({n // 10 + 1}, {c}, {h}, {h})",
+                               _structure_value_case([((n // 10 + 1, c, h, h), seed)]), kind=VALUE)],
     }
 
 
@@ -265,5 +393,10 @@ def check_masked_mse(fn):
     return inline_check("masked_mse", fn, mse_cases())
 
 
+def check_structure_mse(fn):
+    return inline_check("structure_mse", fn, structure_cases())
+
+
 GRADED = {"random_block_mask": Graded(block_cases), "random_patch_mask": Graded(patch_cases),
-          "masked_mse": Graded(mse_cases)}
+          "masked_mse": Graded(mse_cases), "structure_mse": Graded(structure_cases)}
+WRITTEN = ("Which target rewards a good inpainter?",)

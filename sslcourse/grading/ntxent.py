@@ -4,8 +4,13 @@ Graded functions::
 
     nt_xent_loss(z1, z2, temperature=0.5) -> scalar, the mean of ℓ(i, j) over the 2N anchors
     simclr_views(images, augment) -> (view1, view2), two independent augmentations of the same images
+    alignment_uniformity(z1, z2, t=2.0) -> (alignment, uniformity), Wang & Isola (2020), on unit vectors:
+        alignment  = mean_i ‖ẑ1_i − ẑ2_i‖²
+        uniformity = ½ [log mean_{i≠j} exp(−t ‖ẑ1_i − ẑ1_j‖²) + the same for ẑ2]
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -175,6 +180,133 @@ def views_cases() -> list[Case]:
     ]
 
 
+def _unit(v):
+    return [x / math.sqrt(sum(y * y for y in v)) for x in v]
+
+
+def _sq(a, b):
+    return sum((x - y) ** 2 for x, y in zip(a, b))
+
+
+def reference_alignment_uniformity(z1, z2, t=2.0, normalise=True, pairs="distinct", squared=True):
+    """Slow and literal (Wang & Isola 2020, α = 2): alignment = mean over positive pairs of ‖ẑ1_i − ẑ2_i‖²;
+    uniformity = the mean over the two views of log (mean over pairs i ≠ j of exp(−t ‖ẑ_i − ẑ_j‖²)).
+    The keyword arguments give common mistakes, to name them."""
+    a = [[float(x) for x in row] for row in z1]
+    b = [[float(x) for x in row] for row in z2]
+    if normalise:
+        a, b = [_unit(v) for v in a], [_unit(v) for v in b]
+    power = 1.0 if squared else 0.5
+    alignment = sum(_sq(u, v) ** power for u, v in zip(a, b)) / len(a)
+
+    def log_mean_exp(points):
+        terms = [-t * _sq(points[i], points[j]) ** power for i in range(len(points)) for j in range(len(points))
+                 if pairs == "all" or i != j]
+        top = max(terms)
+        return top + math.log(sum(math.exp(x - top) for x in terms) / len(terms))
+
+    if pairs == "joint":
+        uniformity = log_mean_exp(a + b)
+    else:
+        uniformity = (log_mean_exp(a) + log_mean_exp(b)) / 2
+    return alignment, uniformity
+
+
+def _au(fn, z1, z2, t):
+    got = fn(z1, z2, t)
+    return (expect_scalar(got[0], f"the alignment of ({len(z1)}, {z1.shape[1]}) embeddings"),
+            expect_scalar(got[1], f"the uniformity of ({len(z1)}, {z1.shape[1]}) embeddings"))
+
+
+def _au_value_case(settings):
+    def value(fn):
+        for n, d, t, seed in settings:
+            z1, z2 = _z(n, d, seed)
+            z2 = z1 + 0.7 * z2  # views that agree a little
+            got_a, got_u = _au(fn, z1, z2, t)
+            want_a, want_u = reference_alignment_uniformity(z1, z2, t)
+            ok_a = abs(got_a - want_a) <= 1e-4 * max(1, abs(want_a))
+            ok_u = abs(got_u - want_u) <= 1e-4 * max(1, abs(want_u))
+            if ok_a and ok_u:
+                continue
+            raw_a, raw_u = reference_alignment_uniformity(z1, z2, t, normalise=False)
+            if abs(got_a - raw_a) <= 1e-4 * max(1, abs(raw_a)) or abs(got_u - raw_u) <= 1e-4 * max(1, abs(raw_u)):
+                raise CheckFailed(f"N={n}: the embeddings were not put on the unit sphere first: both measures are "
+                                  "about directions")
+            if not ok_a:
+                if abs(got_a - reference_alignment_uniformity(z1, z2, t, squared=False)[0]) <= 1e-4:
+                    raise CheckFailed(f"N={n}: got alignment {got_a:.5f}, the mean *distance*; the alignment is the "
+                                      "mean *squared* distance between the two views of an image")
+                raise CheckFailed(f"N={n}: got alignment {got_a:.5f}, the formula gives {want_a:.5f}")
+            for pairs, message in (("all", "each embedding was paired with itself too (distance 0, a term of 1 in "
+                                            "the mean): use the pairs i ≠ j"),
+                                   ("joint", "both views were pooled into one set, so the positive pairs count as "
+                                             "well: measure each view on its own, then average the two")):
+                if abs(got_u - reference_alignment_uniformity(z1, z2, t, pairs=pairs)[1]) <= 1e-4:
+                    raise CheckFailed(f"N={n}, t={t}: got uniformity {got_u:.5f}: {message}")
+            if abs(got_u - reference_alignment_uniformity(z1, z2, t, squared=False)[1]) <= 1e-4:
+                raise CheckFailed(f"N={n}, t={t}: got uniformity {got_u:.5f}: the kernel uses the *squared* distance")
+            raise CheckFailed(f"N={n}, t={t}: got uniformity {got_u:.5f}, the formula gives {want_u:.5f}")
+
+    return value
+
+
+def au_cases() -> list[Case]:
+    def shapes(fn):
+        z1, z2 = _z(6, 8, 40)
+        out = fn(z1, z2, 2.0)
+        expect_tensor(out[0], "the alignment", ())
+        expect_tensor(out[1], "the uniformity", ())
+
+    def collapse(fn):
+        z = torch.ones(8, 5)
+        a, u = _au(fn, z, z.clone(), 2.0)
+        if abs(a) > 1e-5 or abs(u) > 1e-5:
+            raise CheckFailed(f"a collapsed embedding (every vector the same) should give alignment 0 (perfect) and "
+                              f"uniformity 0 (the worst), got {a:.4f} and {u:.4f}")
+
+    def scale_invariant(fn):
+        z1, z2 = _z(7, 6, 41)
+        a = _au(fn, z1, z2, 2.0)
+        b = _au(fn, 5 * z1, 0.2 * z2, 2.0)
+        if abs(a[0] - b[0]) > 1e-4 or abs(a[1] - b[1]) > 1e-4:
+            raise CheckFailed("rescaling the embeddings changed the measures")
+
+    def stable(fn):
+        z1, z2 = _z(16, 64, 42)
+        a, u = _au(fn, z1, z2, 200.0)
+        want = reference_alignment_uniformity(z1, z2, 200.0)[1]
+        if not math.isfinite(u):
+            raise CheckFailed("t = 200 gave a uniformity of -inf or nan: every exp(−t d²) underflows to 0; keep the "
+                              "log of a mean of exponentials in log space")
+        if abs(u - want) > 1e-3 * abs(want):
+            raise CheckFailed(f"t = 200: got uniformity {u:.3f}, the formula gives {want:.3f}")
+
+    def spread_is_lower(fn):
+        spread = torch.eye(8, 8)  # orthogonal: as far apart as 8 unit vectors get
+        bunched = torch.eye(8, 8) * 0.1 + 1.0
+        u_spread, u_bunched = _au(fn, spread, spread, 2.0)[1], _au(fn, bunched, bunched, 2.0)[1]
+        if not u_spread < u_bunched:
+            raise CheckFailed(f"spread-out embeddings should have the lower (better) uniformity, got {u_spread:.3f} "
+                              f"vs {u_bunched:.3f} for bunched ones")
+
+    return [
+        Case("returns two scalar tensors", shapes, "a pair: (alignment, uniformity)"),
+        Case("equal the formulas of Wang & Isola", _au_value_case([(6, 8, 2.0, 43), (9, 3, 1.0, 44),
+                                                                    (4, 16, 5.0, 45)]),
+             "both measures are about points on the unit sphere: alignment is how far the two views of an image "
+             "land apart on average, uniformity the log of the average Gaussian kernel between two different "
+             "embeddings of one view", kind=VALUE),
+        Case("a collapsed embedding: alignment 0, uniformity 0", collapse,
+             "identical vectors are at distance 0: every kernel term is 1"),
+        Case("ignore the length of the embeddings", scale_invariant, "directions only"),
+        Case("uniformity is finite for a large t", stable,
+             "the log of a mean of exponentials has a stable form that never leaves log space"),
+        Case("spread-out embeddings have the lower uniformity", spread_is_lower,
+             "far-apart points make every kernel term small"),
+    ]
+
+
 def random_cases(g: torch.Generator) -> dict:
     """Value cases on random sizes, for an instructor's hidden test bank."""
     n, d = int(torch.randint(2, 20, (1,), generator=g)), int(torch.randint(2, 40, (1,), generator=g))
@@ -185,6 +317,8 @@ def random_cases(g: torch.Generator) -> dict:
                               kind=VALUE)],
         "simclr_views": [Case(f"each view is augment applied to {n} images", _augment_value_case(n, seed),
                               kind=VALUE)],
+        "alignment_uniformity": [Case(f"equal the formulas for N={max(n, 2)}, D={d}, t={4 * tau:.2f}",
+                                      _au_value_case([(max(n, 2), d, round(4 * tau, 2), seed)]), kind=VALUE)],
     }
 
 
@@ -196,4 +330,10 @@ def check_simclr_views(fn):
     return inline_check("simclr_views", fn, views_cases(), returns=2)
 
 
-GRADED = {"nt_xent_loss": Graded(ntxent_cases), "simclr_views": Graded(views_cases, returns=2)}
+def check_alignment_uniformity(fn):
+    return inline_check("alignment_uniformity", fn, au_cases(), returns=2)
+
+
+GRADED = {"nt_xent_loss": Graded(ntxent_cases), "simclr_views": Graded(views_cases, returns=2),
+          "alignment_uniformity": Graded(au_cases, returns=2)}
+WRITTEN = ("What do the augmentations ask of the encoder?",)

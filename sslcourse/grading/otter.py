@@ -4,7 +4,8 @@ For each exercise this writes ``OUTDIR/NN_topic/NN_topic.ipynb``, an otter *mast
 notebook with otter's cells around every graded function — ``# BEGIN QUESTION`` (one question per function),
 ``# BEGIN SOLUTION`` (the answer, between otter's ``# BEGIN/END SOLUTION`` lines, which ``otter assign``
 replaces by ``...`` in the student version) and ``# BEGIN TESTS``: one exception-based test per case of the
-course's grader, each worth its points. A test calls ``sslcourse.grading.otter.check``, which runs the same
+course's grader, each worth its points. A written answer becomes an otter manual question worth 0 points
+(graded by hand; its model answer is dropped from the student version). A test calls ``sslcourse.grading.otter.check``, which runs the same
 cases as ``sslcourse grade`` (value cases gate property cases, the hints come along as failure messages).
 
 Then, in OUTDIR/NN_topic::
@@ -22,6 +23,7 @@ import re
 from pathlib import Path
 
 from . import EXERCISES, graded_functions
+from .written import SOLUTION
 
 REQUIREMENT = "sslcourse @ git+https://github.com/sslcourse/sslcourse"
 _RESULTS: dict = {}
@@ -74,8 +76,22 @@ def master_notebook(exercise: str, solution: Path) -> dict:
               "export_cell: false\ncheck_all_cell: false\ninit_cell: false\ngenerate: true\n"
               "tests:\n  ok_format: false\n")
     cells = [_raw(config)]
+    written = 0
     for cell in nb["cells"]:
         source = _source(cell)
+        if cell.get("cell_type") == "markdown" and SOLUTION.search(source):
+            # a written answer: an otter manual question (graded by hand, as in ``written``), whose model
+            # answer otter drops from the student version; the prompt is the cell before
+            prompt = cells.pop() if cells and cells[-1].get("cell_type") == "markdown" else None
+            written += 1
+            cells.append(_raw(f"# BEGIN QUESTION\nname: written_{written}\nmanual: true\npoints: 0\n"))
+            if prompt is not None:
+                cells.append(prompt)
+            cells.append(_raw("# BEGIN SOLUTION"))
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": SOLUTION.sub("", source).strip()})
+            cells.append(_raw("# END SOLUTION"))
+            cells.append(_raw("# END QUESTION"))
+            continue
         defined = [name for name in graded if re.search(rf"^def {name}\(", source, flags=re.M)]
         if cell.get("cell_type") != "code" or "### BEGIN SOLUTION" not in source or not defined:
             cells.append({k: v for k, v in cell.items() if k != "id"})

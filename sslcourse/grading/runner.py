@@ -60,8 +60,8 @@ def _source(cell, path, i) -> str:
                             "notebook from Jupyter")
 
 
-def cells_of_notebook(text: str, path) -> list[str]:
-    """The code cells of a notebook's JSON text (nbformat 4, or 3 with worksheets)."""
+def _notebook(text: str, path) -> tuple[dict, list]:
+    """The notebook's JSON and its list of cells (nbformat 4, or 3 with worksheets); clear errors otherwise."""
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as err:
@@ -76,12 +76,17 @@ def cells_of_notebook(text: str, path) -> list[str]:
     if not isinstance(cells, list):
         raise GradingInputError(f"{path} is not a notebook: it has no 'cells' list; hand in the .ipynb saved by "
                                 "Jupyter (File → Download in Colab)")
+    return nb, cells
+
+
+def cells_of_notebook(text: str, path) -> list[str]:
+    """The code cells of a notebook's JSON text (nbformat 4, or 3 with worksheets)."""
+    _, cells = _notebook(text, path)
     return [_source(c, path, i) for i, c in enumerate(cells, 1)
             if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
-def read_cells(path) -> list[str]:
-    """The code cells of a notebook, or the whole of a .py file as one cell; clear errors for anything else."""
+def _text(path) -> str:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
@@ -92,13 +97,28 @@ def read_cells(path) -> list[str]:
         raise GradingInputError(f"{path}: grade a notebook (.ipynb) or a script (.py)")
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise GradingInputError(f"{path} is not UTF-8 text (byte {err.start}): save it as UTF-8 "
                                 "(notebooks saved by Jupyter always are)") from None
+
+
+def read_submission(path) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the code cells, every cell as (cell type, source)) of a notebook; a .py file is one code cell to run,
+    and its jupytext "# %% [markdown]" cells are read for the written answers. Clear errors for anything else."""
+    from .written import cells_of_percent_script, typed_cells_of_notebook
+
+    path = Path(path)
+    text = _text(path)
     if path.suffix == ".ipynb":
-        return cells_of_notebook(text, path)
-    return [text]
+        nb, _ = _notebook(text, path)
+        return cells_of_notebook(text, path), typed_cells_of_notebook(nb)
+    return [text], cells_of_percent_script(text)
+
+
+def read_cells(path) -> list[str]:
+    """The code cells of a notebook, or the whole of a .py file as one cell; clear errors for anything else."""
+    return read_submission(path)[0]
 
 
 # ---- the course's own files: a submission cannot write to files (RLIMIT_FSIZE = 0), but it could delete or
@@ -160,11 +180,16 @@ def _status_message(name: str, status: dict) -> tuple[str, str]:
 
 
 def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOUT, tests=None,
-                memory_gb: float = DEFAULT_MEMORY_GB, check_files: bool = True) -> dict:
-    """Grade a notebook's code cells; returns {"score", "max_score", "checks", "flags", "notes", "error"}.
+                memory_gb: float = DEFAULT_MEMORY_GB, check_files: bool = True, all_cells=None) -> dict:
+    """Grade a notebook's code cells; returns {"score", "max_score", "checks", "flags", "notes", "error",
+    "by_hand"}. ``all_cells`` ([(cell type, source)], from ``read_submission``) holds the written answers,
+    listed in "by_hand" for the teacher with no automatic points.
 
     ``check_files=False`` leaves the check of the course's files to the caller (the batch does it, as it
     knows which submissions ran at the same time)."""
+    from . import written_questions
+    from .written import by_hand
+
     graded = graded_with_bank(exercise, tests)
     if check_files:
         _check_course_files()
@@ -213,7 +238,8 @@ def grade_cells(cells: list[str], exercise: str, timeout: float = DEFAULT_TIMEOU
         if any(COURSE_MARK in r.message for r in results.get(name, [])) and f"imported the answer: {name}" not in flags:
             flags.append(f"imported the answer: {name}")
     report = {"exercise": exercise, "error": error, "flags": flags, "notes": notes,
-              "checks": [r for name in graded for r in results.get(name, [])]}
+              "checks": [r for name in graded for r in results.get(name, [])],
+              "by_hand": by_hand(all_cells or [], written_questions(exercise))}
     return finish(report)
 
 
@@ -226,7 +252,7 @@ def finish(report: dict) -> dict:
             r.passed = False
     return {"exercise": report["exercise"], "score": sum(r.points for r in checks if r.passed),
             "max_score": sum(r.points for r in checks), "error": report["error"], "flags": report["flags"],
-            "notes": report["notes"], "checks": [asdict(r) for r in checks]}
+            "notes": report["notes"], "checks": [asdict(r) for r in checks], "by_hand": report.get("by_hand", [])}
 
 
 def mark_tampered(report: dict) -> dict:
@@ -252,18 +278,19 @@ def grade_path(path, exercise: str | None = None, timeout: float = DEFAULT_TIMEO
                                 "--exercise NN")
     if exercise not in EXERCISES:
         raise GradingInputError(f"unknown exercise {exercise!r}: known are {', '.join(EXERCISES)}")
-    cells = read_cells(path)
-    return {"path": str(path), **grade_cells(cells, exercise, timeout, tests, memory_gb)}
+    cells, all_cells = read_submission(path)
+    return {"path": str(path), **grade_cells(cells, exercise, timeout, tests, memory_gb, all_cells=all_cells)}
 
 
 def error_report(path, message: str, exercise: str | None = None) -> dict:
     """The report of a file that could not be graded at all (the JSON that ``--json`` prints)."""
     return {"path": str(path), "exercise": exercise or exercise_of(Path(path or "")), "score": 0, "max_score": 0, "error": message,
-            "flags": ["could not be graded"], "notes": [], "checks": []}
+            "flags": ["could not be graded"], "notes": [], "checks": [], "by_hand": []}
 
 
 def print_report(report: dict) -> None:
     from . import EXERCISES
+    from .written import print_by_hand
 
     title = EXERCISES.get(report.get("exercise"), ("", ""))[1]
     print(f"Exercise {report.get('exercise')}: {title} — {report.get('path')}")
@@ -278,4 +305,6 @@ def print_report(report: dict) -> None:
         print(f"  ✘ {report['error']}")
     if report.get("flags"):
         print(f"  flags: {'; '.join(report['flags'])}")
-    print(f"Score: {report['score']}/{report['max_score']}")
+    print_by_hand(report.get("by_hand", []))
+    print(f"Score: {report['score']}/{report['max_score']}" + (" (written answers not included: graded by hand)"
+                                                               if report.get("by_hand") else ""))

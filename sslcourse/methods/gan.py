@@ -30,20 +30,25 @@ def generator_loss(fake_logits: torch.Tensor, non_saturating: bool = True) -> to
 
 
 class GAN(Method):
-    """Generator and discriminator, two optimisers stepped in turn by ``fit`` (D first, then G)."""
+    """Generator and discriminator, two optimisers stepped in turn by ``fit`` (D first, then G).
+
+    upsample: how G doubles its resolution, ``"resize"`` (nearest ×2 + 3×3 conv) or DCGAN's ``"transposed"``
+    (see ``models.Generator``); spectral_norm: D's weights divided by their largest singular value.
+    """
 
     schedule = "constant"
 
     def __init__(self, z_dim: int = 64, width: int = 64, lr_d: float = 2e-4, lr_g: float = 2e-4,
-                 non_saturating: bool = True):
+                 non_saturating: bool = True, upsample: str = "resize", spectral_norm: bool = False,
+                 beta1: float = 0.5):
         super().__init__()
-        self.generator = Generator(z_dim, width)
-        self.discriminator = Discriminator(width)
+        self.generator = Generator(z_dim, width, upsample)
+        self.discriminator = Discriminator(width, spectral_norm)
         self.encoder = DiscriminatorEncoder(self.discriminator)  # shares D's weights
-        self.z_dim, self.lr_d, self.lr_g, self.non_saturating = z_dim, lr_d, lr_g, non_saturating
+        self.z_dim, self.lr_d, self.lr_g, self.non_saturating, self.beta1 = z_dim, lr_d, lr_g, non_saturating, beta1
 
     def configure_optimizers(self, lr=None, weight_decay=None) -> dict:
-        betas = (0.5, 0.999)  # DCGAN's Adam settings
+        betas = (self.beta1, 0.999)  # DCGAN's Adam: β1 = 0.5
         return {"discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=betas),
                 "generator": torch.optim.Adam(self.generator.parameters(), lr=self.lr_g, betas=betas)}
 
@@ -67,19 +72,20 @@ class GAN(Method):
 
     def hparams(self) -> dict:
         return {"z_dim": self.z_dim, "lr_d": self.lr_d, "lr_g": self.lr_g, "non_saturating": self.non_saturating,
-                "width": self.discriminator.stage_dims[0]}
+                "width": self.discriminator.stage_dims[0], "upsample": self.generator.upsample,
+                "spectral_norm": self.discriminator.spectral_norm, "beta1": self.beta1}
 
 
-# ablation_epochs: the short runs of lesson 05's "how GANs fail" demo (on a quarter of the data).
+# ablation_epochs: the short runs of lesson 05's "how GANs fail" demo (on a quarter or an eighth of the data).
 # gpu: sized from the measured H100 throughput (25,600 images/s: about 2 s per epoch) for about
 # a minute of lesson training; its accuracy is not measured yet (BENCHMARKS.md).
 RECIPES = {
     "quick": dict(epochs=4, batch_size=32, z_dim=64, width=32, lr_d=2e-4, lr_g=2e-4, non_saturating=True,
-                  ablation_epochs=1),
+                  upsample="resize", spectral_norm=False, beta1=0.5, ablation_epochs=1),
     "gpu": dict(epochs=15, batch_size=256, z_dim=128, width=64, lr_d=2e-4, lr_g=2e-4, non_saturating=True,
-                ablation_epochs=1),
+                upsample="resize", spectral_norm=False, beta1=0.5, ablation_epochs=1),
     "full": dict(epochs=60, batch_size=256, z_dim=128, width=64, lr_d=2e-4, lr_g=2e-4, non_saturating=True,
-                 ablation_epochs=5),
+                 upsample="resize", spectral_norm=False, beta1=0.5, ablation_epochs=5),
 }
 
 
@@ -89,4 +95,5 @@ def build(profile, r: dict, encoder=None, seed: int = 0) -> GAN:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return GAN(z_dim=r["z_dim"], width=r["width"], lr_d=r["lr_d"], lr_g=r["lr_g"],
-                   non_saturating=r.get("non_saturating", True))
+                   non_saturating=r.get("non_saturating", True), upsample=r["upsample"],
+                   spectral_norm=r["spectral_norm"], beta1=r["beta1"])

@@ -186,10 +186,10 @@ def test_an_endless_loop_costs_that_function_only(tmp_path):
 def test_cli_grade_prints_a_score_and_json():
     solution = ROOT / "solutions" / "00_knn.ipynb"
     out = subprocess.run([SSLCOURSE, "grade", str(solution)], capture_output=True, text=True)
-    assert out.returncode == 0 and "Score: 11/11" in out.stdout and "✔" in out.stdout
+    assert out.returncode == 0 and "Score: 17/17" in out.stdout and "✔" in out.stdout
     out = subprocess.run([SSLCOURSE, "grade", str(solution), "--json"], capture_output=True, text=True)
     data = json.loads(out.stdout)
-    assert data["score"] == data["max_score"] == 11 and len(data["checks"]) == 11
+    assert data["score"] == data["max_score"] == 17 and len(data["checks"]) == 17
 
 
 @pytest.mark.parametrize("content, message", [
@@ -221,7 +221,7 @@ def test_grading_needs_only_the_core_install():
             "from sslcourse.grading.runner import grade_path\n"
             f"print(grade_path({str(SOLUTIONS[0])!r})['score'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip() == "11", out.stderr[-2000:]
+    assert out.returncode == 0 and out.stdout.strip() == "17", out.stderr[-2000:]
 
 
 # ---- the cases themselves: constants earn nothing, hints name the idea and the usual mistakes ----
@@ -313,7 +313,8 @@ def test_a_hidden_test_bank_adds_cases_from_a_secret_seed(tmp_path):
     solution = ROOT / "solutions" / "04_simclr.ipynb"
     report = grade_path(solution, tests=tmp_path / "bank")
     hidden = [c for c in report["checks"] if c["name"].startswith("hidden: ")]
-    assert len(hidden) == 6 and report["score"] == report["max_score"] == max_points("04") + 6
+    count = 3 * len(graded_functions("04"))  # the bank's random_cases(..., repeats=3): one value case each
+    assert len(hidden) == count and report["score"] == report["max_score"] == max_points("04") + count
     assert grade_path(ROOT / "exercises" / "04_simclr.ipynb", tests=tmp_path / "bank")["score"] == 0
     # another seed, other inputs: the case names carry the sizes drawn
     bank = tmp_path / "bank" / "bank_04.py"

@@ -20,7 +20,9 @@ def test_the_master_notebook_has_otters_markers_and_one_test_per_case():
     for name, g in graded_functions("04").items():
         assert f"# BEGIN QUESTION\nname: {name}\n" in "\n".join(raw)
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    assert "### BEGIN SOLUTION" not in code and code.count("    # BEGIN SOLUTION") == 2
+    assert "### BEGIN SOLUTION" not in code and code.count("    # BEGIN SOLUTION") == len(graded_functions("04"))
+    assert "# BEGIN QUESTION\nname: written_1\nmanual: true\npoints: 0\n" in raw  # the written answer, by hand
+    assert not any("BEGIN SOLUTION -->" in "".join(c["source"]) for c in nb["cells"])
     tests = [c for c in nb["cells"] if "BEGIN TEST CONFIG" in "".join(c["source"])]
     assert len(tests) == sum(len(g.cases()) for g in graded_functions("04").values())
 
@@ -44,6 +46,8 @@ def test_otter_grades_the_solution_to_full_marks_and_the_student_notebook_to_zer
     assign = subprocess.run([OTTER, "assign", master.name, "dist", "--no-run-tests"], capture_output=True, text=True,
                             cwd=folder, timeout=600)
     assert assign.returncode == 0, assign.stderr[-2000:]
+    student = (folder / "dist" / "student" / master.name).read_text()
+    assert "A model answer" not in student and "graded by hand" in student  # the prompt stays, the answer goes
     points = sum(len(g.cases()) for g in graded_functions("05").values())
     assert otter_score(folder, folder / "dist" / "autograder" / master.name) == (points, points)
     assert otter_score(folder, folder / "dist" / "student" / master.name) == (0, points)
