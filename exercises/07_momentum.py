@@ -81,8 +81,7 @@ def ema_update_network(target_net, online_net, momentum):
 
 online = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
 target = copy.deepcopy(online).requires_grad_(False)
-with torch.no_grad():
-    online[0].weight += 1.0  # the online network jumps by 1
+nn.init.constant_(online[0].weight, float(target[0].weight) + 1.0)  # the online network jumps by 1
 gap = []
 for k in range(300):
     ema_update_network(target, online, 0.99)
@@ -156,9 +155,17 @@ course_enqueue(theirs, ptr_theirs, z1[:6, :4])
 print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and {int(ptr_theirs)}")
 
 # %% [markdown]
+# ## Written answer (graded by hand): Why does BYOL not collapse?
+# BYOL's loss is 0 for *any* network that maps every image to the same vector. (a) Lesson 07 removes the
+# stop-gradient, the predictor and the momentum one at a time: which runs collapse there, and what does each piece
+# change about the gradient the online network receives? (b) Why is `fit`'s collapse check on the per-dimension
+# std of the normalised embeddings, and not on the loss? (A few sentences.)
+
+# %% [markdown]
+# *Your answer here: double-click this cell and replace this line.*
+
+# %% [markdown]
 # ## Think about it
-# * BYOL's loss is 0 for *any* network that maps every image to the same vector. Why does a network trained with
-#   it not simply go there? (Lesson 07 removes the predictor, the stop-gradient and the momentum, one at a time.)
 # * A queue of 4,096 keys filled by 2 × 128 keys per step holds the keys of the last 16 steps. With $m = 0.99$,
 #   how far has the key encoder moved since the oldest of them was written (use the gap above)? And with $m = 0?$
 # * Why may `enqueue` not use `ptr.item()` on a GPU without cost? (Hint: what does the CPU have to wait for?)

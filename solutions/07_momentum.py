@@ -85,8 +85,7 @@ def ema_update_network(target_net, online_net, momentum):
 
 online = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
 target = copy.deepcopy(online).requires_grad_(False)
-with torch.no_grad():
-    online[0].weight += 1.0  # the online network jumps by 1
+nn.init.constant_(online[0].weight, float(target[0].weight) + 1.0)  # the online network jumps by 1
 gap = []
 for k in range(300):
     ema_update_network(target, online, 0.99)
@@ -172,9 +171,27 @@ course_enqueue(theirs, ptr_theirs, z1[:6, :4])
 print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and {int(ptr_theirs)}")
 
 # %% [markdown]
+# ## Written answer (graded by hand): Why does BYOL not collapse?
+# BYOL's loss is 0 for *any* network that maps every image to the same vector. (a) Lesson 07 removes the
+# stop-gradient, the predictor and the momentum one at a time: which runs collapse there, and what does each piece
+# change about the gradient the online network receives? (b) Why is `fit`'s collapse check on the per-dimension
+# std of the normalised embeddings, and not on the loss? (A few sentences.)
+
+# %% [markdown]
+# <!-- BEGIN SOLUTION -->
+# *A model answer.* (a) Without the stop-gradient the loss is minimised by moving *both* branches, and the
+# quickest way to make two outputs agree is to make them constant: that run's std falls to near 0, its effective
+# rank to a few directions, and `fit` warns. With the stop-gradient the target is a fixed regression target at each
+# step; the online network can only chase it, and the predictor — which must map the online projection onto the
+# target's — keeps the two branches different functions, so agreeing is not free: without it the std falls to
+# less than half (a partial collapse). The momentum only slows the target down: with the predictor and the
+# stop-gradient kept, m = 0 still does not collapse in the quick profile (SimSiam's finding). (b) The loss is
+# low both for a good encoder and for a collapsed one — it cannot tell them apart — while the std of the
+# normalised embeddings is about 1/√D when they spread over the sphere and 0 when every image lands on one point.
+# <!-- END SOLUTION -->
+
+# %% [markdown]
 # ## Think about it
-# * BYOL's loss is 0 for *any* network that maps every image to the same vector. Why does a network trained with
-#   it not simply go there? (Lesson 07 removes the predictor, the stop-gradient and the momentum, one at a time.)
 # * A queue of 4,096 keys filled by 2 × 128 keys per step holds the keys of the last 16 steps. With $m = 0.99$,
 #   how far has the key encoder moved since the oldest of them was written (use the gap above)? And with $m = 0?$
 # * Why may `enqueue` not use `ptr.item()` on a GPU without cost? (Hint: what does the CPU have to wait for?)

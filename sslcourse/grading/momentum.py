@@ -357,4 +357,6 @@ def check_enqueue(fn):
     return inline_check("enqueue", fn, queue_cases(), returns=2)
 
 
+WRITTEN = ("Why does BYOL not collapse?",)
+
 GRADED = {"ema_update": Graded(ema_cases), "byol_loss": Graded(byol_cases), "enqueue": Graded(queue_cases, returns=2)}
