@@ -272,8 +272,8 @@ plt.show()
 # %% [markdown]
 # ## What to try next
 #
-# * **Exercise 00** (`exercises/00_knn.ipynb`): write the weighted kNN classifier yourself and check it
-#   against the one used here.
+# * **Exercise 00** (`exercises/00_knn.ipynb`): write the weighted kNN classifier yourself, then choose k by leave-one-out on the training set
+#   alone, without peeking at the test set.
 # * Change `SEED` or the augmentation sliders and rerun; on a GPU machine the `gpu` profile runs by default
 #   (about a minute of training per lesson), and `SSLCOURSE_PROFILE=full` runs the long reproduction recipes.
 # * Train the supervised baseline with 1 % of the labels

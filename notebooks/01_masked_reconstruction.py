@@ -406,24 +406,24 @@ plt.show()
 
 # %% [markdown]
 # Scattered pixels are filled in by interpolating neighbours — a local skill; a large square or the centre
-# forces the network to reason about the object. In the quick profile (`shapes`, checked below) both square
-# masks teach more than scattered pixels or MAE-style patches, and those two do not even beat the random-init
-# encoder at this budget: a mask the network can fill from its immediate neighbours teaches it nothing the
-# random features did not already have. In the other profiles, read the bars above (and the full-budget table
-# in `BENCHMARKS.md`).
+# forces the network to reason about the object. In the quick profile (`shapes`, checked below) the **centre** mask
+# is the clear winner at this budget: its probe is at least 3 points above random init and above every other mask.
+# The order of the other three is not stable at one epoch on half the data (it changed with the number of CPU
+# threads while this lesson was written), so the lesson claims none. In the other profiles, read the bars above
+# (and the full-budget table in `BENCHMARKS.md`).
 
 # %%
 if p.name == "quick":
-    squares, scattered = min(probe["block 25%"], probe["centre 25%"]), max(probe["pixels 50%"], probe["patches 75%"])
-    assert squares > scattered, "the prose says both squares teach more than scattered pixels or patches"
-    assert scattered <= probe["random init"], "the prose says pixels and patches do not beat random init here"
+    runner_up = max(acc for name, acc in probe.items() if name != "centre 25%")
+    assert probe["centre 25%"] >= runner_up + 0.03, \
+        "the prose says the centre mask is at least 3 points above random init and every other mask"
 
 # ## What to try next
 # * Train with `loss_on="all"` (the whole-image loss) and compare the probe accuracy — the copycat effect.
 # * Set `target="pixels"` and look at the fill-ins and the probe: in BENCHMARKS.md's quick-profile ablation the
 #   pixel target taught less than the structure target — the unpredictable colour dominates the loss.
 # * Raise `mask_ratio` for the block; at which size does reconstruction stop teaching anything?
-# * **Exercise 01** (`exercises/01_masking.ipynb`): write `random_block_mask`, `random_patch_mask` and `masked_mse`.
+# * **Exercise 01** (`exercises/01_masking.ipynb`): write `random_block_mask`, `random_patch_mask`, `masked_mse` and the structure target this lesson trains with (`structure_mse`), then see which target rewards a good inpainter.
 #
 # **What failure looks like:** fill-ins that are a flat grey or brown smear (the model predicts the mean colour —
 # with `target="pixels"` that is the optimum for random colours); a loss that drops fast while the probe accuracy

@@ -338,7 +338,7 @@ if p.name == "quick":
 # ## What to try next
 # * `plan_run("rotation", p, train, min_scale=1.0)`: no crops — does the encoder lean more on the horizon?
 # * Train on outdoor scenes only (brightness says where the sky is) and compare the probe accuracy.
-# * **Exercise 02** (`exercises/02_rotation.ipynb`): write `rotate_batch` and check it.
+# * **Exercise 02** (`exercises/02_rotation.ipynb`): write `rotate_batch`, then read which way is up from all four views at once (`orientation_log_probs`) and measure whether the vote is worth it.
 #
 # **What failure looks like:** rotation accuracy at 100 % after a few hundred steps while the probe stays at the
 # random-init level (a shortcut solved the task: a background cue, interpolation artefacts in the corners); or

@@ -290,7 +290,7 @@ plt.show()
 # * `plan_run("jigsaw", p, train, num_permutations=16)` (or 100): a harder puzzle is not always a better teacher —
 #   in BENCHMARKS.md's quick-profile ablation on `shapes` (measured with the max–min set), 16 permutations gave
 #   a *better* linear probe than 64.
-# * **Exercise 03** (`exercises/03_jigsaw.ipynb`): write `make_permutation_set` and `shuffle_tiles`.
+# * **Exercise 03** (`exercises/03_jigsaw.ipynb`): write the paper's `make_permutation_set` and `shuffle_tiles`, turn the network's belief over permutations into tile positions (`tile_position_probs`), and compare the two selection rules.
 #
 # **What failure looks like:** puzzle accuracy near 100 % within one epoch with a weak probe (a shortcut: matching
 # edges or colours); accuracy stuck at chance (tiles shuffled with one permutation and labelled with another —

@@ -365,7 +365,7 @@ assert abs(gathered["ddp_loss"] - gathered["one_process_loss"]) < 1e-5 and gathe
 # * Temperature: `plan_run("simclr", p, train, temperature=0.05)` or `1.0`. Too low, and training chases a few hard
 #   negatives (often false ones: two images of the same class); too high, and all negatives count alike.
 # * Batch size: `batch_size=32` vs `256` for the same number of epochs.
-# * **Exercise 04** (`exercises/04_simclr.ipynb`): write `nt_xent_loss` (vectorised, stable) and `simclr_views`.
+# * **Exercise 04** (`exercises/04_simclr.ipynb`): write `simclr_views` and `nt_xent_loss` (vectorised, stable), then measure alignment and uniformity (Wang & Isola) for four augmentations.
 # * On a machine with several GPUs: `torchrun --nproc_per_node=2 -m sslcourse train simclr` (README, "Several GPUs").
 #
 # **What failure looks like:** a loss that falls quickly while the kNN curve stays flat (a shortcut: check the

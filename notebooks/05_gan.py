@@ -364,8 +364,10 @@ assert gap.min() > 0.5 * test_gap.median(), "'no sample is a copy of a training 
 # **The code as written**: a training loop in which $D$ stops learning — here its learning rate is 0 — while $G$
 # goes on, starting from the trained pair above.
 #
-# **What happens**: the judge's classes found fall and the Fréchet distance rises: the samples converge on a few
-# kinds of image.
+# **What happens**: the samples start to converge on the few kinds of image that this $D$ likes best, and the
+# Fréchet distance rises. In this short run (`recipe["ablation_epochs"]` epoch(s) on a quarter of the data) the
+# collapse has only begun, and whether whole classes vanish yet varies from run to run: give the frozen-$D$ run more
+# epochs and watch the classes found.
 
 # %%
 import copy
@@ -384,8 +386,7 @@ with torch.no_grad():
 plt.show()
 print(f"D frozen: classes found {final['classes_found']} -> {collapsed['classes_found']}, "
       f"Fréchet distance {final['fd']:.1f} -> {collapsed['fd']:.1f}")
-assert collapsed["classes_found"] < final["classes_found"] and collapsed["fd"] > final["fd"], \
-    "'with D frozen the classes found fall and the Fréchet distance rises' no longer holds"
+assert collapsed["fd"] > final["fd"], "'with D frozen the Fréchet distance rises' no longer holds"
 
 # %% [markdown]
 # **Why**: against a fixed $D$, the generator's loss $-\log D(G(z))$ is smallest when *every* $z$ maps to the one
@@ -477,7 +478,7 @@ assert results["supervised backbone"]["linear_probe_accuracy"] > results["GAN di
 # * `non_saturating=False`: watch `loss_g` and the samples stall.
 # * Change `lr_d` and `lr_g`, or the batch size; which setting keeps D(x) and D(G(z)) apart but not at 1 and 0?
 # * `spectral_norm=True`: a discriminator that cannot become arbitrarily sharp.
-# * **Exercise 05** (`exercises/05_gan.ipynb`): write `discriminator_loss` and `generator_loss` from logits.
+# * **Exercise 05** (`exercises/05_gan.ipynb`): write `discriminator_loss` and `generator_loss` from logits, and V(D*, G) from log-densities (`optimal_value`), finite where densities underflow.
 #
 # **What failure looks like:** D(x) → 1 and D(G(z)) → 0 with a growing G loss (D wins; G gets no signal); the
 # judge's classes found falling while the samples look alike (mode collapse); a Fréchet distance that stops falling;

@@ -6,7 +6,6 @@ Conventions: images are (N, 3, H, W); a mask ``m`` is float (N, 1, H, W) with **
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 
 import torch
@@ -123,9 +122,23 @@ PERMUTATION_RULES = ("mean", "maxmin")
 
 
 @functools.lru_cache(maxsize=4)
+def all_permutations(t: int) -> torch.Tensor:
+    """(t!, t) int8: every permutation of 0..t-1 in lexicographic order (the order of itertools.permutations),
+    built by tensor indexing — 9! rows in a tenth of the time a Python list takes. Read-only: cached."""
+    if t == 1:
+        return torch.zeros(1, 1, dtype=torch.int8)
+    rest = all_permutations(t - 1).long()
+    blocks = []
+    for first in range(t):
+        others = torch.tensor([v for v in range(t) if v != first])
+        blocks.append(torch.cat([torch.full((len(rest), 1), first), others[rest]], 1))
+    return torch.cat(blocks).to(torch.int8)
+
+
+@functools.lru_cache(maxsize=4)
 def _candidates(num_tiles: int, seed: int) -> torch.Tensor:
-    """Every permutation of ``num_tiles``, int8, shuffled by ``seed`` (cached: 9! rows take a second to build)."""
-    pool = torch.tensor(list(itertools.permutations(range(num_tiles))), dtype=torch.int8)
+    """Every permutation of ``num_tiles``, int8, shuffled by ``seed`` (cached)."""
+    pool = all_permutations(num_tiles)
     return pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))]
 
 

@@ -64,7 +64,7 @@ def test_eval_of_a_missing_file():
 def test_an_interrupted_train_resumes(tmp_path):
     """Ctrl-C (or a dying session) after the first epoch's checkpoint: the rerun continues from it."""
     ckpt = tmp_path / "simclr.pt"
-    args = ["train", "simclr", "--epochs", "8", "--train-size", "2048", "--checkpoint", str(ckpt), "--quiet",
+    args = ["train", "simclr", "--epochs", "3", "--train-size", "1024", "--checkpoint", str(ckpt), "--quiet",
             "--out", str(tmp_path / "r.json")]
     env = {**os.environ, "SSLCOURSE_DEVICE": "cpu"}
     # A shell's background job (`make test &`, nohup) starts with SIGINT ignored, and Python then never
@@ -82,7 +82,7 @@ def test_an_interrupted_train_resumes(tmp_path):
     again = run(*args)
     assert again.returncode == 0, again.stderr
     assert "resuming from" in again.stdout and "after epoch" in again.stdout
-    assert json.loads((tmp_path / "r.json").read_text())["epochs"] == 8
+    assert json.loads((tmp_path / "r.json").read_text())["epochs"] == 3
 
 
 def test_train_all_runs_every_method(tmp_path):

@@ -119,6 +119,13 @@ def test_each_paper_choice_has_the_largest_summed_distance():
         assert P.hamming(perms[j:j + 1], chosen).sum() == best, f"permutation {j} is not a farthest candidate"
 
 
+@pytest.mark.parametrize("t", range(1, 8))
+def test_all_permutations_are_itertools_order(t):
+    """The tensor-built candidate pool lists exactly itertools.permutations, in its lexicographic order."""
+    want = torch.tensor(list(itertools.permutations(range(t))), dtype=torch.int8)
+    assert torch.equal(P.all_permutations(t), want)
+
+
 def test_permutation_sets_are_permutations_deterministic_for_a_seed():
     for rule in P.PERMUTATION_RULES:
         perms = P.make_permutation_set(30, 9, seed=0, rule=rule)

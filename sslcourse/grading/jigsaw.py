@@ -15,12 +15,12 @@ Graded functions::
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
 import torch
 
+from ..pretext import all_permutations
 from .core import VALUE, Case, CheckFailed, Graded, expect_close, expect_equal, expect_tensor, inline_check
 
 MAX_MIN = ("your set follows the max–min rule (each new permutation as far as possible from its *nearest* chosen "
@@ -58,20 +58,6 @@ def reference_permutation_set(n: int, num_tiles: int, seed: int, rule: str = "su
                 best, best_score = c, score
         chosen.append(best)
     return torch.tensor([cands[c] for c in chosen], dtype=torch.int64)
-
-
-@functools.lru_cache(maxsize=4)
-def all_permutations(t: int) -> torch.Tensor:
-    """(t!, t) int8: every permutation of 0..t-1 in lexicographic order (the order of itertools.permutations),
-    built by tensor indexing — 9! rows in a fraction of the time a Python list takes. Read-only: cached."""
-    if t == 1:
-        return torch.zeros(1, 1, dtype=torch.int8)
-    rest = all_permutations(t - 1).long()
-    blocks = []
-    for first in range(t):
-        others = torch.tensor([v for v in range(t) if v != first])
-        blocks.append(torch.cat([torch.full((len(rest), 1), first), others[rest]], 1))
-    return torch.cat(blocks).to(torch.int8)
 
 
 def _hamming(a, b):
