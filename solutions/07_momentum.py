@@ -192,6 +192,7 @@ print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and 
 
 # %% [markdown]
 # ## Think about it
-# * A queue of 4,096 keys filled by 2 × 128 keys per step holds the keys of the last 16 steps. With $m = 0.99$,
-#   how far has the key encoder moved since the oldest of them was written (use the gap above)? And with $m = 0?$
+# * A queue of 4,096 keys filled by 2 × 64 keys per step (the quick recipe) holds the keys of the last 32 steps.
+#   With $m = 0.99$, how far has the key encoder moved since the oldest of them was written (use the gap above)?
+#   And with $m = 0$?
 # * Why may `enqueue` not use `ptr.item()` on a GPU without cost? (Hint: what does the CPU have to wait for?)
