@@ -292,10 +292,10 @@ plt.show()
 #   has to agree with itself, and a constant agrees best.
 # * **Either asymmetry alone holds the collapse off here.** Without the predictor the std ends below half of
 #   BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going all the way
-#   in this budget (BYOL's paper reports a full one in longer runs). Without the momentum nothing collapses: with
-#   the predictor and the stop-gradient in place, a target that is the previous step's online network still works
-#   (SimSiam's finding, Chen & He 2021; BYOL's own table reports a collapse at $m = 0$ with its settings), and its
-#   std stays above half of $1/\sqrt{D}$; neither of the two sets off `fit`'s warning.
+#   in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet runs). Without the momentum
+#   nothing collapses: with the predictor and the stop-gradient in place, a target that is the previous step's
+#   online network still works (SimSiam's finding, Chen & He 2021; BYOL's own table reports a collapse at $m = 0$
+#   with its settings), and its std stays above half of $1/\sqrt{D}$. Neither sets off `fit`'s warning.
 # * Full BYOL keeps its std within a factor of 2 of $1/\sqrt{D}$, and its kNN accuracy is above random init.
 
 # %%
