@@ -17,7 +17,9 @@
 # one protocol measures them all. Then we use the features for what self-supervision is for: learning from
 # **few labels**, **finding anomalies**, and **grouping images without any labels**.
 #
-# Checkpoints left by lessons 01–05 (same settings, same cache) are reused; missing ones are trained here.
+# Checkpoints left by lessons 01–05 (same settings, same cache) are reused; missing ones are trained here. MoCo and
+# BYOL, the momentum methods of lesson 07, join the board too: trained here with their recipes, they are the
+# checkpoints lesson 07 then loads.
 
 # %%
 import subprocess
@@ -58,7 +60,7 @@ from sslcourse.runs import train_method
 from sslcourse.models import build_backbone
 
 encoders, train_seconds = {"random init": build_backbone(p.backbone, seed=SEED).to(p.device)}, {}
-for name in ("inpainting", "rotation", "jigsaw", "simclr", "gan", "supervised"):
+for name in ("inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol", "supervised"):
     t0 = time.perf_counter()
     method, recipe, _ = train_method(name, p, train, seed=SEED)
     encoders[name] = method.encoder.eval()

@@ -30,6 +30,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,10 +62,17 @@ class Method(nn.Module):
     lr: float = 2e-3
     weight_decay: float = 1e-4
     schedule: str = "cosine"  # or "constant"
+    # Collapse check: a method that logs "embedding_std" (sslcourse.collapse) and sets a threshold here
+    # gets one plain warning from fit when that std falls below it.
+    collapse_threshold: float | None = None
 
     def training_step(self, images: torch.Tensor, labels: torch.Tensor, part: str = "main"):
         """images: uint8 (N, 3, H, W) on the device; returns (loss, {name: float tensor})."""
         raise NotImplementedError
+
+    def on_step_end(self, step: int, total_steps: int) -> None:
+        """Called by fit after every optimisation step (all parts), with the step's index (0-based, over the
+        whole run: a resumed run continues the count) and the run's total: e.g. a momentum encoder's update."""
 
     def configure_optimizers(self, lr: float | None = None, weight_decay: float | None = None) -> dict:
         params = [p for p in self.parameters() if p.requires_grad]
@@ -289,6 +297,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
             return history
 
         bar = _progress_bar(total, start_epoch * steps_per_epoch, progress and world.is_main, name)
+        warned, on_step_end = False, getattr(method, "on_step_end", None)
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
@@ -306,6 +315,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
                     if channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     logs = _step(step_fn, optimizers, schedulers, scaler, x, y, device, amp)
+                    if on_step_end is not None:
+                        on_step_end(epoch * steps_per_epoch + step, total)
                     for k, v in logs.items():
                         v = v.detach().float()
                         sums[k] = sums.get(k, 0.0) + v
@@ -316,6 +327,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
                         means = {k: (v / in_window).item() for k, v in window.items()}  # one sync per log interval
                         means = distributed.mean_across(means)
                         _check_finite(means, epoch, step, optimizers, checkpoint)
+                        warned = _check_collapse(method, means, epoch + (step + 1) / steps_per_epoch, name,
+                                                 warned or not world.is_main)
                         history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch,
                                               "step": epoch * steps_per_epoch + step + 1, **means})
                         bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:3]}, refresh=False)
@@ -401,6 +414,23 @@ def _check_finite(means: dict, epoch: int, step: int, optimizers: dict, checkpoi
             "inputs are in [0, 1] and that the loss cannot take log(0)"
             + (f"; the last good checkpoint is {checkpoint}" if checkpoint else "")
         )
+
+
+class CollapseWarning(UserWarning):
+    """The embeddings of a method are collapsing towards a single point."""
+
+
+def _check_collapse(method, means: dict, epoch: float, name: str, warned: bool) -> bool:
+    """Warn once per run when the logged ``embedding_std`` falls below ``method.collapse_threshold``."""
+    threshold = getattr(method, "collapse_threshold", None)
+    std = means.get("embedding_std")
+    if warned or threshold is None or std is None or std >= threshold:
+        return warned
+    warnings.warn(f"{name}: the embeddings are collapsing — their per-dimension std fell to {std:.3g} "
+                  f"(threshold {threshold:.3g}) at epoch {epoch:.2f}, so every image is being mapped to nearly "
+                  "the same point. Check the stop-gradient, the predictor and the learning rate.",
+                  CollapseWarning, stacklevel=3)
+    return True
 
 
 def _row_text(row: dict) -> str:

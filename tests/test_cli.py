@@ -90,7 +90,7 @@ def test_train_all_runs_every_method(tmp_path):
               env={"SSLCOURSE_CACHE": str(tmp_path / "cache")})
     assert out.returncode == 0, out.stderr
     results = json.loads((tmp_path / "all.json").read_text())
-    assert set(results) == {"supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan"}
+    assert set(results) == {"supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol"}
     assert "random init" in out.stdout and "simclr" in out.stdout
 
 

@@ -107,6 +107,17 @@ def test_every_training_step_runs_on_the_device_of_its_batch(name):
         loss.backward()
 
 
+@pytest.mark.parametrize("name", ["moco", "byol"])
+def test_momentum_updates_and_the_queue_stay_on_the_method_device(name):
+    """After a step, fit calls on_step_end: the EMA update (and MoCo's enqueue, inside the step) on the meta device."""
+    method = meta_method(name)
+    x, y = images(16), torch.zeros(16, dtype=torch.int64, device=META)
+    loss, logs = method.training_step(x, y, "main")
+    loss.backward()
+    method.on_step_end(0, 10)
+    on_meta(*method.state_dict().values())
+
+
 def test_methods_built_around_an_encoder_on_another_device():
     """Building a method probes its encoder (e.g. the decoder's input size): on the encoder's device."""
     from sslcourse.models import build_backbone

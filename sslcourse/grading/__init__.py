@@ -24,6 +24,7 @@ from .gan import check_discriminator_loss, check_generator_loss, check_optimal_v
 from .jigsaw import check_make_permutation_set, check_shuffle_tiles, check_tile_position_probs
 from .ntxent import check_alignment_uniformity, check_nt_xent_loss, check_simclr_views
 from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask, check_structure_mse
+from .momentum import check_byol_loss, check_ema_update, check_enqueue
 from .rotation import check_orientation_log_probs, check_rotate_batch
 
 # exercise number -> (module under sslcourse.grading, title)
@@ -34,6 +35,7 @@ EXERCISES = {
     "03": ("jigsaw", "The permutation set, shuffling tiles, and where each tile belongs"),
     "04": ("ntxent", "The NT-Xent loss, SimCLR's two views, alignment and uniformity"),
     "05": ("gan", "GAN losses from logits, and the value of the optimal discriminator"),
+    "07": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
 }
 
 
@@ -71,4 +73,5 @@ __all__ = ["EXERCISES", "graded_functions", "written_questions", "random_cases",
            "check_rotate_batch", "check_orientation_log_probs",
            "check_make_permutation_set", "check_shuffle_tiles", "check_tile_position_probs",
            "check_nt_xent_loss", "check_simclr_views", "check_alignment_uniformity",
-           "check_discriminator_loss", "check_generator_loss", "check_optimal_value"]
+           "check_discriminator_loss", "check_generator_loss", "check_optimal_value",
+           "check_ema_update", "check_byol_loss", "check_enqueue"]

@@ -167,6 +167,21 @@ def value_is_jsd(log_p_data, log_p_g, dx):
     return (v + math.log(4)) / 2
 
 
+def ema_swapped(target, online, momentum):
+    with torch.no_grad():
+        return target.mul_(1 - momentum).add_(online, alpha=momentum)
+
+
+def byol_one_direction(p1, p2, z1, z2):
+    return (2 - 2 * F.cosine_similarity(p1, z2.detach())).mean()
+
+
+def enqueue_by_shifting(queue, ptr, keys):
+    queue.copy_(torch.cat([queue[len(keys):], keys]))
+    ptr.copy_((ptr + len(keys)) % len(queue))
+    return queue, ptr
+
+
 WRONG = [  # (exercise, function, wrong answer, a phrase in the name or message of a failing check; None: any)
     ("00", "cosine_similarity_matrix", cosine_unnormalised, "ignores the length"),
     ("00", "weighted_knn_predict", knn_majority, "not weighted by exp"),
@@ -191,6 +206,9 @@ WRONG = [  # (exercise, function, wrong answer, a phrase in the name or message 
     ("05", "generator_loss", g_loss_saturating_default, None),
     ("05", "optimal_value", value_from_densities, "compute log D* from the log-densities"),
     ("05", "optimal_value", value_is_jsd, "the JSD"),
+    ("07", "ema_update", ema_swapped, "swapped"),
+    ("07", "byol_loss", byol_one_direction, "only the first direction"),
+    ("07", "enqueue", enqueue_by_shifting, "ring buffer"),
 ]
 
 

@@ -1,0 +1,428 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/07_momentum_and_collapse.ipynb)
+#
+# # 07 — Beyond negatives: MoCo, BYOL, momentum encoders, and collapse made visible
+#
+# SimCLR (lesson 04) learns by telling each image's partner view apart from the other images of the batch — its
+# negatives. Two questions follow. **Do I need thousands of negatives**, and so a batch of thousands of images?
+# And **why doesn't a network that only pulls views together collapse** to a constant, which agrees with
+# everything?
+#
+# You will: replace SimCLR's batch of negatives by a queue of keys from a slowly moving encoder (MoCo, He et al.
+# 2020) and see what a fast-moving one does; train BYOL (Grill et al. 2020), which has no negatives at all;
+# measure collapse while it trains; remove BYOL's predictor, its stop-gradient and its momentum one at a time and
+# watch what each was for, and then the predictor and the momentum together; compare SimCLR, MoCo and BYOL by alignment and uniformity; and measure all three with
+# the shared protocol.
+
+# %%
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # Colab only: install the course and enable widgets
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "sslcourse @ git+https://github.com/sslcourse/sslcourse@v0.2.0"])
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+# %% tags=["parameters"]
+import os
+
+PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
+SEED = 0
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from sslcourse import show_source
+from sslcourse.config import lesson_setup
+from sslcourse.data import load_profile_data
+
+p = lesson_setup(PROFILE, seed=SEED)
+train, test = load_profile_data(p)
+
+# %% [markdown]
+# ## 1. From a batch of negatives to a queue (MoCo)
+# In SimCLR, an anchor's negatives are the other $2N-2$ views of its batch: 254 for a batch of 128. More negatives
+# make the classification harder and the features better, but cost a larger batch. MoCo keeps the **keys** of the
+# last $K$ images in a queue and contrasts each **query** $q$ with its own key $k^+$ (the other view of the same
+# image) and with all $K$ keys in the queue:
+# $$\ell(q) = -\log\frac{\exp(q^\top k^+/\tau)}{\exp(q^\top k^+/\tau) + \sum_{j=1}^{K}\exp(q^\top \mathrm{queue}_j/\tau)}$$
+# — InfoNCE, a softmax classification of the positive among $1 + K$ candidates, whatever the batch size. Both
+# views take a turn as queries (the loss is symmetric), and after each step the batch's keys enter the queue and
+# the oldest leave.
+#
+# The queue's keys were computed some steps ago. If the encoder that makes keys changes quickly, old keys and new
+# queries live in different feature spaces and the comparison means little. So keys come from a **momentum
+# encoder**, a copy of the query encoder (and projector) that receives no gradients and follows it slowly after
+# every optimiser step:
+# $$\theta_k \leftarrow m\,\theta_k + (1 - m)\,\theta_q, \qquad m = 0.99 .$$
+
+# %%
+from sslcourse.methods.moco import moco_loss
+from sslcourse.runs import plan_run
+
+run = plan_run("moco", p, train, seed=SEED)
+recipe = run.recipe
+print(run)
+moco = run.build()
+print(f"queue: {tuple(moco.queue.shape)} keys — the last {len(moco.queue) // (2 * recipe['batch_size'])} steps' "
+      f"keys at batch {recipe['batch_size']} (two views per image)")
+show_source(moco_loss)
+
+# %% [markdown]
+# One training step of MoCo, and the update `fit` calls after every optimiser step (`on_step_end`): the keys come
+# from the momentum copy, the loss is computed, *then* the keys are enqueued.
+
+# %%
+show_source(type(moco).training_step)
+show_source(type(moco).on_step_end)
+
+# %% [markdown]
+# Train it with the kNN monitor. Besides the loss, MoCo logs the mean similarity of a query to its positive key
+# and to the queue's keys: the loss falls as the first rises above the second.
+
+# %%
+from sslcourse.evaluate import knn_monitor
+
+monitor = knn_monitor(train, test, n_train=5000)
+h_moco = run.fit(moco, train, eval_fn=monitor)  # lesson 06 trains the same run: a rerun loads it
+h_moco.plot(["loss"])
+plt.show()
+h_moco.plot(["positive_similarity", "negative_similarity"])
+plt.show()
+
+# %% [markdown]
+# ### Why the key encoder must move slowly
+# Two short runs on a quarter of the data, identical but for the momentum: the recipe's $m$, and $m = 0$ — the
+# key encoder is then the query encoder of the previous step, and the queue holds keys from as many different, quickly
+# changing encoders.
+
+# %%
+quarter = train.subset(len(train) // 4, seed=SEED)
+short = {}
+for name, m in [(f"m = {recipe['momentum']}", recipe["momentum"]), ("m = 0", 0.0)]:
+    run_m = plan_run("moco", p, quarter, seed=SEED, epochs=recipe["ablation_epochs"], momentum=m)
+    method_m = run_m.build()
+    history_m = run_m.fit(method_m, quarter, desc=f"moco, {name}")
+    short[name] = dict(history=history_m, encoder=method_m.encoder, **{k: history_m.last(k) for k in
+                       ("loss", "positive_similarity", "negative_similarity")})
+    short[name]["knn"] = monitor(method_m)["knn"]
+    print(f"{name:<8} loss {short[name]['loss']:.3f}  q·k⁺ {short[name]['positive_similarity']:.3f}  "
+          f"q·queue {short[name]['negative_similarity']:.3f}  kNN {short[name]['knn']:.1%}")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+for name, r in short.items():
+    axes[0].plot(*r["history"].series("loss"), label=name)
+    axes[1].plot(*r["history"].series("negative_similarity"), label=name)
+axes[0].set_title("training loss")
+axes[1].set_title("mean similarity of a query to the queue")
+for ax in axes:
+    ax.set_xlabel("epoch")
+    ax.legend()
+plt.show()
+
+# %% [markdown]
+# With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
+# a query is **more similar to the queue's keys than with the slow encoder** — the negatives stop being
+# informative, the loss stays **higher**, and the kNN accuracy of the features is **lower** than with the
+# slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries.
+
+# %%
+slow, fast = short[f"m = {recipe['momentum']}"], short["m = 0"]
+assert fast["negative_similarity"] > slow["negative_similarity"], \
+    "claim: with m = 0 a query is more similar to the queue's keys than with the slow encoder"
+assert fast["loss"] > slow["loss"], "claim: with m = 0 the loss stays higher"
+assert fast["knn"] < slow["knn"], "claim: with m = 0 the kNN accuracy is lower than with the slow encoder"
+
+# %% [markdown]
+# ## 2. BYOL: no negatives at all
+# BYOL drops the negatives. An **online** network — encoder $f$, projector $g$, and a small **predictor** $q$ —
+# predicts, from one view, what a **target** network — the momentum copy $f', g'$ — makes of the other view:
+# $$p = q(g(f(v))), \quad z' = g'(f'(v')), \qquad
+#   \ell(p, z') = \Big\lVert \frac{p}{\lVert p\rVert} - \frac{z'}{\lVert z'\rVert}\Big\rVert^2 = 2 - 2\cos(p, z'),$$
+# with no gradient through $z'$ (a *stop-gradient*), symmetrised over the two views: $L = \ell(p_1, z'_2) +
+# \ell(p_2, z'_1)$, between 0 and 8. The target's momentum rises from $m_0$ to 1 on a cosine over the $K$ steps
+# of training (BYOL, section 3.2): $m_k = 1 - (1 - m_0)\,(\cos(\pi k/K) + 1)/2$.
+#
+# Nothing in $L$ forbids the trivial solution: map every image to the same vector and $L = 0$.
+
+# %%
+from sslcourse.methods.momentum import momentum_at
+
+run_b = plan_run("byol", p, train, seed=SEED)
+recipe_b = run_b.recipe
+print(run_b)
+byol = run_b.build()
+show_source(type(byol).training_step)
+steps = recipe_b["epochs"] * (len(train) // recipe_b["batch_size"])
+plt.figure(figsize=(5, 2.6))
+plt.plot([momentum_at(k, steps, recipe_b["momentum"]) for k in range(steps + 1)])
+plt.xlabel("optimiser step k")
+plt.ylabel("target momentum $m_k$")
+plt.show()
+
+# %% [markdown]
+# ### Collapse made visible
+# Two numbers tell a healthy embedding from a collapsed one, both computed on the L2-normalised embeddings
+# $z/\lVert z \rVert$ of a batch:
+#
+# * **the per-dimension standard deviation**, averaged over the $D$ dimensions (SimSiam, Chen & He 2021). Unit
+#   vectors spread over the sphere have $\mathrm{std} \approx 1/\sqrt{D}$ in every coordinate; if every image is
+#   mapped to the same point, it is 0. BYOL logs it at every step as `embedding_std`.
+# * **the singular-value spectrum** of the $N \times D$ matrix of embeddings, and its **effective rank**
+#   $\exp(-\sum_k p_k \log p_k)$, $p_k = \sigma_k / \sum_j \sigma_j$: 1 for a single point, $D$ when the
+#   embeddings use every direction alike. A collapse to a line or a plane shows here even when the std does not
+#   reach 0.
+
+# %%
+from sslcourse.collapse import effective_rank, embedding_std, healthy_std, singular_values
+
+h_byol = run_b.fit(byol, train, eval_fn=monitor)  # lesson 06 trains the same run: a rerun loads it
+D = byol.projector[-1].out_features
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+h_byol.plot(["loss"], ax=axes[0])
+axes[1].plot(*h_byol.series("embedding_std"), label="BYOL")
+axes[1].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
+axes[1].set_ylim(0, None)
+axes[1].set_title("per-dimension std of z/‖z‖")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# ### Remove one piece at a time
+# Each run below is BYOL with something taken away, for `recipe_b["ablation_epochs"]` epochs on a quarter of the
+# data:
+#
+# * **no predictor** — $p = z$: the online network regresses the target's projection with its own;
+# * **no stop-gradient** — the targets are the online network's own projections, and the gradient flows through
+#   both branches (SimSiam's "no stop-gradient" run);
+# * **no momentum** — $m = 0$: the target is a copy of the online network from the previous step (a stop-gradient
+#   still, but no averaging);
+# * **no predictor, no momentum** — both asymmetries between the branches gone at once: the online network
+#   regresses its own projection of the other view, as it was one step ago.
+#
+# `fit` checks the logged std of every method that sets a `collapse_threshold` (BYOL: a tenth of $1/\sqrt{D}$)
+# and warns once, in a sentence, when it falls below it — the warnings of the runs that collapse are printed below
+# (a run loaded from its checkpoint does not train again, so it cannot warn: its logged std still tells).
+
+# %%
+import warnings
+
+from sslcourse.evaluate import extract_features, knn_accuracy
+
+variants = {"no predictor": dict(predictor=False), "no stop-gradient": dict(stop_gradient=False),
+            "no momentum": dict(momentum=0.0, schedule="constant"),
+            "no predictor, no momentum": dict(predictor=False, momentum=0.0, schedule="constant")}
+ablations = {}
+for name, changes in variants.items():
+    run_v = plan_run("byol", p, quarter, seed=SEED, epochs=recipe_b["ablation_epochs"], **changes)
+    method_v = run_v.build()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history_v = run_v.fit(method_v, quarter, desc=f"byol, {name}")
+    ablations[name] = dict(method=method_v, history=history_v)
+    for w in caught:
+        print(f"{name}: {w.category.__name__}: {w.message}")
+
+# %%
+def projections(method, images):
+    """The online projections z = g(f(x)) of images (the embeddings the loss sees), in eval mode."""
+    return extract_features(nn.Sequential(method.encoder, method.projector), images)
+
+
+from sslcourse.models import build_backbone
+
+random_init = build_backbone(p.backbone, seed=SEED).to(p.device)
+ftr_random, fte_random = extract_features(random_init, train.images), extract_features(random_init, test.images)
+collapse = {"BYOL": dict(method=byol, history=h_byol), **ablations}
+for name, r in collapse.items():
+    z = projections(r["method"], test.images[:1024])
+    ftr, fte = extract_features(r["method"].encoder, train.images), extract_features(r["method"].encoder, test.images)
+    r.update(std=embedding_std(z).item(), rank=effective_rank(z).item(), spectrum=singular_values(z).cpu(),
+             knn=knn_accuracy(ftr, train.labels, fte, test.labels))
+    print(f"{name:<17} std {r['std']:.4f} (1/√D = {healthy_std(D):.4f})  effective rank {r['rank']:5.1f} of {D}  "
+          f"kNN {r['knn']:.1%}")
+chance = 1 / len(train.classes)
+knn_random = knn_accuracy(ftr_random, train.labels, fte_random, test.labels)
+print(f"chance {chance:.1%}; random-init encoder kNN {knn_random:.1%}")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+for name, r in collapse.items():
+    axes[0].plot(*r["history"].series("embedding_std"), label=name)
+    axes[1].semilogy(r["spectrum"] / r["spectrum"][0], label=f"{name} (rank {r['rank']:.0f})")
+axes[0].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
+axes[0].axhline(byol.collapse_threshold, ls=":", color="red", label="fit's warning below this")
+axes[0].set(title="per-dimension std of z/‖z‖ during training", xlabel="epoch", ylim=(0, None))
+axes[1].set(title="singular values of test embeddings", xlabel="k", ylabel="σ_k / σ_1", ylim=(1e-4, 1.5))
+axes[2].bar(list(collapse), [100 * r["knn"] for r in collapse.values()], color="tab:blue")
+axes[2].axhline(100 * chance, ls="--", color="red", label="chance")
+axes[2].axhline(100 * knn_random, ls=":", color="gray", label="random init")
+axes[2].set(title="kNN accuracy of the encoder (%)")
+plt.setp(axes[2].get_xticklabels(), rotation=25, ha="right", fontsize=8)
+for ax in axes:
+    ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# What the plots show in this run (BYOL's bar is the full run; the four ablations had a quarter of the data for
+# fewer epochs, so the fair yardsticks for their kNN are the random-init line and chance):
+#
+# * **No stop-gradient collapses**: its std falls below `fit`'s threshold during training (the warning), the
+#   effective rank of its embeddings ends below 10 of $D$, and its kNN accuracy falls below the random-init
+#   encoder's, within 10 points of chance. The gradient through the target lets both branches meet at a constant.
+# * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank below 10,
+#   kNN below random init and within 10 points of chance. With both asymmetries gone, the online network only
+#   has to agree with itself, and a constant agrees best.
+# * **Either asymmetry alone holds the collapse off here.** Without the predictor the std ends below half of
+#   BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going all the way
+#   in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet runs). Without the momentum
+#   nothing collapses: with the predictor and the stop-gradient in place, a target that is the previous step's
+#   online network still works (SimSiam's finding, Chen & He 2021; BYOL's own table reports a collapse at $m = 0$
+#   with its settings), and its std stays above half of $1/\sqrt{D}$. Neither sets off `fit`'s warning.
+# * Full BYOL keeps its std within a factor of 2 of $1/\sqrt{D}$, and its kNN accuracy is above random init.
+
+# %%
+def warned(r):
+    """fit warns when a logged embedding_std falls below the method's collapse_threshold: did this run's?"""
+    return min(r["history"].series("embedding_std")[1]) < r["method"].collapse_threshold
+
+
+no_sg, no_pred, no_m = collapse["no stop-gradient"], collapse["no predictor"], collapse["no momentum"]
+neither = collapse["no predictor, no momentum"]
+for name, r in [("without the stop-gradient", no_sg), ("without predictor and momentum", neither)]:
+    assert warned(r), f"claim: {name} the std falls below fit's threshold (the warning)"
+    assert r["rank"] < 10, f"claim: {name} the effective rank ends below 10"
+    assert r["knn"] < knn_random and r["knn"] < chance + 0.10, \
+        f"claim: {name} kNN falls below random init, within 10 points of chance"
+assert no_pred["std"] < collapse["BYOL"]["std"] / 2, "claim: without the predictor the std ends below half of BYOL's"
+assert no_pred["rank"] < collapse["BYOL"]["rank"], "claim: without the predictor the effective rank is below BYOL's"
+assert not warned(no_m) and no_m["std"] > healthy_std(D) / 2, "claim: without the momentum BYOL does not collapse here"
+assert not warned(no_pred) and not warned(no_m), "claim: neither asymmetry removed alone sets off fit's warning"
+assert not warned(collapse["BYOL"]) and collapse["BYOL"]["std"] > healthy_std(D) / 2, \
+    "claim: full BYOL keeps its std within a factor of 2 of 1/sqrt(D)"
+assert collapse["BYOL"]["knn"] > knn_random, "claim: full BYOL's kNN accuracy is above random init"
+
+# %% [markdown]
+# ## 3. Alignment and uniformity
+# Wang & Isola (2020) split what a contrastive loss asks of normalised features $u = f(x)/\lVert f(x)\rVert$ into
+# two numbers, both *lower is better*:
+# $$\mathcal{L}_\text{align} = \mathbb{E}_{(x, x^+)}\,\lVert u(x) - u(x^+)\rVert^2, \qquad
+#   \mathcal{L}_\text{uniform} = \log\,\mathbb{E}_{x, y}\, e^{-2\lVert u(x) - u(y)\rVert^2} .$$
+# **Alignment**: how far apart two views of the same image land (0: the same point; 4: opposite ends of the
+# sphere). **Uniformity**: how evenly all images spread over the sphere (0: all in one point; about −4 for
+# points spread over a high-dimensional sphere, where most pairs are √2 apart). A constant encoder would be
+# perfectly aligned and not uniform at all; a good one is both aligned and uniform. We measure the encoders'
+# features $f(x)$ (not the projections the losses see), on two views of 1,024 test images.
+
+# %%
+from sslcourse.collapse import alignment, uniformity
+from sslcourse.runs import train_method
+
+simclr, _, _ = train_method("simclr", p, train, seed=SEED)  # lesson 04's run: loaded if it exists
+encoders = {"random init": random_init, "SimCLR": simclr.encoder, "MoCo": moco.encoder, "BYOL": byol.encoder,
+            "BYOL, no stop-gradient": ablations["no stop-gradient"]["method"].encoder}
+x = test.images[:1024]
+g = torch.Generator(x.device).manual_seed(SEED)
+v1, v2 = moco.augment(x, g), moco.augment(x, g)  # the same views for every encoder
+geometry = {}
+for name, enc in encoders.items():
+    f1, f2 = extract_features(enc, v1), extract_features(enc, v2)
+    geometry[name] = dict(alignment=alignment(f1, f2).item(), uniformity=uniformity(torch.cat([f1, f2])).item())
+    print(f"{name:<24} alignment {geometry[name]['alignment']:.3f}   uniformity {geometry[name]['uniformity']:.3f}")
+
+# %%
+plt.figure(figsize=(5, 3.8))
+for name, r in geometry.items():
+    plt.scatter(r["alignment"], r["uniformity"], s=60)
+    plt.annotate(name, (r["alignment"], r["uniformity"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+plt.xlabel("alignment (lower: views agree)")
+plt.ylabel("uniformity (lower: spread out)")
+plt.title("the geometry of the features")
+plt.show()
+
+# %% [markdown]
+# In this run SimCLR, MoCo and BYOL are all **more uniform** than the random-init encoder: training spread the
+# images over the sphere, the half of the job that a collapsed encoder fails. The BYOL run without the
+# stop-gradient has the **worst alignment** of all: its projections collapsed, and the encoder's features of
+# two views of one image no longer agree.
+
+# %%
+for name in ("SimCLR", "MoCo", "BYOL"):
+    assert geometry[name]["uniformity"] < geometry["random init"]["uniformity"], \
+        f"claim: {name} is more uniform than the random-init encoder"
+assert max(geometry, key=lambda k: geometry[k]["alignment"]) == "BYOL, no stop-gradient", \
+    "claim: BYOL without the stop-gradient has the worst alignment of all"
+
+# %% [markdown]
+# ## 4. The shared protocol
+# Frozen features, kNN and linear probe, against random init, the supervised encoder and SimCLR (lesson 04).
+
+# %%
+from sslcourse.evaluate import evaluate_encoder
+from sslcourse.plots import plot_bars, results_table
+from sslcourse.runs import baseline
+
+results = {
+    "random init": baseline("random", p, train, test, seed=SEED),
+    "SimCLR": evaluate_encoder(simclr.encoder, train, test),
+    "MoCo": evaluate_encoder(moco.encoder, train, test),
+    "BYOL": evaluate_encoder(byol.encoder, train, test),
+    "supervised": baseline("supervised", p, train, test, seed=SEED),
+}
+print(results_table(results))
+gains = {name: results[name]["linear_probe_accuracy"] - results["random init"]["linear_probe_accuracy"]
+         for name in ("SimCLR", "MoCo", "BYOL")}
+print("\nlinear-probe gain over random init: " + ", ".join(f"{k} {100 * v:+.1f} points" for k, v in gains.items()))
+plot_bars(results, title="MoCo and BYOL vs the baselines")
+plt.show()
+
+# %% [markdown]
+# In this run, with the profile's recipes: **MoCo and BYOL each beat random init by at least 20 linear-probe
+# points**, and so does SimCLR; and the supervised encoder, trained with the labels, is the best of all.
+
+# %%
+lin = {k: v["linear_probe_accuracy"] for k, v in results.items()}
+for name in ("MoCo", "BYOL", "SimCLR"):
+    assert gains[name] >= 0.20, f"claim: {name} beats random init by at least 20 linear-probe points"
+assert lin["supervised"] == max(lin.values()), "claim: the supervised encoder is the best of all"
+
+# %% [markdown]
+# ## What to try next
+# * MoCo's queue size: `plan_run("moco", p, train, queue_size=512)` or `16384`. A queue much longer than the key
+#   encoder's memory ($1/(1-m)$ steps) fills with stale keys.
+# * BYOL's momentum: `momentum=0.9` or `0.999`; and the predictor's learning rate (`predictor_lr=1`: the
+#   predictor at the same rate as the rest, as in BYOL's paper).
+# * BYOL's augmentations: `plan_run("byol", p, train, gray_p=0.2, strength=0.5)` gives it SimCLR's colour
+#   augmentations back. Without negatives nothing pushes BYOL off the colours two views of an image share; watch
+#   the kNN curve and the linear probe (BENCHMARKS.md has our runs of both recipes).
+# * **Exercise 07** (`exercises/07_momentum.ipynb`): write the momentum update, BYOL's loss and MoCo's queue.
+#
+# **What failure looks like:** an `embedding_std` that falls towards 0 and an effective rank near 1 (collapse:
+# check the stop-gradient and the predictor; `fit` warns); a MoCo loss that drops much faster than the kNN
+# accuracy rises (keys from a fast-changing encoder, or batch norm telling the current batch's keys from the
+# queue's — MoCo's shuffled batch norm exists for that); a queue that never changes (keys enqueued into a copy,
+# not the buffer).
+
+# %%
+from sslcourse.course import record_results
+
+record_results("07_momentum_and_collapse", {k: results[k] for k in ("random init", "SimCLR", "MoCo", "BYOL",
+                                                                    "supervised")},
+               profile=p.name, dataset=train.name)
