@@ -359,12 +359,13 @@ plt.show()
 
 # %% [markdown]
 # In this run SimCLR, MoCo and BYOL are all **more uniform** than the random-init encoder: training spread the
-# images over the sphere, the half of the job that a collapsed encoder fails. The BYOL run without the
-# stop-gradient has the **worst alignment** of all: its projections collapsed, and the encoder's features of
-# two views of one image no longer agree.
+# images over the sphere. The BYOL run without the stop-gradient has the **worst alignment** of all — and it is
+# **more uniform than random init** too. Its *projections* collapsed to one point, but nothing constrains the
+# encoder's features any more: they scatter, and two views of one image no longer land together. Uniformity
+# alone does not make a good encoder; it takes both numbers (and the kNN accuracy above agrees).
 
 # %%
-for name in ("SimCLR", "MoCo", "BYOL"):
+for name in ("SimCLR", "MoCo", "BYOL", "BYOL, no stop-gradient"):
     assert geometry[name]["uniformity"] < geometry["random init"]["uniformity"], \
         f"claim: {name} is more uniform than the random-init encoder"
 assert max(geometry, key=lambda k: geometry[k]["alignment"]) == "BYOL, no stop-gradient", \
