@@ -21,8 +21,8 @@
 # You will: replace SimCLR's batch of negatives by a queue of keys from a slowly moving encoder (MoCo, He et al.
 # 2020) and see what a fast-moving one does; train BYOL (Grill et al. 2020), which has no negatives at all;
 # measure collapse while it trains; remove BYOL's predictor, its stop-gradient and its momentum one at a time and
-# watch what each was for, and then the predictor and the momentum together; compare SimCLR, MoCo and BYOL by alignment and uniformity; and measure all three with
-# the shared protocol.
+# watch what each was for, then the predictor and the momentum together; compare SimCLR, MoCo and BYOL by
+# alignment and uniformity; and measure all three with the shared protocol.
 
 # %%
 import subprocess
@@ -109,8 +109,8 @@ plt.show()
 # %% [markdown]
 # ### Why the key encoder must move slowly
 # Two short runs on a quarter of the data, identical but for the momentum: the recipe's $m$, and $m = 0$ — the
-# key encoder is then the query encoder of the previous step, and the queue holds keys from as many different, quickly
-# changing encoders.
+# key encoder is then the query encoder of the previous step, and the queue holds keys from as many different,
+# quickly changing encoders as it holds steps.
 
 # %%
 quarter = train.subset(len(train) // 4, seed=SEED)

@@ -114,9 +114,9 @@ class BYOL(Method):
 RECIPES = {
     # quick: batch 64, AdamW, the predictor at 10× the learning rate (SimSiam and DirectPred: a predictor
     # that keeps up), milder colour jitter and grayscale on two views in three — without negatives nothing
-    # stops BYOL from matching the colours two views share: with SimCLR's augmentations it gained 7 linear-probe
-    # points over random init in 4 epochs, with these 23-25 in 5 (two seeds, BENCHMARKS.md). The target's momentum rises
-    # from 0.99 to 1 on BYOL's cosine. ablation_epochs: each of lesson 07's collapse ablations (a quarter of
+    # stops BYOL from matching the colours two views share: with SimCLR's augmentations it gained 7
+    # linear-probe points over random init in 4 epochs, with these 23-25 in 5 (two seeds, BENCHMARKS.md).
+    # The target's momentum rises from 0.99 to 1 on BYOL's cosine. ablation_epochs: each of lesson 07's collapse ablations (a quarter of
     # the data).
     "quick": dict(epochs=5, batch_size=64, lr=2e-3, optimizer="adamw", weight_decay=1e-4, momentum=0.99,
                   schedule="cosine", predictor=True, stop_gradient=True, predictor_lr=10.0, strength=0.3,
