@@ -71,7 +71,8 @@ p = lesson_setup(PROFILE, seed=SEED)
 # | 03 | jigsaw puzzles | the permutation of 9 tiles | how parts of an object fit together |
 # | 04 | contrastive (SimCLR) | which two views come from the same image | what stays the same under crops and colour changes |
 # | 05 | GANs | real or generated | what real images look like |
-# | 06 | all of them | — | which pretext task taught the most, and what to do with the features |
+# | 06 | momentum encoders (MoCo, BYOL) | which two views come from the same image, without (BYOL) or with a queue of negatives (MoCo) | the same, and how a network avoids mapping everything to one point |
+# | 08 | all of them | — | which pretext task taught the most, and what to do with the features |
 
 # %% [markdown]
 # ## 2. The data
@@ -278,7 +279,7 @@ plt.show()
 #   (about a minute of training per lesson), and `SSLCOURSE_PROFILE=full` runs the long reproduction recipes.
 # * Train the supervised baseline with 1 % of the labels
 #   (`sslcourse.runs.finetune(encoder, train, test, fraction=0.01)`): this is the regime where
-#   self-supervised pretraining pays off (lesson 06).
+#   self-supervised pretraining pays off (lesson 08).
 #
 # **What failure looks like:** a kNN accuracy near chance (10 %) for a *trained* encoder means its features
 # carry no class information — a collapsed representation, a training run that diverged (`fit` stops with

@@ -289,7 +289,7 @@ def record_fill_ins(method):
     return {}
 
 
-history = fit(method, train, **run.fit_kwargs(), eval_fn=record_fill_ins)  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs(), eval_fn=record_fill_ins)  # a rerun loads it (lesson 08 too)
 if not snapshots:  # loaded from the checkpoint: only the final model to show
     record_fill_ins(method)
 

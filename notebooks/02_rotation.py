@@ -200,7 +200,7 @@ run = plan_run("rotation", p, train, seed=SEED)
 print(run)
 method = run.build()
 show_source(type(method).training_step)
-history = fit(method, train, **run.fit_kwargs())  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs())  # a rerun loads it (lesson 08 too)
 history.plot()
 plt.show()
 

@@ -201,7 +201,7 @@ show_source(type(method).forward)
 # ## 4. Training through `fit`
 
 # %%
-history = fit(method, train, **run.fit_kwargs())  # a rerun loads it (lesson 06 too)
+history = fit(method, train, **run.fit_kwargs())  # a rerun loads it (lesson 08 too)
 history.plot()
 plt.show()
 

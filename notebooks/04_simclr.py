@@ -179,7 +179,7 @@ from sslcourse.evaluate import knn_monitor
 from sslcourse.train import fit
 
 history = fit(method, train, **run.fit_kwargs(),
-              eval_fn=knn_monitor(train, test, n_train=5000))  # a rerun loads it (lesson 06 too)
+              eval_fn=knn_monitor(train, test, n_train=5000))  # a rerun loads it (lesson 08 too)
 history.plot()
 plt.show()
 

@@ -271,10 +271,10 @@ def each_epoch(method):
     return score(method)
 
 
-history = run.fit(method, train, eval_fn=each_epoch)  # a rerun loads it (lesson 06 too)
+history = run.fit(method, train, eval_fn=each_epoch)  # a rerun loads it (lesson 08 too)
 if not samples_per_epoch:  # loaded from the checkpoint: one picture to show; the scores are in its history
     scores = each_epoch(method)
-    if history.last("fd") is None:  # trained by lesson 06, without the judge: score the final generator
+    if history.last("fd") is None:  # trained by lesson 08, without the judge: score the final generator
         history.epochs[-1].update(scores)
 final = {k: history.last(k) for k in ("fd", "recognised", "classes_found")}
 

@@ -83,7 +83,7 @@ def cmd_train(args) -> int:
 
 
 def _train_all(args, p) -> int:
-    """Every method with the profile's recipe, one after the other: the leaderboard of lesson 06."""
+    """Every method with the profile's recipe, one after the other: the leaderboard of lesson 08."""
     from .plots import results_table
     from .runs import train_and_evaluate
 
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("train", help="train a method and evaluate it with the shared protocol")
-    p.add_argument("method", help=f"one of {', '.join(METHODS)}, or all (the leaderboard of lesson 06)")
+    p.add_argument("method", help=f"one of {', '.join(METHODS)}, or all (the leaderboard of lesson 08)")
     data_options(p)
     p.add_argument("--epochs", type=int, help="default: the profile's recipe")
     p.add_argument("--out", help="results JSON (default: sslcourse-METHOD-DATASET.json)")

@@ -197,7 +197,7 @@ def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fracti
 
     Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64 (or the
     whole subset if smaller), about ``steps`` optimisation steps whatever the fraction — the same compute
-    for 1 % and 10 % of the labels, enough for the training loss to level off on ``shapes`` (lesson 06
+    for 1 % and 10 % of the labels, enough for the training loss to level off on ``shapes`` (lesson 08
     checks it). ``details=True`` returns a dict with the train accuracy on the labelled subset and the
     per-epoch training loss as well.
     """

@@ -35,7 +35,7 @@ EXERCISES = {
     "03": ("jigsaw", "The permutation set, shuffling tiles, and where each tile belongs"),
     "04": ("ntxent", "The NT-Xent loss, SimCLR's two views, alignment and uniformity"),
     "05": ("gan", "GAN losses from logits, and the value of the optimal discriminator"),
-    "07": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
+    "06": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
 }
 
 

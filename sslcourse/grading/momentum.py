@@ -1,4 +1,4 @@
-"""Exercise 07 — the momentum update, BYOL's loss and MoCo's queue.
+"""Exercise 06 — the momentum update, BYOL's loss and MoCo's queue.
 
 Graded functions::
 

@@ -10,7 +10,7 @@ Two networks see two views of each image::
 
 Nothing in L forbids the constant solution (every image mapped to one point gives L = 0). What keeps
 BYOL away from it is the asymmetry: the predictor, the stop-gradient, and a target that moves slowly
-(momentum m, :mod:`.momentum`). Lesson 07 removes each in turn and watches the embeddings collapse.
+(momentum m, :mod:`.momentum`). Lesson 06 removes each in turn and watches the embeddings collapse.
 
 Ablation switches (for the lesson; the defaults are BYOL):
 
@@ -116,7 +116,7 @@ RECIPES = {
     # that keeps up), milder colour jitter and grayscale on two views in three — without negatives nothing
     # stops BYOL from matching the colours two views share: with SimCLR's augmentations it gained 7
     # linear-probe points over random init in 4 epochs, with these 23-25 in 5 (two seeds, BENCHMARKS.md).
-    # The target's momentum rises from 0.99 to 1 on BYOL's cosine. ablation_epochs: each of lesson 07's collapse ablations (a quarter of
+    # The target's momentum rises from 0.99 to 1 on BYOL's cosine. ablation_epochs: each of lesson 06's collapse ablations (a quarter of
     # the data).
     "quick": dict(epochs=5, batch_size=64, lr=2e-3, optimizer="adamw", weight_decay=1e-4, momentum=0.99,
                   schedule="cosine", predictor=True, stop_gradient=True, predictor_lr=10.0, strength=0.3,

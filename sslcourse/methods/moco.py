@@ -110,7 +110,7 @@ RECIPES = {
     # quick: batch 64 (the queue, not the batch, holds the negatives: smaller batches give more steps per
     # CPU second), τ = 0.1, a queue of 4096 keys (the last 32 steps'), momentum 0.99, and grayscale on half
     # the views: colour is the cheapest thing two views of a `shapes` image share, and removing it made
-    # MoCo's linear probe 6.5 points better in 3 epochs (BENCHMARKS.md). ablation_epochs: lesson 07's
+    # MoCo's linear probe 6.5 points better in 3 epochs (BENCHMARKS.md). ablation_epochs: lesson 06's
     # momentum comparison, on a quarter of the data.
     "quick": dict(epochs=3, batch_size=64, lr=2e-3, temperature=0.1, queue_size=4096, momentum=0.99,
                   optimizer="adamw", weight_decay=1e-4, strength=0.5, min_scale=0.5, gray_p=0.5, ablation_epochs=2),

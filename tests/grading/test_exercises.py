@@ -206,9 +206,9 @@ WRONG = [  # (exercise, function, wrong answer, a phrase in the name or message 
     ("05", "generator_loss", g_loss_saturating_default, None),
     ("05", "optimal_value", value_from_densities, "compute log D* from the log-densities"),
     ("05", "optimal_value", value_is_jsd, "the JSD"),
-    ("07", "ema_update", ema_swapped, "swapped"),
-    ("07", "byol_loss", byol_one_direction, "only the first direction"),
-    ("07", "enqueue", enqueue_by_shifting, "ring buffer"),
+    ("06", "ema_update", ema_swapped, "swapped"),
+    ("06", "byol_loss", byol_one_direction, "only the first direction"),
+    ("06", "enqueue", enqueue_by_shifting, "ring buffer"),
 ]
 
 

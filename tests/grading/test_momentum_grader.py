@@ -1,4 +1,4 @@
-"""Exercise 07's grader: the solution earns full marks, the stub nothing, and the usual mistakes are caught
+"""Exercise 06's grader: the solution earns full marks, the stub nothing, and the usual mistakes are caught
 with a message that names them — in this process and through the isolated worker (``sslcourse grade``)."""
 import ast
 from pathlib import Path
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def solution():
-    """The solution's graded functions, defined from solutions/07_momentum.py (definitions only)."""
-    tree = ast.parse((ROOT / "solutions" / "07_momentum.py").read_text())
+    """The solution's graded functions, defined from solutions/06_momentum.py (definitions only)."""
+    tree = ast.parse((ROOT / "solutions" / "06_momentum.py").read_text())
     keep = [n for n in tree.body if isinstance(n, ast.FunctionDef)
             or (isinstance(n, (ast.Import, ast.ImportFrom)) and "sslcourse" not in ast.unparse(n))]
     ns = {}
@@ -27,7 +27,7 @@ def solution():
 
 
 def score(name, fn):
-    g = graded_functions("07")[name]
+    g = graded_functions("06")[name]
     results = run_cases(name, fn, g.cases(), g.returns)
     return sum(r.passed for r in results), len(results), " | ".join(r.message for r in results if not r.passed)
 
@@ -126,6 +126,6 @@ def test_the_references_follow_the_formulas():
 
 def test_sslcourse_grade_gives_the_solution_full_marks_and_the_exercise_zero():
     """Through the isolated worker: in-place updates and gradients come back as they do in this process."""
-    report = grade_path(ROOT / "solutions" / "07_momentum.ipynb")
+    report = grade_path(ROOT / "solutions" / "06_momentum.ipynb")
     assert report["score"] == report["max_score"] > 0, [c for c in report["checks"] if not c["passed"]]
-    assert grade_path(ROOT / "exercises" / "07_momentum.ipynb")["score"] == 0
+    assert grade_path(ROOT / "exercises" / "06_momentum.ipynb")["score"] == 0

@@ -9,9 +9,9 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/07_momentum_and_collapse.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/06_momentum_and_collapse.ipynb)
 #
-# # 07 — Beyond negatives: MoCo, BYOL, momentum encoders, and collapse made visible
+# # 06 — Beyond negatives: MoCo, BYOL, momentum encoders, and collapse made visible
 #
 # SimCLR (lesson 04) learns by telling each image's partner view apart from the other images of the batch — its
 # negatives. Two questions follow. **Do I need thousands of negatives**, and so a batch of thousands of images?
@@ -100,7 +100,7 @@ show_source(type(moco).on_step_end)
 from sslcourse.evaluate import knn_monitor
 
 monitor = knn_monitor(train, test, n_train=5000)
-h_moco = run.fit(moco, train, eval_fn=monitor)  # lesson 06 trains the same run: a rerun loads it
+h_moco = run.fit(moco, train, eval_fn=monitor)  # a rerun loads it (lesson 08 too)
 h_moco.plot(["loss"])
 plt.show()
 h_moco.plot(["positive_similarity", "negative_similarity"])
@@ -193,7 +193,7 @@ plt.show()
 # %%
 from sslcourse.collapse import effective_rank, embedding_std, healthy_std, singular_values
 
-h_byol = run_b.fit(byol, train, eval_fn=monitor)  # lesson 06 trains the same run: a rerun loads it
+h_byol = run_b.fit(byol, train, eval_fn=monitor)  # a rerun loads it (lesson 08 too)
 D = byol.projector[-1].out_features
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 h_byol.plot(["loss"], ax=axes[0])
@@ -413,7 +413,7 @@ assert lin["supervised"] == max(lin.values()), "claim: the supervised encoder is
 # * BYOL's augmentations: `plan_run("byol", p, train, gray_p=0.2, strength=0.5)` gives it SimCLR's colour
 #   augmentations back. Without negatives nothing pushes BYOL off the colours two views of an image share; watch
 #   the kNN curve and the linear probe (BENCHMARKS.md has our runs of both recipes).
-# * **Exercise 07** (`exercises/07_momentum.ipynb`): write the momentum update, BYOL's loss and MoCo's queue.
+# * **Exercise 06** (`exercises/06_momentum.ipynb`): write the momentum update, BYOL's loss and MoCo's queue.
 #
 # **What failure looks like:** an `embedding_std` that falls towards 0 and an effective rank near 1 (collapse:
 # check the stop-gradient and the predictor; `fit` warns); a MoCo loss that drops much faster than the kNN
@@ -424,6 +424,6 @@ assert lin["supervised"] == max(lin.values()), "claim: the supervised encoder is
 # %%
 from sslcourse.course import record_results
 
-record_results("07_momentum_and_collapse", {k: results[k] for k in ("random init", "SimCLR", "MoCo", "BYOL",
+record_results("06_momentum_and_collapse", {k: results[k] for k in ("random init", "SimCLR", "MoCo", "BYOL",
                                                                     "supervised")},
                profile=p.name, dataset=train.name)

@@ -9,17 +9,16 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/06_compare_and_apply.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/08_compare_and_apply.ipynb)
 #
-# # 06 — All methods side by side: which pretext task taught the most, and what are the features for?
+# # 08 — All methods side by side: which pretext task taught the most, and what are the features for?
 #
 # Every method of the course trains the *same* backbone on the *same* unlabelled images with its own recipe;
 # one protocol measures them all. Then we use the features for what self-supervision is for: learning from
 # **few labels**, **finding anomalies**, and **grouping images without any labels**.
 #
-# Checkpoints left by lessons 01–05 (same settings, same cache) are reused; missing ones are trained here. MoCo and
-# BYOL, the momentum methods of lesson 07, join the board too: trained here with their recipes, they are the
-# checkpoints lesson 07 then loads.
+# Checkpoints left by lessons 01–06 (same settings, same cache) are reused; missing ones are trained here with the
+# same recipes, so this lesson also runs on its own.
 
 # %%
 import subprocess
@@ -316,4 +315,4 @@ assert frozen_best == "simclr", "the prose says SimCLR leads the frozen linear p
 # %%
 from sslcourse.course import record_results
 
-record_results("06_compare_and_apply", board, profile=p.name, dataset=train.name)
+record_results("08_compare_and_apply", board, profile=p.name, dataset=train.name)

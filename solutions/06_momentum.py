@@ -9,18 +9,18 @@
 # ---
 
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/07_momentum.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/exercises/06_momentum.ipynb)
 #
-# # Exercise 07 — the momentum update, BYOL's loss and MoCo's queue
+# # Exercise 06 — the momentum update, BYOL's loss and MoCo's queue
 #
-# Write the three pieces that lesson 07 adds to contrastive learning:
+# Write the three pieces that lesson 06 adds to contrastive learning:
 #
 # 1. the **momentum update** of a target network, $\theta' \leftarrow m\,\theta' + (1 - m)\,\theta$;
 # 2. **BYOL's loss** on two views, $\ell(p, z') = 2 - 2\cos(p, z')$ with the gradient stopped at the targets,
 #    symmetrised;
 # 3. **MoCo's queue**: the newest keys in, the oldest out.
 #
-# Vectorised where there is a batch — no Python loop over samples. `sslcourse grade exercises/07_momentum.ipynb`
+# Vectorised where there is a batch — no Python loop over samples. `sslcourse grade exercises/06_momentum.ipynb`
 # grades all three.
 
 # %%
@@ -172,7 +172,7 @@ print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and 
 
 # %% [markdown]
 # ## Written answer (graded by hand): Why does BYOL not collapse?
-# BYOL's loss is 0 for *any* network that maps every image to the same vector. (a) Lesson 07 removes the
+# BYOL's loss is 0 for *any* network that maps every image to the same vector. (a) Lesson 06 removes the
 # stop-gradient, the predictor and the momentum one at a time: which runs collapse there, and what does each piece
 # change about the gradient the online network receives? (b) Why is `fit`'s collapse check on the per-dimension
 # std of the normalised embeddings, and not on the loss? (A few sentences.)
