@@ -56,6 +56,7 @@ class Profile:
     amp: str | None = None  # autocast dtype: "bf16", "fp16" (with a gradient scaler) or None for fp32
     channels_last: bool = True  # 1.5–2× faster convolutions, on CPU too
     compile: bool = False  # torch.compile the encoder where it pays off (the long runs of the full profile)
+    smoke: bool = False  # SSLCOURSE_SMOKE=1: a few optimiser steps on a small subset, every code path kept
 
     @property
     def precision(self) -> str:
@@ -233,9 +234,13 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 def lesson_setup(name: str | None = None, seed: int = 0, dataset: str | None = None) -> Profile:
     """What every lesson's first code cell does: pick the profile, seed everything, say what runs
-    where, at what precision, and what it costs."""
+    where, at what precision, and what it costs. The lesson's claims (``sslcourse.claims``) are
+    about this profile and seed."""
+    from . import claims
+
     p = profile(name, dataset)
     seed_everything(seed)
+    claims.set_context(profile=p, seed=seed)
     threads = torch.get_num_threads()
     where = torch.cuda.get_device_name(torch.device(p.device)) if p.device.startswith("cuda") \
         else f"CPU, {threads} threads"
