@@ -1,15 +1,23 @@
 """Which pretext settings teach the most? Full quick-profile budget per variant, shared protocol.
 
     python benchmarks/ablations.py inpainting|jigsaw|simclr|rotation|moco|byol [--seed 0]
+    python benchmarks/ablations.py mae [--seeds 0 1 2] [--only NAME ...]
 
 Each variant trains a fresh encoder with the method's quick recipe plus the listed
 changes, then reports kNN and linear-probe accuracy on shapes (and the training time);
 for methods with a projector, also the per-dimension std and the effective rank of the
 normalised projections of 1,024 test images (sslcourse.collapse: 1/√D and D when healthy).
+
+``mae`` answers lesson 07's question instead: per variant and seed, the frozen protocol and
+fine-tuning on 1 % and 10 % of the labels (``sslcourse.runs.finetune``), beside the same ViT
+fine-tuned from random init on the same labels and steps; ``ft_*`` settings change the
+fine-tuning of both (``ft_lr``, ``ft_steps``, ``ft_batch_size``, ``ft_layer_decay``), the others the MAE recipe. Pretraining
+runs are checkpointed in the cache (``SSLCOURSE_CACHE``), so a rerun only fine-tunes.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch.nn as nn
@@ -19,7 +27,7 @@ from sslcourse.config import profile, seed_everything
 from sslcourse.data import load_profile_data
 from sslcourse.evaluate import evaluate_encoder, extract_features
 from sslcourse.methods import build_method
-from sslcourse.runs import baseline, fit_settings
+from sslcourse.runs import baseline, finetune, fit_settings, plan_run
 from sslcourse.train import fit
 
 VARIANTS = {
@@ -72,6 +80,26 @@ VARIANTS = {
         "no stop-gradient": dict(stop_gradient=False),
         "no momentum (m = 0)": dict(momentum=0.0, schedule="constant"),
     },
+    "mae": {
+        "recipe": dict(),
+        "lr 3e-3": dict(lr=3e-3),
+        "batch 64": dict(batch_size=64),
+        "mask 85 %": dict(mask_ratio=0.85),
+        "no crop (flip only)": dict(min_scale=1.0),
+        "pixel target (no norm_pix)": dict(norm_pix=False),
+        "decoder width 32": dict(decoder_dim=32),
+        "20 epochs": dict(epochs=20),
+        "lr 3e-3, no crop": dict(lr=3e-3, min_scale=1.0),
+        "lr 3e-3, no crop, batch 64": dict(lr=3e-3, min_scale=1.0, batch_size=64),
+        "lr 3e-3, no crop, mask 85 %, 9 epochs": dict(lr=3e-3, min_scale=1.0, mask_ratio=0.85, epochs=9),
+        "lr 3e-3, no crop, decoder width 32, 10 epochs": dict(lr=3e-3, min_scale=1.0, decoder_dim=32, epochs=10),
+        "recipe, fine-tune batch 32, 200 steps": dict(ft_batch_size=32, ft_steps=200),
+        "recipe, fine-tune lr 5e-4": dict(ft_lr=5e-4),
+        "recipe, fine-tune lr 2e-3": dict(ft_lr=2e-3),
+        "no crop, fine-tune lr 2e-3": dict(min_scale=1.0, ft_lr=2e-3),
+        "no crop, fine-tune lr 2e-3, layer decay 0.75": dict(min_scale=1.0, ft_lr=2e-3, ft_layer_decay=0.75),
+        "no crop, fine-tune lr 4e-3, layer decay 0.75": dict(min_scale=1.0, ft_lr=4e-3, ft_layer_decay=0.75),
+    },
 }
 
 
@@ -79,7 +107,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("method", choices=sorted(VARIANTS))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="mae: the seeds to average over")
+    ap.add_argument("--only", nargs="+", help="mae: only these variants")
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1], help="mae: the few-label splits")
     args = ap.parse_args()
+    if args.method == "mae":
+        return mae_table(args.seeds, args.only, tuple(args.fractions))
     p = profile("quick")
     train, test = load_profile_data(p)
     rand = baseline("random", p, train, test, seed=args.seed)
@@ -95,6 +128,55 @@ def main():
         res = evaluate_encoder(method.encoder, train, test)
         print(f"{name:<40}{100 * res['knn_accuracy']:7.1f}%{100 * res['linear_probe_accuracy']:8.1f}%{seconds:9.0f}"
               + collapse_columns(method, test))
+
+
+def mae_table(seeds, only=None, fractions=(0.01, 0.1)):
+    """Lesson 07's table: frozen protocol and few-label fine-tuning, MAE against the same ViT from scratch."""
+    from sslcourse.evaluate import few_label_probe, knn_accuracy, linear_probe
+    from sslcourse.methods.mae import encoder_settings
+    from sslcourse.models import build_vit
+
+    p = profile("quick")
+    train, test = load_profile_data(p)
+    scratch_cache = {}
+    cols = ["pretrain s", "kNN", "linear", "probe 10%"] + [f"{who} ft {f:.0%}" for f in fractions
+                                                             for who in ("MAE", "scratch")]
+    print(f"mae on {train.name}, {p}; seeds {seeds}; CPU seconds of this process (torch threads: "
+          f"{__import__('torch').get_num_threads()})")
+    print(f"{'variant':<44}" + "".join(f"{c:>15}" for c in cols))
+    for name, changes in VARIANTS["mae"].items():
+        if only and name not in only:
+            continue
+        ft = {k[3:]: v for k, v in changes.items() if k.startswith("ft_")}
+        rows = []
+        for seed in seeds:
+            seed_everything(seed)
+            run = plan_run("mae", p, train, seed, **{k: v for k, v in changes.items() if not k.startswith("ft_")})
+            method = run.build()
+            t0 = time.process_time()
+            run.fit(method, train, progress=False)
+            row = {"pretrain s": time.process_time() - t0}
+            ftr, fte = extract_features(method.encoder, train.images), extract_features(method.encoder, test.images)
+            row["kNN"] = knn_accuracy(ftr, train.labels, fte, test.labels)
+            row["linear"] = linear_probe(ftr, train.labels, fte, test.labels)
+            row["probe 10%"] = few_label_probe(ftr, train.labels, fte, test.labels, 0.1, seed=seed)
+            settings = encoder_settings(p, run.recipe)
+            for f in fractions:
+                row[f"MAE ft {f:.0%}"] = finetune(method.encoder, train, test, f, seed=seed, amp=p.amp, **ft)
+                key = (repr(sorted(settings.items())), repr(sorted(ft.items())), seed, f)
+                if key not in scratch_cache:
+                    scratch_cache[key] = finetune(build_vit(seed=seed, **settings), train, test, f, seed=seed,
+                                                  amp=p.amp, **ft)
+                row[f"scratch ft {f:.0%}"] = scratch_cache[key]
+            rows.append(row)
+            print(f"  {name}, seed {seed}: " + ", ".join(
+                f"{c} {v:.0f}" if c == "pretrain s" else f"{c} {100 * v:.1f}" for c, v in row.items()), flush=True)
+        mean = {c: statistics.mean(r[c] for r in rows) for c in cols}
+        gains = {f: [r[f"MAE ft {f:.0%}"] - r[f"scratch ft {f:.0%}"] for r in rows] for f in fractions}
+        print(f"{name:<44}" + "".join(f"{mean[c]:15.0f}" if c == "pretrain s" else f"{100 * mean[c]:14.1f}%"
+                                      for c in cols)
+              + "".join(f"   gain {f:.0%}: {100 * statistics.mean(g):+.1f} (min {100 * min(g):+.1f})"
+                        for f, g in gains.items()), flush=True)
 
 
 def collapse_columns(method, test) -> str:

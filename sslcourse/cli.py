@@ -125,7 +125,7 @@ def cmd_eval(args) -> int:
     from .data import load_profile_data
     from .evaluate import evaluate_encoder
     from .models import load_encoder
-    from .runs import baseline, finetune
+    from .runs import finetune, random_init_baseline
 
     p = _profile(args)
     encoder, meta = load_encoder(args.checkpoint, p.device)
@@ -138,7 +138,7 @@ def cmd_eval(args) -> int:
     if meta.get("data") and meta["data"] != train.fingerprint:
         print(f"note: this encoder was trained on other data (fingerprint {meta['data'][:8]}) than the "
               f"{train.name} train split evaluated here ({train.fingerprint[:8]}): a transfer result")
-    rand = baseline("random", p, train, test)
+    rand = random_init_baseline(encoder, p, train, test)
     result["random_init"] = {k: rand[k] for k in ("knn_accuracy", "linear_probe_accuracy")}
     if args.finetune:
         for frac in (0.01, 0.1):

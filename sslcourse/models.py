@@ -144,6 +144,122 @@ class Decoder(nn.Module):
         return self.net(feature_map)
 
 
+# ---- a Vision Transformer (Dosovitskiy et al. 2021), sized for 32×32: the encoder MAE trains (lesson 07) ----
+
+def sincos_position_embedding(grid: int, dim: int) -> torch.Tensor:
+    """Fixed 2-D sine–cosine position embeddings (ViT/MAE): (grid², dim), row by row over the grid.
+
+    Half of the ``dim`` numbers encode the patch's row, half its column, each as sin and cos of the
+    position at ``dim / 4`` frequencies ω_k = 10000^(−k / (dim/4)) — like a transformer's 1-D ones, twice.
+    """
+    if dim % 4:
+        raise ValueError(f"the embedding size must be a multiple of 4 (sin and cos of rows and columns), got {dim}")
+    omega = 1.0 / 10000 ** (torch.arange(dim // 4, dtype=torch.float64) / (dim // 4))  # (dim/4,)
+    rows, cols = torch.meshgrid(torch.arange(grid, dtype=torch.float64), torch.arange(grid, dtype=torch.float64),
+                                indexing="ij")
+
+    def encode(pos):  # (grid, grid) -> (grid², dim / 2)
+        angles = pos.reshape(-1, 1) * omega  # (grid², dim/4)
+        return torch.cat([angles.sin(), angles.cos()], 1)
+
+    return torch.cat([encode(rows), encode(cols)], 1).float()
+
+
+def transformer_blocks(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.ModuleList:
+    """``depth`` pre-norm transformer blocks (x + attention(LN(x)), then x + MLP(LN(x)), GELU), torch's own."""
+    if dim % heads:
+        raise ValueError(f"dim={dim} must split evenly over heads={heads}")
+    return nn.ModuleList([
+        nn.TransformerEncoderLayer(dim, heads, dim_feedforward=int(dim * mlp_ratio), dropout=0.0, activation="gelu",
+                                   batch_first=True, norm_first=True)
+        for _ in range(depth)])
+
+
+def vit_init(m: nn.Module) -> None:
+    """MAE's initialisation: Xavier-uniform linear layers (and the patch embedding, seen as one), zero biases."""
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.Conv2d):
+        nn.init.xavier_uniform_(m.weight.view(m.weight.shape[0], -1))
+        nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+class ViT(nn.Module):
+    """A Vision Transformer: the image as a sequence of patches, each patch a token.
+
+    (N, 3, H, W) -> normalise -> ``embed``: one linear map per ``patch``×``patch`` patch (a convolution whose
+    stride is its size) plus a fixed position embedding, (N, L, dim) with L = (H / patch)² -> ``encode``:
+    ``depth`` transformer blocks and a final layer norm, on *any* subset of the tokens (MAE's encoder sees the
+    visible ones only) -> ``forward``: the mean of the patch tokens, (N, dim) — the features the protocol
+    measures. No class token: MAE trains none (its loss is on the patches), and the mean of the patch tokens
+    serves probes and fine-tuning as well (He et al. 2022, appendix A.1).
+    """
+
+    def __init__(self, image_size: int = 32, patch: int = 4, dim: int = 128, depth: int = 4, heads: int = 4,
+                 mlp_ratio: float = 2.0):
+        super().__init__()
+        if image_size % patch:
+            raise ValueError(f"patch={patch} must divide image_size={image_size}")
+        self.image_size, self.patch, self.dim, self.depth, self.heads, self.mlp_ratio = \
+            image_size, patch, dim, depth, heads, mlp_ratio
+        self.grid = image_size // patch
+        self.normalize = Normalize()
+        self.patch_embed = nn.Conv2d(3, dim, patch, stride=patch)  # = nn.Linear(3·patch², dim) on each patch
+        self.register_buffer("pos_embed", sincos_position_embedding(self.grid, dim).unsqueeze(0), persistent=False)
+        self.blocks = transformer_blocks(dim, depth, heads, mlp_ratio)
+        self.norm = nn.LayerNorm(dim)
+        self.apply(vit_init)
+
+    @property
+    def num_patches(self) -> int:
+        return self.grid ** 2
+
+    def layer_of(self, name: str) -> int:
+        """How deep a parameter (by its name in ``named_parameters``) sits: 0 for the patch embedding,
+        k + 1 for block k, depth + 1 for the final norm — what layer-wise learning-rate decay scales by."""
+        if name.startswith("blocks."):
+            return int(name.split(".")[1]) + 1
+        return 0 if name.startswith(("patch_embed", "pos_embed")) else self.depth + 1
+
+    @property
+    def feature_dim(self) -> int:
+        return self.dim
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, 3, H, W) -> patch tokens with their positions (N, L, dim), row by row over the grid."""
+        if x.dim() != 4 or x.shape[1] != 3 or x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            raise ValueError(f"this ViT takes images (N, 3, {self.image_size}, {self.image_size}), got shape "
+                             f"{tuple(x.shape)}: build it with image_size={x.shape[-1]} for other sizes")
+        tokens = self.patch_embed(self.normalize(x)).flatten(2).transpose(1, 2)  # (N, L, dim)
+        return tokens + self.pos_embed.to(tokens.dtype)
+
+    def encode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Tokens (N, K, dim), any K of the L patches -> (N, K, dim): the blocks, then the final layer norm."""
+        for block in self.blocks:
+            tokens = block(tokens)
+        return self.norm(tokens)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Every patch's output token: (N, L, dim)."""
+        return self.encode(self.embed(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x).mean(1)  # (N, dim): the mean of the patch tokens
+
+
+def build_vit(seed: int | None = None, **settings) -> ViT:
+    """A freshly initialised :class:`ViT`; the same ``seed`` gives the same weights."""
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return ViT(**settings)
+
+
 # ---- DCGAN (Radford et al. 2016), sized for 32×32 ----
 
 class Generator(nn.Module):
@@ -256,6 +372,9 @@ def dcgan_init(m: nn.Module) -> None:
 
 def encoder_spec(encoder: nn.Module) -> dict:
     """What is needed to rebuild ``encoder``'s architecture."""
+    if isinstance(encoder, ViT):
+        return {"kind": "vit", "image_size": encoder.image_size, "patch": encoder.patch, "dim": encoder.dim,
+                "depth": encoder.depth, "heads": encoder.heads, "mlp_ratio": encoder.mlp_ratio}
     if isinstance(encoder, DiscriminatorEncoder):
         return {"kind": "dcgan_discriminator", "width": encoder.stage_dims[0] // encoder.grid ** 2,
                 "grid": encoder.grid, "spectral_norm": encoder.spectral_norm}
@@ -272,6 +391,8 @@ def build_encoder(spec: dict) -> Backbone:
         return DiscriminatorEncoder(Discriminator(spec["width"], spec.get("spectral_norm", False)), spec["grid"])
     if kind == "small_convnet":
         return SmallConvNet(tuple(spec["widths"]))
+    if kind == "vit":
+        return ViT(**spec)
     return BACKBONES[kind]()
 
 

@@ -1,7 +1,9 @@
-"""Pretext transforms, on whole batches: masks, four-way rotations, jigsaw tiles and permutation sets.
+"""Pretext transforms, on whole batches: masks, four-way rotations, jigsaw tiles and permutation sets,
+images as patches and MAE's random masking of patch tokens.
 
 Conventions: images are (N, 3, H, W); a mask ``m`` is float (N, 1, H, W) with **1 = visible,
-0 = hidden**, so the masked input is ``m * x`` and the hidden part is ``1 - m``.
+0 = hidden**, so the masked input is ``m * x`` and the hidden part is ``1 - m``. A mask over a
+sequence of patches is float (N, L), with the same 1 = visible.
 """
 from __future__ import annotations
 
@@ -93,6 +95,70 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     hidden = 1.0 - mask.float()
     sq = (pred.float() - target.float()).pow(2) * hidden  # (N, C, H, W)
     return sq.sum() / (hidden.sum() * pred.shape[1]).clamp(min=1.0)
+
+
+# ---- images as patches, and MAE's masking (lesson 07) ----
+
+def patchify(images: torch.Tensor, patch: int = 4) -> torch.Tensor:
+    """(N, C, H, W) -> (N, L, patch·patch·C): the image as a sequence of L = (H/patch)·(W/patch) patches.
+
+    Patches come row by row over the grid; each is flattened row by row, pixel by pixel, with a pixel's
+    C values together (MAE's layout: patch l, value (r·patch + c)·C + k is channel k of pixel (r, c)).
+    """
+    if images.dim() != 4:
+        raise ValueError(f"patchify takes images (N, C, H, W), got shape {tuple(images.shape)}")
+    n, c, h, w = images.shape
+    if h % patch or w % patch:
+        raise ValueError(f"patch={patch} must divide the image's height and width, got {h}×{w}")
+    x = images.reshape(n, c, h // patch, patch, w // patch, patch)
+    x = torch.einsum("nchpwq->nhwpqc", x)  # grid row, grid column, pixel row, pixel column, channel
+    return x.reshape(n, (h // patch) * (w // patch), patch * patch * c)
+
+
+def unpatchify(patches: torch.Tensor, patch: int = 4, channels: int = 3, height: int | None = None) -> torch.Tensor:
+    """The inverse of :func:`patchify`: (N, L, patch·patch·C) -> (N, C, H, W); a square image unless
+    ``height`` (in pixels) is given."""
+    if patches.dim() != 3 or patches.shape[2] != patch * patch * channels:
+        raise ValueError(f"unpatchify takes patches (N, L, {patch * patch * channels}) for patch={patch} and "
+                         f"{channels} channels, got shape {tuple(patches.shape)}")
+    n, num, _ = patches.shape
+    rows = (height // patch) if height is not None else math.isqrt(num)
+    if rows == 0 or num % rows or (height is None and rows * rows != num):
+        raise ValueError(f"{num} patches do not make a grid with {rows} rows: give the image's height")
+    cols = num // rows
+    x = patches.reshape(n, rows, cols, patch, patch, channels)
+    x = torch.einsum("nhwpqc->nchpwq", x)
+    return x.reshape(n, channels, rows * patch, cols * patch)
+
+
+def random_masking(tokens: torch.Tensor, mask_ratio: float = 0.75, generator=None):
+    """MAE's per-sample random masking (He et al. 2022): keep a random subset of every sequence's tokens.
+
+    tokens (N, L, D) -> (visible (N, K, D), mask (N, L), ids_restore (N, L)), K = L − round(mask_ratio·L).
+    Each sequence draws its own noise; the K tokens with the smallest noise stay visible (``visible``, in
+    noise order). ``mask`` is 1 where a token is visible, 0 where it is hidden, in the original order.
+    ``ids_restore`` is the inverse of the shuffle: appending L − K tokens to ``visible`` and gathering along
+    the sequence with it puts every token back in its place (the visible ones where they came from).
+    """
+    if tokens.dim() != 3:
+        raise ValueError(f"random_masking takes tokens (N, L, D), got shape {tuple(tokens.shape)}: patchify "
+                         "or embed the images first")
+    if not 0.0 <= mask_ratio <= 1.0:
+        raise ValueError(f"mask_ratio must be in [0, 1], got {mask_ratio}")
+    n, length, dim = tokens.shape
+    num_visible = length - round(mask_ratio * length)
+    noise = _rand((n, length), tokens.device, generator)  # one draw per token of every sequence
+    ids_shuffle = noise.argsort(1)  # the smallest noise first: those are kept
+    ids_restore = ids_shuffle.argsort(1)  # where each token went: undoes the shuffle
+    ids_keep = ids_shuffle[:, :num_visible]  # (N, K)
+    visible = tokens.gather(1, ids_keep.unsqueeze(-1).expand(-1, -1, dim))  # (N, K, D)
+    mask = (ids_restore < num_visible).float()  # (N, L), 1 = visible
+    return visible, mask, ids_restore
+
+
+def restore_order(tokens: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+    """Tokens in shuffled order (N, L, D) — the visible ones first, then the rest — back in the original order."""
+    return tokens.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
 
 
 # ---- rotations (lesson 02) ----

@@ -36,7 +36,7 @@ from . import distributed, evaluate, pretrained
 from .config import Profile, cache_dir, seed_everything
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
-from .models import build_backbone, save_encoder
+from .models import ViT, build_backbone, build_encoder, encoder_spec, save_encoder
 from .train import History, fit, identity_hash, read_checkpoint
 
 RUN_FORMAT = 1  # bump when what a run's files mean changes: every cached run is then redone
@@ -44,8 +44,8 @@ RUN_FORMAT = 1  # bump when what a run's files mean changes: every cached run is
 
 def fit_settings(profile: Profile, r: dict) -> dict:
     """The ``fit`` keyword arguments of a recipe on a profile."""
-    return dict(epochs=r["epochs"], batch_size=r["batch_size"], lr=r.get("lr"), device=profile.device,
-                amp=profile.amp, channels_last=profile.channels_last, compile=profile.compile)
+    return dict(epochs=r["epochs"], batch_size=r["batch_size"], lr=r.get("lr"), warmup_epochs=r.get("warmup_epochs"),
+                device=profile.device, amp=profile.amp, channels_last=profile.channels_last, compile=profile.compile)
 
 
 @dataclass
@@ -150,8 +150,11 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDataset, seed: int = 0,
-             epochs: int | None = None, progress: bool = True) -> dict:
+             epochs: int | None = None, progress: bool = True, architecture: dict | None = None) -> dict:
     """Protocol results of a ``"random"`` (untrained) or ``"supervised"`` encoder, cached per identity.
+
+    ``architecture``: for ``"random"``, another encoder than the profile's backbone, as ``models.encoder_spec``
+    describes it (MAE's ViT is measured against a random ViT of its own size).
 
     The supervised baseline trains the same backbone with all labels (crop + flip augmentation,
     the ``supervised`` recipe of the profile) through ``fit``, with the checkpoint lesson 00 uses.
@@ -160,20 +163,29 @@ def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDatase
     """
     if kind not in ("random", "supervised"):
         raise ValueError(f"unknown baseline {kind!r}: use 'random' or 'supervised'")
+    if architecture is not None and kind != "random":
+        raise ValueError("architecture= is for the random-init baseline; the supervised one trains the profile's backbone")
     identity = {"format": RUN_FORMAT, "kind": kind, "backbone": profile.backbone, "seed": seed,
                 "train": train.fingerprint, "test": test.fingerprint, "protocol": _protocol()}
+    if architecture is not None:
+        identity["architecture"] = dict(architecture)
     run = None
     if kind == "supervised":
         run = plan_run("supervised", profile, train, seed, epochs=epochs)
         identity["run"] = run.identity
-    key = (f"baseline-{kind}-{profile.backbone}-{train.name}-{train.fingerprint[:8]}-{test.fingerprint[:8]}"
+    arch = architecture["kind"] if architecture is not None else profile.backbone
+    key = (f"baseline-{kind}-{arch}-{train.name}-{train.fingerprint[:8]}-{test.fingerprint[:8]}"
            f"-s{seed}-{identity_hash(identity)[:8]}")
     path = cache_dir() / "results" / f"{key}.json"
     saved = _read_json(path)
     if saved is not None and saved.get("identity") == identity:
         return saved
     t0 = time.perf_counter()
-    if run is None:
+    if run is None and architecture is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the same weights as models.build_vit(seed=seed, ...) of that size
+            encoder = build_encoder(architecture).to(profile.device)
+    elif run is None:
         encoder = build_backbone(profile.backbone, seed=seed).to(profile.device)
     else:
         method = run.build()
@@ -185,6 +197,14 @@ def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDatase
     return result
 
 
+def random_init_baseline(encoder: nn.Module, profile: Profile, train: ImageDataset, test: ImageDataset,
+                         seed: int = 0) -> dict:
+    """The random-init reference of a trained ``encoder``: the profile's backbone, untrained — or, for a ViT
+    (MAE trains one, not the profile's backbone), an untrained ViT of the same size."""
+    own = encoder_spec(encoder) if isinstance(encoder, ViT) else None
+    return baseline("random", profile, train, test, seed=seed, architecture=own)
+
+
 # ---- few labels ----
 
 FINETUNE_STEPS = 300
@@ -192,28 +212,30 @@ FINETUNE_STEPS = 300
 
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
              steps: int = FINETUNE_STEPS, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-             amp=None, progress: bool = False, details: bool = False):
+             amp=None, progress: bool = False, details: bool = False, layer_decay: float | None = None):
     """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; its test accuracy.
 
     Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64 (or the
     whole subset if smaller), about ``steps`` optimisation steps whatever the fraction — the same compute
     for 1 % and 10 % of the labels, enough for the training loss to level off on ``shapes`` (lesson 08
-    checks it). ``details=True`` returns a dict with the train accuracy on the labelled subset and the
-    per-epoch training loss as well.
+    checks it). ``details=True`` returns a dict with the train accuracy on the labelled subset, the
+    per-epoch training loss and the fine-tuned encoder as well. ``layer_decay`` (a ViT's fine-tuning, as in
+    MAE): each layer below the top learns ``layer_decay`` times slower than the one above it.
     """
     from .methods.supervised import Supervised
 
     subset = evaluate.few_label_subset(train, fraction, seed)
     bs = min(batch_size, len(subset))
     epochs = max(1, round(steps / (len(subset) // bs)))
-    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes))
+    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes), layer_decay=layer_decay)
     history = fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
                   desc=f"fine-tune {fraction:.0%}")
     test_accuracy = evaluate.accuracy(model, test)
     if not details:
         return test_accuracy
     return {"test_accuracy": test_accuracy, "train_accuracy": evaluate.accuracy(model, subset),
-            "steps": epochs * (len(subset) // bs), "loss": [row["loss"] for row in history.epochs]}
+            "steps": epochs * (len(subset) // bs), "loss": [row["loss"] for row in history.epochs],
+            "encoder": model.encoder}
 
 
 # ---- the whole run, as the command line does it ----
@@ -243,7 +265,7 @@ def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, s
         "checkpoint": history.checkpoint,
         **evaluate.evaluate_encoder(method.encoder, train, test),
     }
-    rand = baseline("random", profile, train, test, seed=seed)
+    rand = random_init_baseline(method.encoder, profile, train, test, seed)
     result["random_init"] = {k: rand[k] for k in ("knn_accuracy", "linear_probe_accuracy")}
     result["random_init_knn_accuracy"] = rand["knn_accuracy"]
     result["random_init_linear_probe_accuracy"] = rand["linear_probe_accuracy"]

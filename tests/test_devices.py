@@ -148,6 +148,17 @@ def test_gan_variants_train_on_the_device_of_their_batch(change):
     on_meta(gan.sample(2, torch.randn(2, gan.z_dim)))
 
 
+def test_mae_masks_restores_and_reconstructs_on_the_device_of_its_batch():
+    """Patches, per-sample noise, restore indices, mask tokens and the reconstruction shown in lesson 07."""
+    mae = meta_method("mae")
+    x = images(4, dtype=torch.float32)
+    patches = pretext.patchify(x, 4)
+    on_meta(patches, pretext.unpatchify(patches, 4))
+    on_meta(*pretext.random_masking(patches, 0.75))
+    on_meta(*pretext.random_masking(patches, 0.75, generator=torch.Generator().manual_seed(0)))
+    on_meta(*mae.reconstruct(images(4), 0.5))
+
+
 def test_simclr_gradient_by_hand_on_the_input_device():
     from sslcourse.methods.simclr import nt_xent_grad, nt_xent_loss
 

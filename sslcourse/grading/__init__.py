@@ -25,6 +25,7 @@ from .jigsaw import check_make_permutation_set, check_shuffle_tiles, check_tile_
 from .ntxent import check_alignment_uniformity, check_nt_xent_loss, check_simclr_views
 from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask, check_structure_mse
 from .momentum import check_byol_loss, check_ema_update, check_enqueue
+from .mae import check_mae_loss, check_patchify, check_random_masking
 from .rotation import check_orientation_log_probs, check_rotate_batch
 
 # exercise number -> (module under sslcourse.grading, title)
@@ -36,6 +37,7 @@ EXERCISES = {
     "04": ("ntxent", "The NT-Xent loss, SimCLR's two views, alignment and uniformity"),
     "05": ("gan", "GAN losses from logits, and the value of the optimal discriminator"),
     "06": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
+    "07": ("mae", "Images as patches, MAE's random masking and the loss on the hidden patches"),
 }
 
 
@@ -74,4 +76,5 @@ __all__ = ["EXERCISES", "graded_functions", "written_questions", "random_cases",
            "check_make_permutation_set", "check_shuffle_tiles", "check_tile_position_probs",
            "check_nt_xent_loss", "check_simclr_views", "check_alignment_uniformity",
            "check_discriminator_loss", "check_generator_loss", "check_optimal_value",
-           "check_ema_update", "check_byol_loss", "check_enqueue"]
+           "check_ema_update", "check_byol_loss", "check_enqueue",
+           "check_patchify", "check_random_masking", "check_mae_loss"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-METHODS = ("supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol")
+METHODS = ("supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol", "mae")
 
 
 def _module(name: str):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from ..augment import light_augment
 from ..models import linear_head
-from ..train import Method
+from ..train import Method, make_optimizer
 
 
 class Supervised(Method):
@@ -16,8 +16,9 @@ class Supervised(Method):
     lr = 2e-3
     weight_decay = 5e-4
 
-    def __init__(self, encoder: nn.Module, num_classes: int = 10):
+    def __init__(self, encoder: nn.Module, num_classes: int = 10, layer_decay: float | None = None):
         super().__init__()
+        self.layer_decay = layer_decay
         self.encoder = encoder
         self.classifier = linear_head(encoder.feature_dim, num_classes)
 
@@ -30,8 +31,26 @@ class Supervised(Method):
         acc = (logits.argmax(1) == labels).float().mean()
         return loss, {"loss": loss, "train_accuracy": acc}
 
+    def configure_optimizers(self, lr: float | None = None, weight_decay: float | None = None) -> dict:
+        """With ``layer_decay`` (fine-tuning a ViT, as MAE does): layer k of D learns at lr · decay^(D + 1 − k),
+        so the first layers, which pretraining got most right, move least; the head learns at the full rate."""
+        if self.layer_decay is None:
+            return super().configure_optimizers(lr, weight_decay)
+        if not hasattr(self.encoder, "layer_of"):
+            raise ValueError(f"layer_decay needs an encoder made of layers (a ViT), not {type(self.encoder).__name__}")
+        lr, wd = lr or self.lr, self.weight_decay if weight_decay is None else weight_decay
+        top = self.encoder.depth + 1
+        groups = {}
+        for name, param in self.encoder.named_parameters():
+            if param.requires_grad:
+                groups.setdefault(self.encoder.layer_of(name), []).append(param)
+        groups = [{"params": ps, "lr": lr * self.layer_decay ** (top - k)} for k, ps in sorted(groups.items())]
+        groups.append({"params": [q for q in self.classifier.parameters() if q.requires_grad], "lr": lr})
+        return {"main": make_optimizer(self.optimizer, groups, lr, wd)}
+
     def hparams(self) -> dict:
-        return {"num_classes": self.classifier.out_features}
+        return {"num_classes": self.classifier.out_features, **({"layer_decay": self.layer_decay}
+                                                                 if self.layer_decay is not None else {})}
 
 
 RECIPES = {
