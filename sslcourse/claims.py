@@ -41,6 +41,7 @@ OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operat
 SYMBOLS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
 
 _context: dict = {}
+made: list = []  # every Claim of this session, in order (the last one is made[-1])
 
 
 class ClaimFailed(AssertionError):
@@ -153,7 +154,7 @@ def _format(value, fmt) -> str:
 
 
 def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None, where="quick",
-          got: str | None = None, detail: str = "") -> Claim:
+          got: str | None = None, detail: str = "") -> None:
     """Check one sentence of the lesson against this run's number.
 
     ``claim(statement, value, op, bound)``: holds when ``value op bound`` (``op`` one of ``> >= < <=``);
@@ -161,8 +162,8 @@ def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None,
     yes/no claim (no margin). ``fmt``: a format string or function for the numbers shown (``got``
     replaces the shown value). ``where``: the profile(s) it was measured in (``"quick"``, the
     default, means the quick profile on ``shapes``), ``"any"`` (any data, not smoke runs) or ``"always"``
-    (every run). Returns the :class:`Claim`; in
-    strict mode a claim that does not hold raises :class:`ClaimFailed`.
+    (every run). The :class:`Claim` is shown and kept in ``made`` (nothing is returned, so a cell that ends with
+    a claim shows it once); in strict mode a claim that does not hold raises :class:`ClaimFailed`.
     """
     strict = mode() == "strict"
     if op is None:
@@ -178,12 +179,12 @@ def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None,
         expected = f"{SYMBOLS[op]} {_format(bound, fmt)}"
     judged, why = judged_here(where)
     c = Claim(statement, holds, got if got is not None else _format(value, fmt), expected, margin, judged, why, detail)
+    made.append(c)
     _log(c, where)
     if judged and not holds and strict:
         raise ClaimFailed(f"the lesson says “{statement}”, but this run does not show it: expected "
                           f"{c.expected or 'it to hold'}, got {c.got}" + (f" ({detail})" if detail else ""))
     _show(c)
-    return c
 
 
 def _show(c: Claim) -> None:

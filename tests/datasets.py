@@ -48,12 +48,12 @@ def shapes_images(split: str, n: int) -> tuple[np.ndarray, np.ndarray, list[str]
     return ds.images[:n].permute(0, 2, 3, 1).numpy(), ds.labels[:n].numpy(), list(ds.classes)
 
 
-def images_for(split: str, n: int, use_archive: bool | None = None):
+def images_for(split: str, n: int, use_archive: bool | None = None, archive: Path = SHARED_CIFAR_JPEG):
     """(uint8 (n, 32, 32, 3), labels, class names, source): CIFAR-10 photos when the archive is there, else shapes."""
     if use_archive is None:
-        use_archive = SHARED_CIFAR_JPEG.exists()
+        use_archive = Path(archive).exists()
     if use_archive:
-        images, labels = cifar_jpegs(split, -(-n // 10))
+        images, labels = cifar_jpegs(split, -(-n // 10), archive)
         rank = np.array([(labels[:i] == label).sum() for i, label in enumerate(labels)])  # index within its class
         order = np.lexsort((labels, rank))  # classes interleaved: any first n hold every class
         return images[order][:n], labels[order][:n], CIFAR_CLASSES, "CIFAR-10 JPEG archive"
@@ -100,21 +100,22 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=300, help="photos: images in all (default 300)")
     ap.add_argument("--source", choices=["auto", "archive", "shapes"], default="auto",
                     help="auto (default): the CIFAR-10 JPEG archive where present, else shapes")
+    ap.add_argument("--archive", type=Path, default=SHARED_CIFAR_JPEG, help=f"default: {SHARED_CIFAR_JPEG}")
     args = ap.parse_args(argv)
     use_archive = {"auto": None, "archive": True, "shapes": False}[args.source]
     if args.kind == "cifar10":
         if (args.out / "cifar-10-batches-py" / "batches.meta").exists():
             print(f"{args.out} already holds a CIFAR-10 folder")
             return
-        train, train_labels, classes, source = images_for("train", args.train, use_archive)
-        test, test_labels, _, _ = images_for("test", args.test, use_archive)
+        train, train_labels, classes, source = images_for("train", args.train, use_archive, args.archive)
+        test, test_labels, _, _ = images_for("test", args.test, use_archive, args.archive)
         folder = write_cifar10(args.out, train, train_labels, test, test_labels, classes)
         print(f"wrote {len(train)} + {len(test)} images from {source} to {folder}")
     else:
         if args.out.exists() and any(args.out.iterdir()):
             print(f"{args.out} already holds photos")
             return
-        images, labels, classes, source = images_for("train", args.n, use_archive)
+        images, labels, classes, source = images_for("train", args.n, use_archive, args.archive)
         write_photos(args.out, images, labels, classes)
         print(f"wrote {len(images)} photos from {source} to {args.out}")
 

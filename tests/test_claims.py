@@ -18,7 +18,8 @@ def quick(monkeypatch):
 def test_a_claim_that_holds_passes_in_both_modes_with_its_margin(quick, monkeypatch, capsys):
     for mode in ("strict", "show"):
         monkeypatch.setenv("SSLCOURSE_CLAIMS", mode)
-        c = claims.claim("the gain is at least 20 points", 0.27, ">=", 0.20, fmt="{:+.1%}")
+        claims.claim("the gain is at least 20 points", 0.27, ">=", 0.20, fmt="{:+.1%}")
+        c = claims.made[-1]
         assert c.holds and c.judged and c.margin == pytest.approx(0.07)
         assert "✔ claim: the gain is at least 20 points — got +27.0% (expected ≥ +20.0%)" in capsys.readouterr().out
 
@@ -34,7 +35,8 @@ def test_strict_mode_stops_with_the_sentence_what_was_expected_and_what_came(qui
 
 def test_show_mode_draws_a_box_and_goes_on(quick, monkeypatch, capsys):
     monkeypatch.setenv("SSLCOURSE_CLAIMS", "show")
-    c = claims.claim("SimCLR leads", 0.10, ">", 0.15, fmt="{:.0%}")
+    claims.claim("SimCLR leads", 0.10, ">", 0.15, fmt="{:.0%}")
+    c = claims.made[-1]
     out = capsys.readouterr().out
     assert not c.holds and "✘ This run does not show what the lesson says" in out
     assert "“SimCLR leads”" in out and "expected: > 15%" in out and "this run got:        10%" in out
@@ -44,8 +46,11 @@ def test_show_mode_draws_a_box_and_goes_on(quick, monkeypatch, capsys):
 def test_the_margin_is_positive_on_the_side_that_holds():
     claims.set_context(profile=profile("quick", device="cpu", smoke=False))
     try:
-        assert claims.claim("x", 3, ">", 1).margin == 2 and claims.claim("x", 1, "<", 3).margin == 2
-        assert claims.claim("x", 1, "<=", 1).holds and claims.claim("x", True).margin is None
+        margins = []
+        for args in (("x", 3, ">", 1), ("x", 1, "<", 3), ("x", 1, "<=", 1), ("x", True)):
+            claims.claim(*args)
+            margins.append((claims.made[-1].holds, claims.made[-1].margin))
+        assert margins == [(True, 2), (True, 2), (True, 0), (True, None)]
     finally:
         claims._context.clear()
 
@@ -65,7 +70,8 @@ def test_a_claim_is_judged_only_where_it_was_measured(settings, judged, why, mon
             with pytest.raises(claims.ClaimFailed):
                 claims.claim("a quick-profile finding", 0.0, ">", 1.0)
         else:
-            c = claims.claim("a quick-profile finding", 0.0, ">", 1.0)
+            claims.claim("a quick-profile finding", 0.0, ">", 1.0)
+            c = claims.made[-1]
             assert not c.judged and why in c.why_not_judged and "not judged" in c.text()
     finally:
         claims._context.clear()
@@ -77,7 +83,8 @@ def test_always_is_judged_even_in_smoke_runs_and_any_everywhere_but_smoke(monkey
     try:
         with pytest.raises(claims.ClaimFailed):
             claims.claim("an identity", 1.0, "<", 0.5, where="always")
-        assert not claims.claim("a trained result", 0.0, ">", 1.0, where="any").judged
+        claims.claim("a trained result", 0.0, ">", 1.0, where="any")
+        assert not claims.made[-1].judged
         claims.set_context(profile=profile("full", device="cpu", smoke=False))
         with pytest.raises(claims.ClaimFailed):
             claims.claim("a trained result", 0.0, ">", 1.0, where="any")
