@@ -162,6 +162,9 @@ claim("with m = 0 the kNN accuracy is lower than with the slow encoder", fast["k
 # of training (BYOL, section 3.2): $m_k = 1 - (1 - m_0)\,(\cos(\pi k/K) + 1)/2$.
 #
 # Nothing in $L$ forbids the trivial solution: map every image to the same vector and $L = 0$.
+#
+# Writing $L$ — its pairing and its stop-gradient — is part of exercise 06; the course's `BYOL.training_step`
+# (`sslcourse/methods/byol.py`) is there to read after it. Below: the target's momentum over this run's steps.
 
 # %%
 from sslcourse.methods.momentum import momentum_at
@@ -170,7 +173,6 @@ run_b = plan_run("byol", p, train, seed=SEED)
 recipe_b = run_b.recipe
 print(run_b)
 byol = run_b.build()
-show_source(type(byol).training_step)
 steps = recipe_b["epochs"] * (len(train) // recipe_b["batch_size"])
 plt.figure(figsize=(5, 2.6))
 plt.plot([momentum_at(k, steps, recipe_b["momentum"]) for k in range(steps + 1)])
