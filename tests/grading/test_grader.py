@@ -81,9 +81,10 @@ def class_batch(tmp_path_factory):
         expected[f"{ex}_alice.ipynb"] = (max_points(ex), max_points(ex))
         (folder / f"{ex}_bob.ipynb").write_bytes((ROOT / "exercises" / sol.with_suffix(".ipynb").name).read_bytes())
         expected[f"{ex}_bob.ipynb"] = (0, max_points(ex))
-        first = list(graded_functions(ex))[-1]  # the last: earlier ones may call it in exercise 00
-        (folder / f"{ex}_carol.py").write_text(stub_function(sol.read_text(), first))
-        expected[f"{ex}_carol.py"] = (max_points(ex) - max_points(ex, first), max_points(ex))
+        if ex in ("00", "04"):  # half-done work: two exercises are enough
+            first = list(graded_functions(ex))[-1]  # the last: earlier ones may call it in exercise 00
+            (folder / f"{ex}_carol.py").write_text(stub_function(sol.read_text(), first))
+            expected[f"{ex}_carol.py"] = (max_points(ex) - max_points(ex, first), max_points(ex))
     (folder / "05_erin_loop.py").write_text(CORRECT_D + "def generator_loss(fake_logits, non_saturating=True):\n"
                                             "    while True:\n        pass\n")
     expected["05_erin_loop.py"] = (max_points("05", "discriminator_loss"), max_points("05"))
@@ -95,7 +96,7 @@ def class_batch(tmp_path_factory):
     (folder / "04_ivan_syntax.py").write_text("def nt_xent_loss(z1, z2, temperature=0.5)\n    return 0\n")
     expected.update({"02_grace_empty.ipynb": (0, 0), "03_heidi_latin1.py": (0, 0),
                      "04_ivan_syntax.py": (0, max_points("04"))})
-    assert len(expected) == 3 * len(EXERCISES) + 5  # 26 for exercises 00–06, 3 more per exercise added
+    assert len(expected) == 2 * len(EXERCISES) + 7  # 21 for exercises 00–06, 2 more per exercise added
     out = folder.parent / "gradebook.csv"
     run = subprocess.run([SSLCOURSE, "grade", str(folder), "--out", str(out), "--timeout", "10", "--jobs", "2"],
                          capture_output=True, text=True, timeout=900)
