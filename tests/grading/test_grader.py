@@ -73,6 +73,10 @@ CORRECT_D = ("import torch.nn.functional as F\n\n"
 def class_batch(tmp_path_factory):
     """A class as a teacher gets it: any names, solutions, stubs, half-done work, an endless loop, a memory hog,
     broken files (attacks: test_attacks.py). Graded by the CLI into a CSV, for credit, two at a time."""
+    from sslcourse.grading.runner.sandbox import probe
+
+    if not probe().isolated:
+        pytest.skip(f"grading a class is for credit, which needs isolation: {probe().reason}")
     folder = tmp_path_factory.mktemp("submissions")
     expected = {}
     for sol in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py")):
