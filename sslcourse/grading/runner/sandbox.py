@@ -89,6 +89,11 @@ def _probe(wanted: str) -> Isolation:
     missing = [n for n in ("bwrap", "prlimit") + (("setpriv",) if root else ()) if not tools[n]]
     if missing:
         return Isolation(False, "none", f"{' and '.join(missing)} not found: {INSTALL}", tools)
+    try:  # options of newer bubblewraps, used where this one has them (Debian 12 ships 0.8, Ubuntu 22.04 0.6)
+        usage = subprocess.run([tools["bwrap"], "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        usage = ""
+    tools["options"] = " ".join(o for o in ("--disable-userns", "--size") if o in usage)
     iso = Isolation(True, "root" if root else "user", "", tools)
     view = View(hidden=())
     cmd = command(iso, view, Limits(1 << 30, 10), ["/bin/sh", "-c", "exit 0"], uid=UID_BASE, python=False)
@@ -136,8 +141,9 @@ def command(iso: Isolation, view: View, limits: Limits, inner: list[str] | None 
     """The bwrap command line that runs the worker (or ``inner``) in the sandbox."""
     args = [iso.tools["bwrap"], "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1", "--clearenv"]
+    options = iso.tools.get("options", "")
     if iso.mode == "user":
-        args += ["--unshare-user", "--disable-userns"]
+        args += ["--unshare-user"] + (["--disable-userns"] if "--disable-userns" in options else [])
     else:  # root: bwrap sets up the view, setpriv then drops to the worker's uid with no capability
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     made = set()
@@ -170,8 +176,8 @@ def command(iso: Isolation, view: View, limits: Limits, inner: list[str] | None 
              "--ro-bind", str(WIRE), "/grader/wire.py"]
     if view.course:
         args += ["--ro-bind", view.course, "/course"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--chdir", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777"] + (
+        ["--size", str(TMP_BYTES)] if "--size" in options else []) + ["--tmpfs", "/tmp", "--chdir", "/tmp"]
     for key, value in worker_env("/tmp").items():
         args += ["--setenv", key, value]
     if info_fd is not None:
