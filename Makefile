@@ -23,6 +23,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,otter]"
+	$(PY) -m sslcourse record-course
 	@touch $(STAMP)
 
 setup: $(STAMP)
