@@ -146,7 +146,7 @@ claim(f"{len(x) - 3} of the {len(x)} images are labelled 0°", int(counts[0]) ==
 # %%
 right = rotate_batch(test.images[:64])[1].cpu()  # cpu: label patterns only
 n = len(right) // 4
-wrong = torch.arange(4).repeat(n)
+wrong = torch.arange(4).repeat(n)  # cpu: compared with `right`, moved to the CPU above
 agree = (right == wrong).float().mean().item()
 print(f"same counts: {torch.bincount(right).tolist() == torch.bincount(wrong).tolist()}; "
       f"labels that agree: {agree:.0%} (chance: 25%)")

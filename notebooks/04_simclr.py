@@ -302,8 +302,11 @@ plt.show()
 
 # %% [markdown]
 # Two facts of this run: the encoder $f(x)$ beats random init by a wide margin (at least 10 points of linear
-# probe), and it is better than the head's output $g(f(x))$, which was trained to forget what the augmentations
-# change — by both measures of the protocol, the linear probe and kNN.
+# probe), and a linear probe reads more from it than from the head's output $g(f(x))$, which was trained to forget
+# what the augmentations change. kNN need not agree: it only asks which training images are nearest, and the head
+# can keep neighbourhoods of the same shapes together while it throws away colour and position. Its sign has
+# changed from one run of this lesson to another (seed, precision), so the kNN difference is printed below, not
+# claimed.
 
 # %%
 lin = {k: r["linear_probe_accuracy"] for k, r in results.items()}
@@ -312,7 +315,8 @@ claim("SimCLR beats random init by at least 10 points (linear probe)", lin["SimC
       0.10, fmt="{:+.1%}")
 claim("f(x) probes better than the head's output g(f(x)) (linear probe)", lin["SimCLR f(x)"] - lin["SimCLR g(f(x))"],
       ">", 0, fmt="{:+.1%}")
-claim("f(x) is better than g(f(x)) for kNN too", knn["SimCLR f(x)"] - knn["SimCLR g(f(x))"], ">", 0, fmt="{:+.1%}")
+print(f"kNN: f(x) {knn['SimCLR f(x)']:.1%}, g(f(x)) {knn['SimCLR g(f(x))']:.1%} "
+      f"({100 * (knn['SimCLR f(x)'] - knn['SimCLR g(f(x))']):+.1f} points)")
 
 # %%
 from sslcourse.evaluate import extract_features

@@ -217,3 +217,26 @@ def test_a_grader_that_is_not_root_isolates_in_a_user_namespace():
         assert not left
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_uid_is_handed_out_again_only_once_no_process_runs_as_it(monkeypatch):
+    """A PID namespace's processes are killed when it ends but take a moment to go: the next submission must not
+    share a uid (and its process limit) with them."""
+    pool = sandbox.UidPool(2)
+    first = pool.take()
+    running = {first: 3}  # the uid's last process goes after three looks
+
+    def in_use():
+        running[first] = running.get(first, 0) - 1
+        return {first} if running[first] >= 0 else set()
+
+    monkeypatch.setattr(sandbox, "_uids_in_use", in_use)
+    pool.give(first)
+    assert running[first] < 0 and first in pool.free
+
+    second = pool.take()
+    monkeypatch.setattr(sandbox, "_uids_in_use", lambda: {second})
+    monkeypatch.setattr(sandbox.time, "monotonic", iter(range(0, 1000, 5)).__next__)  # ten seconds pass quickly
+    monkeypatch.setattr(sandbox.time, "sleep", lambda s: None)
+    pool.give(second)
+    assert second not in pool.free and len(pool.free) == 2 and len(set(pool.free)) == 2

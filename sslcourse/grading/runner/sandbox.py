@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,21 +218,41 @@ class UidPool:
 
     def __init__(self, size: int):
         base = int(os.environ.get("SSLCOURSE_GRADER_UID", UID_BASE))
-        busy = _uids_in_use()
-        self.free, uid = [], base
-        while len(self.free) < size:
-            if uid not in busy and not _is_user(uid):
-                self.free.append(uid)
-            uid += 1
+        self.free, self.next = [], base
         self.lock = threading.Lock()
+        busy = _uids_in_use()
+        while len(self.free) < size:
+            self.free.append(self._unused(busy))
+
+    def _unused(self, busy: set) -> int:
+        """A uid never handed out by this pool, no user of this machine, running no process."""
+        while self.next in busy or _is_user(self.next):
+            self.next += 1
+        self.next += 1
+        return self.next - 1
 
     def take(self) -> int:
         with self.lock:
             return self.free.pop(0)
 
     def give(self, uid: int) -> None:
+        """Take a uid back once no process runs as it. Processes of an ended PID namespace are killed by the
+        kernel but take a moment to go; a uid whose processes do not go in time is never handed out again."""
+        gone = _wait_until_no_process_runs_as(uid)
         with self.lock:
-            self.free.append(uid)
+            if gone:
+                self.free.append(uid)
+            else:
+                self.free.append(self._unused(_uids_in_use()))
+
+
+def _wait_until_no_process_runs_as(uid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while uid in _uids_in_use():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _is_user(uid: int) -> bool:
