@@ -94,10 +94,22 @@ def with_this_release(nb, repository: str, version: str):
     return nb
 
 
-def insert_after_title(nb, markdown: str) -> None:
-    at = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
-              and any(line.startswith("# ") for line in cell.source.splitlines()))
-    nb.cells.insert(at + 1, nbformat.v4.new_markdown_cell(markdown))
+def add_to_title_cell(nb, markdown: str) -> None:
+    """Append to the cell that holds the title (a cell of its own would shift the cell numbers in messages)."""
+    cell = next(c for c in nb.cells if c.cell_type == "markdown" and any(line.startswith("# ")
+                                                                          for line in c.source.splitlines()))
+    cell.source = cell.source.rstrip("\n") + "\n\n" + markdown
+
+
+def sphinx_messages(text: str, src: Path) -> str:
+    """Sphinx's warnings with the staged copies' paths made the course's: ``notebooks/04_simclr.ipynb, cell 12``
+    (counted from 0, as in the messages above) instead of ``…/src/notebooks/04_simclr.ipynb:130002``."""
+    def cell(m):
+        line = int(m["line"])
+        return f"{m['path']}, cell {line // 10000 - 1}:" if line >= 10000 else m[0]
+
+    text = re.sub(rf"{re.escape(str(src))}/(?P<path>[\w/.-]+\.ipynb):(?P<line>\d+):", cell, text)
+    return text.replace(f"{src}/", "")
 
 
 def describe_run(record: dict | None) -> str:
@@ -261,12 +273,12 @@ def stage(executed: Path, src: Path, allow_missing: bool = False, repo: Path = R
     lesson_of = {stem[:2]: (f"{stem}.ipynb", title) for stem, (_, title, _) in lessons.items()}
     for stem, (nb, _, ran) in lessons.items():
         name = f"{stem}.ipynb"
-        insert_after_title(with_this_release(nb, repository, version),
+        add_to_title_cell(with_this_release(nb, repository, version),
                            lesson_header(name, records.get(name), exercise_of.get(stem[:2]), ran))
         nbformat.write(nb, src / "notebooks" / name)
     for stem, (nb, _) in exercises.items():
         nb.cells[0].source = EXERCISE_NOTE.sub("", nb.cells[0].source)
-        insert_after_title(with_this_release(nb, repository, version),
+        add_to_title_cell(with_this_release(nb, repository, version),
                            exercise_header(f"{stem}.ipynb", lesson_of.get(stem[:2])))
         nbformat.write(nb, src / "exercises" / f"{stem}.ipynb")
     for folder, stems in (("notebooks", lessons), ("exercises", exercises)):  # what "download the notebook" gives
@@ -303,9 +315,13 @@ def build(executed: Path, out: Path, allow_missing: bool = False, jobs: str = "1
     staged = stage(executed, work / "src", allow_missing, repo, api)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-j", jobs,
            "-c", str(DOCS), "-d", str(work / "doctrees"), str(work / "src"), str(work / "html")]
-    if subprocess.run(cmd, cwd=REPO).returncode != 0:
-        raise SiteError("Sphinx found the problems above (warnings are errors): the site was not written")
+    sphinx = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(sphinx_messages(sphinx.stdout, work / "src"), end="", file=sys.stderr)
+    if sphinx.returncode != 0:
+        raise SiteError(f"Sphinx found the problems above (warnings are errors): no site was written; the pages "
+                        f"it read are in {work / 'src'}")
     (work / "html").rename(out)
+    shutil.rmtree(work)
     return staged
 
 

@@ -245,9 +245,12 @@ def test_a_missing_figure_and_a_broken_link_fail_the_build_and_are_named(execute
     with pytest.raises(build_site.SiteError, match="Sphinx found the problems above"):
         build_site.build(folder, tmp_path / "site", repo=repo, api=False)
     err = capfd.readouterr().err
-    assert re.search(rf"notebooks/{LESSON}\.ipynb:\d+: WARNING: image file not readable: .*not_there\.png", err), err
-    assert re.search(rf"notebooks/{LESSON}\.ipynb:\d+: WARNING: .*cross-reference target not found: "
-                     r"'99_missing_lesson\.ipynb'", err), err
+    nb = nbformat.read(folder / f"{LESSON}.ipynb", as_version=4)
+    figure_cell, link_cell = last_code_cell(nb), len(nb.cells) - 2
+    assert re.search(rf"^notebooks/{LESSON}\.ipynb, cell {figure_cell}: WARNING: image file not readable: "
+                     r".*not_there\.png", err, re.M), err
+    assert re.search(rf"^notebooks/{LESSON}\.ipynb, cell {link_cell}: WARNING: .*cross-reference target "
+                     r"not found: '99_missing_lesson\.ipynb'", err, re.M), err
     assert not (tmp_path / "site").exists()
 
 
