@@ -9,9 +9,9 @@ the results the lessons recorded and `BENCHMARKS.md`, and an API reference from 
 
 Before Sphinx runs, each lesson is checked and a problem stops the build with the lesson named: a lesson that
 raised or stopped early, an executed copy older than its source (run `make run` again), a lesson not executed at
-all (`--allow-missing` lists it as not run instead: a site of some lessons), an exercise that holds a solution.
-Sphinx then runs with warnings as errors (`-W --keep-going`): a broken cross-reference or a missing figure fails
-the build, and Sphinx's message names the page.
+all (`--allow-missing` shows it without outputs instead), an exercise that holds a solution. Sphinx then runs with
+warnings as errors (`-W --keep-going`): a broken cross-reference or a missing figure fails the build, and the
+message names the page (and the notebook's cell).
 
 The repository and release in every badge, install cell and link come from pyproject.toml, as for the notebooks
 (`sslcourse.grading.generate.release`).
@@ -33,10 +33,11 @@ sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
 
-from sslcourse.grading.generate import BEGIN, MD_BEGIN, install_requirement, release, with_release  # noqa: E402
+from sslcourse.grading.generate import BEGIN, install_requirement, release, with_release  # noqa: E402
 
 NUMBERED = "[0-9][0-9]_*.ipynb"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"  # served locally: the site works offline
+SOLUTION_MARKERS = (BEGIN, "<!-- BEGIN SOLUTION -->")  # generate.py's, in a code and in a markdown cell
 EXERCISE_NOTE = re.compile(r"^> \*\*Exercise notebook\*\* generated from .*\n\n?", re.M)  # for authors, not readers
 
 
@@ -59,12 +60,13 @@ def short_title(title: str) -> str:
     return re.sub(r"^(Exercise )?\d\d\s*[—–-]\s*", "", title)
 
 
-def sources(nb) -> list[tuple[str, str]]:
-    return [(cell.cell_type, cell.source) for cell in nb.cells]
+def sources(nb, release_: tuple[str, str]) -> list[tuple[str, str]]:
+    """The cells' text, with badges and install cells at one release: a fork needs no new run for its address."""
+    return [(cell.cell_type, with_release(cell.source, *release_)) for cell in nb.cells]
 
 
-def lesson_problems(executed, source, name: str) -> list[str]:
-    """What keeps an executed lesson off the site: it failed, stopped early, or is older than its source."""
+def lesson_problems(executed, source, name: str, release_: tuple[str, str]) -> list[str]:
+    """What keeps an executed lesson off the site: it failed, stopped early, or was run from another version."""
     problems = []
     status = executed.metadata.get("sslcourse", {}).get("status", "ok")
     if status != "ok":
@@ -79,11 +81,11 @@ def lesson_problems(executed, source, name: str) -> list[str]:
         if cell.source.strip() and cell.execution_count is None:
             problems.append(f"{name}: cell {i} and the ones after it never ran (the lesson stopped before them)")
             break
-    if sources(executed) != sources(source):
-        changed = next((i for i, (a, b) in enumerate(zip(sources(executed), sources(source))) if a != b),
-                       min(len(executed.cells), len(source.cells)))
-        problems.append(f"{name}: the executed copy is older than notebooks/{name} (cell {changed} differs): "
-                        "run `make run` again")
+    ran, now = sources(executed, release_), sources(source, release_)
+    if ran != now:
+        changed = next((i for i, (a, b) in enumerate(zip(ran, now)) if a != b), min(len(ran), len(now)))
+        problems.append(f"{name}: the executed copy was run from another version of notebooks/{name} (cell "
+                        f"{changed} differs): run `make run` again")
     return problems
 
 
@@ -132,8 +134,8 @@ def lesson_header(name: str, record: dict | None, exercise: tuple[str, str] | No
         seconds = f" The lesson ran in {record['seconds']:.0f} s." if record and "seconds" in record else ""
         about = describe_run(record) + seconds
     else:
-        about = (f"This lesson was {NOT_EXECUTED}: you see its code without outputs. `make run` (or "
-                 f"`sslcourse course --only {name[:2]}`) executes it, and `make site` then shows what it prints and draws.")
+        about = (f"This lesson was {NOT_EXECUTED}: you see its code without outputs. `make run` (or `sslcourse "
+                 f"course --only {name[:2]}`) executes it, and `make site` then shows what it prints and draws.")
     links = [f"{{download}}`Download the notebook <../_downloads_src/notebooks/{name}>` (without outputs, to run)"]
     if exercise:
         links.append(f"its exercise: [{exercise[1]}](../exercises/{exercise[0]})")
@@ -155,12 +157,11 @@ def build_summary(records: dict[str, dict | None]) -> str:
     keys = ("profile", "smoke", "dataset", "backbone", "device", "machine", "precision", "torch", "sslcourse", "commit")
     kinds = {tuple(r.get(k) for k in keys) if r else None for r in records.values()}
     if len(kinds) == 1:
-        only = next(iter(records.values()))
-        text = describe_run(only).replace("The outputs below come", "The lessons' outputs come")
-        if only:
+        first = next(iter(records.values()))
+        if first:
             dates = sorted(r["date"] for r in records.values())
-            text = text.replace(f", {only['date']}.", f", {dates[0]}" + (f" to {dates[-1]}." if len(dates) > 1 else "."))
-        return text
+            first = {**first, "date": dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"}
+        return describe_run(first).replace("The outputs below come", "The lessons' outputs come")
     lines = ["The lessons were executed by different runs:", ""]
     lines += [f"- {name}: {describe_run(r)}" for name, r in records.items()]
     return "\n".join(lines)
@@ -221,7 +222,7 @@ def check(executed: Path, repo: Path, allow_missing: bool) -> tuple[dict, dict, 
         source, copy = nbformat.read(path, as_version=4), executed / path.name
         if copy.exists():
             nb = nbformat.read(copy, as_version=4)
-            problems += lesson_problems(nb, source, path.name)
+            problems += lesson_problems(nb, source, path.name, release(repo))
             lessons[path.stem] = (nb, title_of(source, path), True)
         else:
             missing.append(path.name)
@@ -234,7 +235,7 @@ def check(executed: Path, repo: Path, allow_missing: bool) -> tuple[dict, dict, 
     exercises = {}
     for path in sorted((repo / "exercises").glob(NUMBERED)):
         nb = nbformat.read(path, as_version=4)
-        if any(marker in cell.source for cell in nb.cells for marker in (BEGIN, MD_BEGIN.lstrip("# "))):
+        if any(marker in cell.source for cell in nb.cells for marker in SOLUTION_MARKERS):
             problems.append(f"{path}: holds a solution block: exercises/ is generated by `make exercises`")
         exercises[path.stem] = (nb, title_of(nb, path))
     if problems:

@@ -206,14 +206,15 @@ def edited(nb):
 @pytest.mark.parametrize("change, message", [
     (raised, "cell {cell} raised ValueError: a shape mismatch"),
     (stopped, "cell {cell} and the ones after it never ran"),
-    (edited, "the executed copy is older than notebooks/{lesson}.ipynb"),
+    (edited, "the executed copy was run from another version of notebooks/{lesson}.ipynb (cell {last} differs)"),
 ], ids=["raised", "stopped", "older-than-its-source"])
 def test_a_broken_lesson_stops_the_build_and_is_named(executed, tmp_path, change, message):
     folder = changed_copy(executed, tmp_path, change)
-    cell = last_code_cell(nbformat.read(folder / f"{LESSON}.ipynb", as_version=4))
+    nb = nbformat.read(folder / f"{LESSON}.ipynb", as_version=4)
+    cell = last_code_cell(nb)
     with pytest.raises(build_site.SiteError) as err:
         build_site.build(folder, tmp_path / "site", allow_missing=True)
-    assert f"{LESSON}.ipynb: " + message.format(cell=cell, lesson=LESSON) in str(err.value)
+    assert f"{LESSON}.ipynb: " + message.format(cell=cell, lesson=LESSON, last=len(nb.cells) - 1) in str(err.value)
     assert not (tmp_path / "site").exists()
 
 
