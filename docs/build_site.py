@@ -231,7 +231,8 @@ def check(executed: Path, repo: Path, allow_missing: bool) -> tuple[dict, dict, 
         problems.append(f"no executed lesson in {executed}: run `make run` first")
     elif missing and not allow_missing:
         problems.append(f"{NOT_EXECUTED}: {', '.join(missing)} (no copy in {executed}): run `make run` (or "
-                        "`sslcourse course --only NN`), or pass --allow-missing to show them without outputs")
+                        "`sslcourse course --only NN`); `python docs/build_site.py --allow-missing` shows them "
+                        "without outputs")
     exercises = {}
     for path in sorted((repo / "exercises").glob(NUMBERED)):
         nb = nbformat.read(path, as_version=4)
