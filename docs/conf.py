@@ -21,6 +21,15 @@ release = version
 html_title = "Self-supervised learning for computer vision"
 
 extensions = ["myst_nb", "sphinx.ext.autodoc"]
+# Equations are drawn by MathJax 2 from the site itself (jupyter-server-mathjax ships it), not from a CDN: the pages
+# read offline, like the notebooks' figures and the Colab badge.
+MATHJAX = Path(__import__("jupyter_server_mathjax").__file__).parent / "static"
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
+                               "processRefs": False, "processEnvironments": False},
+                   "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},  # the fonts it ships
+                   "messageStyle": "none"}
+myst_update_mathjax = False  # its settings are MathJax 4's
 nb_execution_mode = "off"
 nb_merge_streams = True  # one block of printed text per cell, not one per flush
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
@@ -86,5 +95,14 @@ def plain_docstring(app, what, name, obj, options, lines):
     lines[:] = out
 
 
+def copy_mathjax(app, error):
+    if error is None and app.builder.format == "html":
+        import shutil
+
+        shutil.copytree(MATHJAX, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("localization"))
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", plain_docstring)
+    app.connect("build-finished", copy_mathjax)

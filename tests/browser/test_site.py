@@ -170,6 +170,12 @@ def test_the_lesson_links_to_its_exercise_which_has_no_solution(served, browser)
     shown = [line for line in answers if line in text]
     assert not shown, f"the exercise page shows the solution: {shown[:5]}"
     assert "NotImplementedError" in text and "def " in text, "the exercise page shows the stubs to fill in"
+    math = page.locator("article span.math, article div.math").count()
+    assert math > 0, "the exercise states its math"
+    page.wait_for_function("n => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
+                           "document.querySelectorAll('article script[type^=\"math/tex\"]').length >= n", arg=math,
+                           timeout=60_000)  # typeset by the site's own MathJax: no network in this browser
+    assert page.locator("article .merror").count() == 0 and "Math Processing Error" not in page.content()
     badge = page.locator("article a[href*='colab.research.google.com']").first
     assert badge.get_attribute("href") == colab_url("exercises", f"{EXERCISE}.ipynb")
     page.close()
