@@ -4,10 +4,12 @@ Lesson 00 is executed as `make run` executes it (`sslcourse course --only 00`, t
 SSLCOURSE_SMOKE is implemented) into a temporary folder, and the site is built from it; the other lessons appear
 without outputs (--allow-missing). In headless Chromium, from a localhost http server (Sphinx's search needs http):
 the home page links to the lesson, whose figures all load; search finds a word of the lesson; the lesson links to its
-exercise, which shows the stubs and none of the solution's code; every Colab link names pyproject.toml's release.
+exercise, which shows the stubs and none of the solution's code, its equations typeset by the site's own MathJax (the
+browser has no network); every Colab link names pyproject.toml's release.
 
-Without a browser: what stops a build, each named — a lesson that raised, stopped early or is older than its source,
-a lesson not executed, and (through Sphinx, warnings as errors) a missing figure and a broken cross-reference.
+Without a browser: what stops a build, each named — a lesson that raised, stopped early or was run from another
+version of its source, a lesson not executed, and (through Sphinx, warnings as errors) a missing figure and a broken
+cross-reference.
 The browser tests skip, with the reason, where Chromium or Playwright is missing (.ci/run installs both).
 """
 import functools
