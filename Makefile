@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: $(STAMP)
-	SSLCOURSE_PROFILE=$(PROFILE) $(PY) -m sslcourse course --out $(BUILD)
+	SSLCOURSE_PROFILE=$(PROFILE) SSLCOURSE_CLAIMS=strict $(PY) -m sslcourse course --out $(BUILD)
 
 # The course as a static website (docs/build_site.py): the lessons as `make run` left them (nothing runs again),
 # the exercises, the results, BENCHMARKS.md and the API reference. `make run PROFILE=gpu && make site` for a GPU run's.
@@ -42,18 +42,33 @@ $(IPYWIDGETS7):
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --target $(IPYWIDGETS7) \
 		ipywidgets==7.7.1 ipython_genutils==0.2.0
 
+# The small datasets the smoke and own-photo runs read, in the real on-disk formats (tests/datasets.py): CIFAR-10's
+# pickles and a 300-image folder, from ../shared/data's CIFAR-10 JPEGs where present, else from shapes.
+TEST_DATA := $(CURDIR)/$(BUILD)/test-data
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
+TEST_ENV := SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_CLAIMS=strict TQDM_MININTERVAL=10
+SMOKE_ENV := SSLCOURSE_SMOKE=1 SSLCOURSE_DEVICE=cpu SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 SSLCOURSE_NO_DOWNLOAD=1
+
 test: $(STAMP) $(IPYWIDGETS7)
 	rm -rf $(TEST_CACHE)
-	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick TQDM_MININTERVAL=10 \
-		$(PY) -m pytest -q tests notebooks solutions exercises \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider --durations=25
+	$(PY) tests/datasets.py cifar10 $(TEST_DATA)/cifar10
+	$(PY) tests/datasets.py photos $(TEST_DATA)/photos
+	@echo "== 1/4 unit tests, graders, and every lesson, exercise and solution in the quick profile"
+	$(TEST_ENV) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q tests notebooks solutions exercises $(NBVAL) --durations=25
+	@echo "== 2/4 the GPU check's dry run: the gpu profile's smoke run on the CPU (fp16, ResNet-18, CIFAR-10 files)"
+	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(BUILD)/gpu-check-dry SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
+		bash benchmarks/gpu_check.sh
+	@echo "== 3/4 the full profile's smoke run on the CPU"
+	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q notebooks solutions exercises $(NBVAL)
+	@echo "== 4/4 every lesson on a folder of 300 photos (SSLCOURSE_DATASET=folder)"
+	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_DATASET=folder SSLCOURSE_ROOT=$(TEST_DATA)/photos \
+		$(PY) -m pytest -q notebooks $(NBVAL)
 
 unit: $(STAMP)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q tests
 
 notebooks: $(STAMP)
-	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick TQDM_MININTERVAL=10 \
-		$(PY) -m pytest -q notebooks solutions exercises --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(TEST_ENV) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q notebooks solutions exercises $(NBVAL)
 
 # Learners work in their own copies (git-ignored, made on first use, never overwritten): the tracked
 # lessons stay clean, so `make test` keeps passing after a learner has used the course.

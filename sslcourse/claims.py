@@ -19,8 +19,10 @@ A claim is **judged only where it was measured**. ``where="quick"`` (the default
 profile on its own data (``shapes``, all of it): that is where the course's claims were measured,
 over seeds and precisions (``BENCHMARKS.md``). On other data (CIFAR-10, your own photos) or in
 another profile the claim's code still runs and its number is printed, marked *not judged here*;
-``where="any"`` is for claims that hold whatever the data. In smoke mode (``SSLCOURSE_SMOKE=1``:
-a few steps that check the code paths, not the learning) no number is judged.
+``where="any"`` is for claims that hold whatever the data once a run has trained. In smoke mode
+(``SSLCOURSE_SMOKE=1``: a few steps that check the code paths, not the learning) those are not judged
+either; ``where="always"`` is for what holds in every run, smoke runs included — an identity of the
+math, a shape, a property of the code.
 
 Every claim judged or not is appended to ``SSLCOURSE_CLAIMS_LOG`` (a JSON-lines file) when that
 is set, with its margin — how far the number is from the bound, positive when it holds — so
@@ -39,6 +41,7 @@ OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operat
 SYMBOLS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
 
 _context: dict = {}
+made: list = []  # every Claim of this session, in order (the last one is made[-1])
 
 
 class ClaimFailed(AssertionError):
@@ -78,6 +81,8 @@ HOME_DATA = {"quick": "shapes", "gpu": "cifar10", "full": "cifar10"}
 def judged_here(where="quick") -> tuple[bool, str]:
     """(whether a claim measured ``where`` is judged in this run, and why not when it is not)."""
     p = _profile()
+    if where == "always":
+        return True, ""
     if getattr(p, "smoke", False):
         return False, "smoke run: the code ran, its numbers are not judged"
     if where == "any":
@@ -149,16 +154,18 @@ def _format(value, fmt) -> str:
 
 
 def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None, where="quick",
-          got: str | None = None, detail: str = "") -> Claim:
+          got: str | None = None, detail: str = "") -> None:
     """Check one sentence of the lesson against this run's number.
 
     ``claim(statement, value, op, bound)``: holds when ``value op bound`` (``op`` one of ``> >= < <=``);
     its margin is how far ``value`` is on the right side of ``bound``. ``claim(statement, flag)``: a
     yes/no claim (no margin). ``fmt``: a format string or function for the numbers shown (``got``
     replaces the shown value). ``where``: the profile(s) it was measured in (``"quick"``, the
-    default, means the quick profile on ``shapes``), or ``"any"``. Returns the :class:`Claim`; in
-    strict mode a claim that does not hold raises :class:`ClaimFailed`.
+    default, means the quick profile on ``shapes``), ``"any"`` (any data, not smoke runs) or ``"always"``
+    (every run). The :class:`Claim` is shown and kept in ``made`` (nothing is returned, so a cell that ends with
+    a claim shows it once); in strict mode a claim that does not hold raises :class:`ClaimFailed`.
     """
+    strict = mode() == "strict"
     if op is None:
         if bound is not None:
             raise TypeError("claim(statement, value, op, bound): give the comparison, e.g. claim(s, gain, '>=', 0.2)")
@@ -172,12 +179,12 @@ def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None,
         expected = f"{SYMBOLS[op]} {_format(bound, fmt)}"
     judged, why = judged_here(where)
     c = Claim(statement, holds, got if got is not None else _format(value, fmt), expected, margin, judged, why, detail)
+    made.append(c)
     _log(c, where)
-    if judged and not holds and mode() == "strict":
+    if judged and not holds and strict:
         raise ClaimFailed(f"the lesson says “{statement}”, but this run does not show it: expected "
                           f"{c.expected or 'it to hold'}, got {c.got}" + (f" ({detail})" if detail else ""))
     _show(c)
-    return c
 
 
 def _show(c: Claim) -> None:

@@ -74,7 +74,8 @@ def cmd_train(args) -> int:
         print(f"training {args.method}: {p}")
     out = args.out or f"sslcourse-{args.method}-{p.dataset}.json"
     result = train_and_evaluate(args.method, p, epochs=args.epochs, seed=args.seed, checkpoint=args.checkpoint,
-                                out=out, train_size=args.train_size, progress=not args.quiet)
+                                out=out, train_size=args.train_size, batch_size=args.batch_size,
+                                progress=not args.quiet)
     if not world.is_main:
         return 0
     _print_summary(result)
@@ -94,7 +95,7 @@ def _train_all(args, p) -> int:
     for name in METHODS:
         print(f"\n=== {name}: {p}")
         results[name] = train_and_evaluate(name, p, epochs=args.epochs, seed=args.seed, train_size=args.train_size,
-                                           progress=not args.quiet)
+                                           batch_size=args.batch_size, progress=not args.quiet)
         if "knn_accuracy" not in results[name]:  # not rank 0 under torchrun
             continue
         _print_summary(results[name])
@@ -252,6 +253,16 @@ def cmd_workspace(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="sslcourse", description="Self-supervised learning course helpers")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -275,7 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results JSON (default: sslcourse-METHOD-DATASET.json)")
     p.add_argument("--checkpoint", help="checkpoint file (default: in the cache); an existing one is resumed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train-size", type=int, help="train on a random subset of this many images")
+    p.add_argument("--batch-size", type=_positive_int, help="default: the profile's recipe (the global batch under "
+                   "torchrun); a batch larger than the training data becomes the whole data")
+    p.add_argument("--train-size", type=_positive_int, help="train on a random subset of this many images")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

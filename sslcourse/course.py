@@ -128,6 +128,7 @@ def run_course(out: Path, only=None, timeout: int = 1800) -> int:
     print(f"running {len(lessons)} lesson(s) with {profile()}")
     failed, timings, record, ran = [], {}, run_record(), {}
     for path in lessons:
+        os.environ["SSLCOURSE_LESSON"] = path.stem  # the lesson's kernel inherits it: its claims are logged under it
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
         # The kernel's start-up warning about unencrypted local TCP is noise here: it listens on localhost only.

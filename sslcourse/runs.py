@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 
 from . import distributed, evaluate, pretrained
-from .config import Profile, cache_dir, seed_everything
+from .config import Profile, cache_dir, seed_everything, smoke_requested
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
 from .models import build_backbone, save_encoder
@@ -107,6 +107,13 @@ def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, ch
         raise TypeError(f"plan_run needs the training data as an ImageDataset (it is keyed by its fingerprint), "
                         f"got {type(train).__name__}")
     r = method_recipe(name, profile, **overrides)
+    world = distributed.current()
+    if r["batch_size"] > len(train):  # a small folder of photos, or a learner's subset: sizes come from the data
+        whole = len(train) - len(train) % world.size  # the global batch splits evenly over the processes
+        if world.is_main:
+            print(f"{name}: the recipe's batch of {r['batch_size']} is more than the {len(train)} training images: "
+                  f"batches of {whole} (one step per epoch)")
+        r["batch_size"] = whole
     run = Run(name, profile, r, seed, train.name, train.fingerprint)
     if checkpoint is not None:
         run.checkpoint, run.explicit = Path(checkpoint), True
@@ -188,10 +195,11 @@ def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDatase
 # ---- few labels ----
 
 FINETUNE_STEPS = 300
+SMOKE_FINETUNE_STEPS = 3  # SSLCOURSE_SMOKE=1: the code path, not the result
 
 
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
-             steps: int = FINETUNE_STEPS, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+             steps: int | None = None, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
              amp=None, progress: bool = False, details: bool = False):
     """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; its test accuracy.
 
@@ -203,6 +211,8 @@ def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fracti
     """
     from .methods.supervised import Supervised
 
+    if steps is None:
+        steps = SMOKE_FINETUNE_STEPS if smoke_requested() else FINETUNE_STEPS
     subset = evaluate.few_label_subset(train, fraction, seed)
     bs = min(batch_size, len(subset))
     epochs = max(1, round(steps / (len(subset) // bs)))
@@ -219,12 +229,13 @@ def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fracti
 # ---- the whole run, as the command line does it ----
 
 def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, seed: int = 0, checkpoint=None,
-                       out=None, train_size: int | None = None, progress: bool = True) -> dict:
+                       out=None, train_size: int | None = None, batch_size: int | None = None,
+                       progress: bool = True) -> dict:
     """Train ``name`` on the profile's data through ``fit``, evaluate it and the random-init
     encoder with the shared protocol, save the encoder, and return (and write) the results."""
     seed_everything(seed)
     train, test = load_profile_data(profile, train_size)
-    run = plan_run(name, profile, train, seed, checkpoint, epochs=epochs)
+    run = plan_run(name, profile, train, seed, checkpoint, epochs=epochs, batch_size=batch_size)
     t0 = time.perf_counter()
     method = run.build()
     history = run.fit(method, train, progress=progress)

@@ -128,3 +128,15 @@ def test_the_learners_workspace_is_made_once_and_never_overwritten(tmp_path):
     fresh = run("workspace", str(tmp_path / "ws"), "--fresh", "04")
     assert fresh.returncode == 0 and lesson.read_text() != "my edits"
     assert [p.read_text() for p in lesson.parent.glob("04_simclr.ipynb.old-*")] == ["my edits"], "the old copy is kept"
+
+
+def test_batch_size_is_an_option_and_a_batch_larger_than_the_data_becomes_the_data(tmp_path):
+    out_json = tmp_path / "r.json"
+    out = run("train", "supervised", "--epochs", "1", "--train-size", "100", "--batch-size", "512", "--quiet",
+              "--out", str(out_json))
+    assert out.returncode == 0, out.stderr
+    assert "the recipe's batch of 512 is more than the 100 training images: batches of 100" in out.stdout
+    r = json.loads(out_json.read_text())
+    assert r["global_batch"] == 100 and r["recipe"]["batch_size"] == 100 and r["data"]["train_size"] == 100
+    bad = run("train", "supervised", "--batch-size", "0")
+    assert bad.returncode == 2 and "--batch-size: must be at least 1, got 0" in bad.stderr and "Traceback" not in bad.stderr

@@ -166,10 +166,16 @@ def load_dataset(name: str = "shapes", split: str = "train", root=None, image_si
 
 
 def load_profile_data(profile, train_size: int | None = None) -> tuple[ImageDataset, ImageDataset]:
-    """The profile's (train, test) splits, on the profile's device (``train_size`` subsamples train)."""
+    """The profile's (train, test) splits, on the profile's device (``train_size`` subsamples train).
+    A smoke run (``profile.smoke``) takes ``SMOKE_SIZES`` images of each split."""
+    from ..config import SMOKE_SIZES
+
     kw = dict(root=profile.root, image_size=profile.image_size)
     train = load_dataset(profile.dataset, "train", **kw)
     test = load_dataset(profile.dataset, "test", **kw)
+    if getattr(profile, "smoke", False):
+        train_size = min(train_size or SMOKE_SIZES["train"], SMOKE_SIZES["train"])
+        test = test.subset(SMOKE_SIZES["test"])
     if train_size:
         train = train.subset(train_size)
     return train.to(profile.device), test.to(profile.device)
