@@ -28,11 +28,12 @@ mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
                                "processRefs": False, "processEnvironments": False},
                    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},  # the fonts it ships
-                   "messageStyle": "none"}
+                   "MMLorHTML": {"prefer": "HTML"}, "messageStyle": "none"}
 myst_update_mathjax = False  # its settings are MathJax 4's
 nb_execution_mode = "off"
 nb_merge_streams = True  # one block of printed text per cell, not one per flush
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_dmath_double_inline = True  # `$$…$$` inside a paragraph is display math, as Jupyter draws it
 myst_heading_anchors = 3
 exclude_patterns = ["_downloads_src", ".doctrees", "**.ipynb_checkpoints"]
 # Warnings are errors (`-W`), but one: a shell block with a placeholder such as `<cache with 00–05's checkpoints>`
