@@ -118,10 +118,10 @@ def describe_run(record: dict | None) -> str:
     """One sentence on what produced a lesson's outputs (course.run_record)."""
     if not record:
         return "This notebook carries no record of how it was executed (it was not run by `make run`)."
-    smoke = (" in **smoke** mode (a few optimiser steps: the code ran, its numbers mean nothing)"
+    smoke = (" in **smoke** mode — a few optimiser steps: the code ran, its numbers mean nothing —"
              if record.get("smoke") else "")
-    return (f"The outputs below come from `make run`: the **{record['profile']}** profile{smoke} "
-            f"({record['dataset']}, {record['backbone']}) on {record['device']} ({record['machine']}) in "
+    return (f"The outputs below come from `make run`: the **{record['profile']}** profile "
+            f"({record['dataset']}, {record['backbone']}){smoke} on {record['device']} ({record['machine']}) in "
             f"{record['precision']}; torch {record['torch']}, sslcourse {record['sslcourse']}, "
             f"commit `{record['commit']}`, {record['date']}.")
 
@@ -163,7 +163,8 @@ def build_summary(records: dict[str, dict | None]) -> str:
             first = {**first, "date": dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"}
         return describe_run(first).replace("The outputs below come", "The lessons' outputs come")
     lines = ["The lessons were executed by different runs:", ""]
-    lines += [f"- {name}: {describe_run(r)}" for name, r in records.items()]
+    lines += [f"- {name}: " + describe_run(r).replace("The outputs below come", "its outputs come")
+              .replace("This notebook carries", "it carries") for name, r in records.items()]
     return "\n".join(lines)
 
 
