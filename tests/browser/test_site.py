@@ -1,11 +1,11 @@
 """The course as a website (`make site`, docs/build_site.py), built from executed lessons and read in a real browser.
 
-Lesson 00 is executed as `make run` executes it (`sslcourse course --only 00`, the quick profile; smoke-sized where
-SSLCOURSE_SMOKE is implemented) into a temporary folder, and the site is built from it; the other lessons appear
-without outputs (--allow-missing). In headless Chromium, from a localhost http server (Sphinx's search needs http):
-the home page links to the lesson, whose figures all load; search finds a word of the lesson; the lesson links to its
-exercise, which shows the stubs and none of the solution's code, its equations typeset by the site's own MathJax (the
-browser has no network); every Colab link names pyproject.toml's release.
+Lesson 00 is executed as `make run` executes it (`sslcourse course --only 00`, the quick profile: the run that
+tests/test_cli.py checks too, made once a session in tests/conftest.py), and the site is built from it; the other
+lessons appear without outputs (--allow-missing). In headless Chromium, from a localhost http server (Sphinx's
+search needs http): the home page links to the lesson, whose figures all load; search finds a word of the lesson;
+the lesson links to its exercise, which shows the stubs and none of the solution's code, its equations typeset by
+the site's own MathJax (the browser has no network); every Colab link names pyproject.toml's release.
 
 Without a browser: what stops a build, each named — a lesson that raised, stopped early or was run from another
 version of its source, a lesson not executed, and (through Sphinx, warnings as errors) a missing figure and a broken
@@ -15,7 +15,6 @@ The browser tests skip, with the reason, where Chromium or Playwright is missing
 import functools
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -57,14 +56,11 @@ build_site = load_builder()
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory) -> Path:
-    """Lesson 00 as `make run` leaves it: build/notebooks/, run.json and results/ in a temporary folder."""
-    out = tmp_path_factory.mktemp("run")
-    env = {**os.environ, "SSLCOURSE_PROFILE": "quick", "SSLCOURSE_SMOKE": "1"}
-    run = subprocess.run([sys.executable, "-m", "sslcourse", "course", "--out", str(out), "--only", LESSON[:2]],
-                         env=env, cwd=ROOT, capture_output=True, text=True)
+def executed(course_run) -> Path:
+    """Lesson 00 as `make run` leaves it (notebooks/, run.json, results/): tests/conftest.py runs it once a session."""
+    build, run = course_run
     assert run.returncode == 0, f"lesson {LESSON} did not run:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    return out
+    return build
 
 
 @pytest.fixture(scope="module")
