@@ -239,11 +239,36 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     return ax.figure
 
 
+def _is_percent(key: str) -> bool:
+    return "accuracy" in key or key.startswith(("knn", "probe", "finetune", "precision"))
+
+
 def results_table(results: dict, keys=("knn_accuracy", "linear_probe_accuracy")) -> str:
-    """A plain-text table {name: {key: value}} -> aligned rows of percentages."""
-    head = f"{'encoder':<22}" + "".join(f"{k.replace('_accuracy', ''):>16}" for k in keys)
+    """A plain-text table {name: {key: value}}: accuracies as percentages, other numbers (AUC, NMI) with three
+    decimals, every column as wide as its header so that no two headers run together."""
+    headers = [k.replace("_accuracy", "").replace("_", " ") for k in keys]
+    name_width = max([22] + [len(str(n)) + 2 for n in results])
+    widths = [max(9, len(h) + 2) for h in headers]
+    head = f"{'encoder':<{name_width}}" + "".join(f"{h:>{w}}" for h, w in zip(headers, widths))
     lines = [head, "-" * len(head)]
     for name, r in results.items():
-        lines.append(f"{name:<22}" + "".join(
-            f"{100 * r[k]:>15.1f}%" if isinstance(r.get(k), (int, float)) else f"{'-':>16}" for k in keys))
+        cells = []
+        for k, w in zip(keys, widths):
+            v = r.get(k)
+            if not isinstance(v, (int, float)):
+                cells.append(f"{'-':>{w}}")
+            else:
+                cells.append(f"{100 * v:>{w - 1}.1f}%" if _is_percent(k) else f"{v:>{w}.3f}")
+        lines.append(f"{name:<{name_width}}" + "".join(cells))
     return "\n".join(lines)
+
+
+# One colour per encoder, the same in every figure of a lesson (matched on the name's first word).
+ENCODER_COLOURS = {"random": "0.55", "supervised": "0.1", "inpainting": "C0", "rotation": "C1", "jigsaw": "C2",
+                   "simclr": "C3", "gan": "C4", "moco": "C5", "byol": "C6", "mae": "C9", "vit": "C8"}
+
+
+def encoder_colour(name: str) -> str:
+    """The colour of an encoder in the course's figures: ``encoder_colour("SimCLR f(x)") == encoder_colour("simclr")``."""
+    key = str(name).lower().replace("-", " ").split()[0] if str(name).strip() else ""
+    return ENCODER_COLOURS.get(key, "C7")
