@@ -11,7 +11,7 @@ BUILD  ?= build
 TEST_CACHE := $(CURDIR)/$(BUILD)/test-cache
 PROFILE ?= quick
 
-.PHONY: help setup run test unit notebooks lab sync exercises bench clean
+.PHONY: help setup run site test unit notebooks lab sync exercises bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -19,10 +19,11 @@ help:
 	@echo "  make sync       rebuild notebooks' .ipynb from their .py (the source)"
 	@echo "  make exercises  regenerate exercises/ from solutions/"
 	@echo "  make bench      run the benchmarks (figures for BENCHMARKS.md)"
+	@echo "  make site       the course as a website in build/site, from the lessons make run executed"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,otter]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,otter,site]"
 	$(PY) -m sslcourse record-course
 	@touch $(STAMP)
 
@@ -30,6 +31,11 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	SSLCOURSE_PROFILE=$(PROFILE) SSLCOURSE_CLAIMS=strict $(PY) -m sslcourse course --out $(BUILD)
+
+# The course as a static website (docs/build_site.py): the lessons as `make run` left them (nothing runs again),
+# the exercises, the results, BENCHMARKS.md and the API reference. `make run PROFILE=gpu && make site` for a GPU run's.
+site: $(STAMP)
+	$(PY) docs/build_site.py $(BUILD)/notebooks --out $(BUILD)/site
 
 # ipywidgets 7.7.1 (what Colab ships) beside the venv, for tests/test_widgets.py
 IPYWIDGETS7 := $(BUILD)/ipywidgets7
