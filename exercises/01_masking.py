@@ -35,6 +35,7 @@ if "google.colab" in sys.modules:  # Colab only: install the course
 import matplotlib.pyplot as plt
 import torch
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.grading import check_masked_mse, check_random_block_mask, check_random_patch_mask, check_structure_mse
 
@@ -132,8 +133,8 @@ guesses = {"grey": mask * images + (1 - mask) * visible_colour,
 scores = {name: (float(masked_mse(x, images, mask)), float(structure_mse(x, images, mask))) for name, x in guesses.items()}
 for name, (plain, structure) in scores.items():
     print(f"{name:>8}: masked_mse {plain:.4f}   structure_mse {structure:.4f}")
-assert scores["grey"][0] < scores["shifted"][0], "the text says masked_mse prefers the grey guess"
-assert scores["shifted"][1] < 1e-6 < scores["grey"][1], "the text says structure_mse scores the shifted guess 0"
+claim("masked_mse prefers the grey guess", scores["grey"][0] < scores["shifted"][0], where="always")
+claim("structure_mse scores the shifted guess 0", scores["shifted"][1] < 1e-6 < scores["grey"][1], where="always")
 
 # %% tags=["raises-exception"]
 show_rows({"image": images[:8], "hidden": (mask * images)[:8], "grey": guesses["grey"][:8],

@@ -37,6 +37,7 @@ import itertools
 import matplotlib.pyplot as plt
 import torch
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.grading import check_make_permutation_set, check_shuffle_tiles, check_tile_position_probs
 
@@ -120,8 +121,8 @@ check_tile_position_probs(tile_position_probs)
 from sslcourse.pretext import make_permutation_set as course_permutation_set
 
 sets = {"summed (Algorithm 1)": make_permutation_set(64), "max–min": course_permutation_set(64, rule="maxmin")}
-assert torch.equal(sets["summed (Algorithm 1)"], course_permutation_set(64)), \
-    "the text says your set is the one lesson 03 trains with (the course's default rule)"
+claim("your set is the one lesson 03 trains with (the course's default rule)",
+      torch.equal(sets["summed (Algorithm 1)"], course_permutation_set(64)), where="always")
 stats = {}
 for name, ps in sets.items():
     d = (ps[:, None] != ps[None]).sum(-1)
@@ -129,7 +130,8 @@ for name, ps in sets.items():
     stats[name] = (others.float().mean().item(), int(others.min()), (d + 99 * torch.eye(64, dtype=torch.long)).min(1).values)
     print(f"{name:>20}: mean distance {stats[name][0]:.3f}, closest pair {stats[name][1]} tiles apart")
 (mean_sum, min_sum, near_sum), (mean_mm, min_mm, near_mm) = stats.values()
-assert mean_sum > mean_mm and min_sum < min_mm, "the text says: Algorithm 1 wins on the mean, max–min on the closest pair"
+claim("Algorithm 1 wins on the mean, max–min on the closest pair",
+      mean_sum > mean_mm and min_sum < min_mm, where="always")
 
 # %% tags=["raises-exception"]
 bins = torch.arange(2, 11)
@@ -154,7 +156,8 @@ for name, ps in sets.items():
     right = tile_position_probs(logits, ps)[torch.arange(64)[:, None], torch.arange(9), ps].sum(1)
     print(f"{name:>20}: {right.mean():.2f} of 9 tiles placed right when hesitating")
     stats[name] += (right.mean().item(),)
-assert stats["summed (Algorithm 1)"][3] > stats["max–min"][3], "the text below says a hesitation costs fewer tiles with Algorithm 1's set"
+claim("a hesitation costs fewer tiles with Algorithm 1's set",
+      stats["summed (Algorithm 1)"][3] > stats["max–min"][3], where="always")
 
 # %% [markdown]
 # One real puzzle, shuffled by a permutation of Algorithm 1's set that has a close neighbour: the table shows the

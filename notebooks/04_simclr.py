@@ -36,7 +36,7 @@ if "google.colab" in sys.modules:  # Colab only: install the course and enable w
 import os
 
 PROFILE = os.environ.get("SSLCOURSE_PROFILE")  # None: "quick" on a CPU, "gpu" with CUDA; "full" on request
-SEED = 0
+SEED = int(os.environ.get("SSLCOURSE_SEED", 0))  # the lesson's claims hold for seeds 0, 1, 2 (BENCHMARKS.md)
 
 # %%
 import math
@@ -45,6 +45,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.data import load_profile_data
 from sslcourse.plots import plot_matrix, show_rows
@@ -87,10 +88,9 @@ augmentation_explorer(test.images[8:16])
 # $\mathrm{sim}(z_i, z_k) = z_i^\top z_k$. For an anchor $i$ whose other view is $j$:
 # $$\ell(i, j) = -\log \frac{\exp(\mathrm{sim}(z_i, z_j)/\tau)}{\sum_{k \ne i} \exp(\mathrm{sim}(z_i, z_k)/\tau)}$$
 # — a softmax classification: *which of the other $2N-1$ views is my partner?* The loss averages $\ell$ over all
-# $2N$ anchors. Stack the views as $[v_1..v_N, v'_1..v'_N]$: the partner of $i$ is $i + N \bmod 2N$. So the whole
-# loss is one $2N \times 2N$ similarity matrix, divided by $\tau$, with its diagonal taken out of every softmax —
-# and the known answer of row $i$ is column $i + N \bmod 2N$. (You will write it in exercise 04; the course's
-# `nt_xent_loss` is used below.)
+# $2N$ anchors. Stack the views as $[v_1..v_N, v'_1..v'_N]$: the partner of view $i$ is view $i + N \bmod 2N$.
+# Computing it for the whole batch at once, with no Python loop over anchors and without overflowing, is
+# **exercise 04**; until then the lesson uses the course's version, `sslcourse.methods.simclr.nt_xent_loss`.
 #
 # Here is that matrix for the eight images above, through the *untrained* network, with the positives outlined
 # (the diagonal, an anchor against itself, is left blank — it is masked out of the loss):
@@ -120,8 +120,8 @@ print(f"loss of the untrained network: {untrained_loss:.3f}; chance level log(2N
 # **chance level** $\log(2N-1)$: the loss of a classifier that spreads its vote evenly over the $2N-1$ candidates.
 
 # %%
-assert abs(untrained_loss - math.log(2 * n - 1)) < 0.5, \
-    "the prose says the untrained loss sits near the chance level log(2N-1)"
+claim("the untrained loss sits within 0.5 of the chance level log(2N-1)", abs(untrained_loss - math.log(2 * n - 1)),
+      "<", 0.5, got=f"{untrained_loss:.3f} against {math.log(2 * n - 1):.3f}", where="any")
 
 # %% [markdown]
 # **The temperature $\tau$** scales the similarities before the softmax: small $\tau$ sharpens it, large $\tau$
@@ -144,17 +144,21 @@ assert abs(untrained_loss - math.log(2 * n - 1)) < 0.5, \
 from sslcourse.methods.simclr import nt_xent_grad
 
 zz = F.normalize(torch.randn(2 * n, 16, dtype=torch.float64, device="cpu"), dim=1).requires_grad_()  # float64 check
-sim = (zz @ zz.T / 0.2).masked_fill(torch.eye(2 * n, dtype=torch.bool, device=zz.device), float("-inf"))
-(auto,) = torch.autograd.grad(F.cross_entropy(sim, torch.arange(2 * n, device=zz.device).roll(n)), zz)
-print(f"max |hand-written − autograd| = {(nt_xent_grad(zz.detach(), 0.2) - auto).abs().max():.2e}")
+(auto,) = torch.autograd.grad(nt_xent_loss(zz[:n], zz[n:], 0.2), zz)  # the course's loss, differentiated by autograd
+# nt_xent_loss normalises its inputs: on unit vectors autograd also removes the radial part of the gradient
+radial = (nt_xent_grad(zz.detach(), 0.2) * zz.detach()).sum(1, keepdim=True) * zz.detach()
+gap = (nt_xent_grad(zz.detach(), 0.2) - radial - auto).abs().max().item()
+print(f"max |hand-written − autograd| = {gap:.2e}")
+claim("the hand-written gradient equals autograd's on the sphere (to 1e-5: the loss computes in float32)", gap,
+      "<", 1e-5, fmt="{:.1e}", where="always")
 
 # %% [markdown]
 # ## 3. Collapse, and why negatives prevent it
 # A network that maps every image to the same point makes every pair of views "agree". Without negatives that
-# would be a perfect score; with them, all $2N-1$ candidates look alike and the loss is stuck at the chance level
-# $\log(2N-1)$ — no better than guessing, so gradient descent has every reason to leave it. (It is not the worst
-# the loss can be: an embedding that puts each view *far* from its partner and close to the negatives scores
-# far above chance — computed below.)
+# would be a perfect score; with them, all $2N-1$ candidates look alike and the loss is the chance level
+# $\log(2N-1)$ — no better than guessing, and far above what a trained network reaches. (It is not the worst the
+# loss can be: an embedding that puts each view *far* from its partner and close to the negatives scores far above
+# chance — computed below.)
 
 # %%
 collapsed = torch.ones(2 * n, 16, device="cpu")  # every view mapped to the same point
@@ -164,8 +168,38 @@ print(f"what a pull-only loss (1 − cos) would say: {1 - F.cosine_similarity(co
 a = F.normalize(torch.randn(n, 16, generator=torch.Generator("cpu").manual_seed(0)), dim=1)
 anti = nt_xent_loss(a, -a, 0.2).item()  # every partner pointing the opposite way
 print(f"NT-Xent when every partner is the *least* similar view: {anti:.3f} — far above the chance level")
-assert abs(collapsed_loss - math.log(2 * n - 1)) < 1e-4, "the prose says collapse sits exactly at log(2N-1)"
-assert anti > math.log(2 * n - 1) + 3, "the prose says a loss far above the chance level exists"
+claim("collapse sits exactly at log(2N-1)", abs(collapsed_loss - math.log(2 * n - 1)), "<", 1e-4,
+      got=f"{collapsed_loss:.5f}", where="always")
+claim("a loss far (3 nats) above the chance level exists", anti - math.log(2 * n - 1), ">", 3, fmt="{:+.2f} nats",
+      where="always")
+
+# %% [markdown]
+# Does the gradient push a collapsed network out? **Not from exactly collapsed.** At $z_1 = \dots = z_{2N}$ every
+# softmax is uniform and the pull to the partner cancels the push from the negatives term by term: the gradient is
+# zero — collapse is a *stationary point* of NT-Xent, just a bad one. What the negatives change is its
+# neighbourhood: nudge the embeddings a little apart and the gradient points further apart, so one small step
+# already lowers the loss. A network that starts spread out (any random initialisation) is pushed away from
+# collapse, not into it. Measured on 16 embeddings:
+
+# %%
+def loss_and_gradient(z):
+    z = z.clone().requires_grad_()
+    loss = nt_xent_loss(z[:n], z[n:], 0.2)
+    (g,) = torch.autograd.grad(loss, z)
+    return loss.item(), g
+
+
+nudge = 0.05 * torch.randn(2 * n, 16, generator=torch.Generator("cpu").manual_seed(1))
+at_collapse, g_collapse = loss_and_gradient(collapsed)
+near, g_near = loss_and_gradient(collapsed + nudge)
+after_step, _ = loss_and_gradient(collapsed + nudge - 0.5 * g_near / g_near.norm())  # one small step downhill
+print(f"collapsed:          loss {at_collapse:.4f}, gradient norm {g_collapse.norm():.1e}")
+print(f"nudged apart:       loss {near:.4f}, gradient norm {g_near.norm():.3f}")
+print(f"after one step:     loss {after_step:.4f}")
+claim("at the collapsed point the gradient is zero (norm below 1e-6)", g_collapse.norm().item(), "<", 1e-6, fmt="{:.1e}",
+      where="always")
+claim("nudged apart, one small step downhill lowers the loss below the chance level", after_step, "<",
+      math.log(2 * n - 1), fmt="{:.4f}", where="always")
 
 # %% [markdown]
 # ## 4. Training through `fit`, with a kNN monitor
@@ -201,9 +235,11 @@ z = embed(x, method)
 plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, trained", "view k", "view i",
             marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
 plt.show()
-found = partner_found(embed(test.images[:512], method))
-print(f"partner is the most similar view: {partner_found(z):.0%} of 16 views; {found:.0%} of 1,024 views")
-assert found > 0.3 and found > 100 / 1023, "the prose says the partner stands out among 1,023 candidates"
+many = test.images[:512]  # 512 test images (or all, if fewer): 2 × 512 views, 1,023 candidates each
+found = partner_found(embed(many, method))
+print(f"partner is the most similar view: {partner_found(z):.0%} of {2 * n} views; {found:.0%} of {2 * len(many)} views")
+claim(f"the partner is the most similar of {2 * len(many) - 1} candidates for over 30 % of the views", found, ">", 0.3,
+      fmt="{:.0%}")
 
 # %% [markdown]
 # **The temperature, on the trained embeddings.** Drag the slider: the softmax of anchor 0 over its 15 candidates
@@ -238,7 +274,8 @@ def softmax_entropy(z, temperature):
 sharp, flat = softmax_entropy(z, 0.05), softmax_entropy(z, 2.0)
 print(f"entropy of the softmax: τ = 0.05 → {sharp:.2f} nats, τ = 2 → {flat:.2f} nats "
       f"(uniform over 15: {math.log(2 * n - 1):.2f})")
-assert sharp < flat, "the prose says a small τ concentrates the softmax and a large τ spreads it"
+claim("a small τ concentrates the softmax and a large τ spreads it", sharp, "<", flat, fmt="{:.2f} nats",
+      where="always")
 
 # %% [markdown]
 # ## 5. Evaluate before the head
@@ -265,13 +302,21 @@ plt.show()
 
 # %% [markdown]
 # Two facts of this run: the encoder $f(x)$ beats random init by a wide margin (at least 10 points of linear
-# probe), and it is better than the head's output $g(f(x))$, which was trained to forget what the augmentations
-# change.
+# probe), and a linear probe reads more from it than from the head's output $g(f(x))$, which was trained to forget
+# what the augmentations change. kNN need not agree: it only asks which training images are nearest, and the head
+# can keep neighbourhoods of the same shapes together while it throws away colour and position. Its sign has
+# changed from one run of this lesson to another (seed, precision), so the kNN difference is printed below, not
+# claimed.
 
 # %%
 lin = {k: r["linear_probe_accuracy"] for k, r in results.items()}
-assert lin["SimCLR f(x)"] >= lin["random init"] + 0.10, "the prose says SimCLR beats random init by >= 10 points"
-assert lin["SimCLR f(x)"] > lin["SimCLR g(f(x))"], "the prose says f(x) is better than the head's output g(f(x))"
+knn = {k: r["knn_accuracy"] for k, r in results.items()}
+claim("SimCLR beats random init by at least 10 points (linear probe)", lin["SimCLR f(x)"] - lin["random init"], ">=",
+      0.10, fmt="{:+.1%}")
+claim("f(x) probes better than the head's output g(f(x)) (linear probe)", lin["SimCLR f(x)"] - lin["SimCLR g(f(x))"],
+      ">", 0, fmt="{:+.1%}")
+print(f"kNN: f(x) {knn['SimCLR f(x)']:.1%}, g(f(x)) {knn['SimCLR g(f(x))']:.1%} "
+      f"({100 * (knn['SimCLR f(x)'] - knn['SimCLR g(f(x))']):+.1f} points)")
 
 # %%
 from sslcourse.evaluate import extract_features
@@ -301,8 +346,8 @@ for name, changes in variants.items():
     ablation[name] = evaluate_encoder(m_v.encoder, half, test)
     print(f"{name:<14} kNN {ablation[name]['knn_accuracy']:.1%}  linear {ablation[name]['linear_probe_accuracy']:.1%}")
 best_single = max(ablation[v]["linear_probe_accuracy"] for v in ("crop only", "colour only"))
-assert ablation["crop + colour"]["linear_probe_accuracy"] > best_single, \
-    "the prose says the pair (crop + colour) teaches more than either alone"
+claim("the pair (crop + colour) teaches more than either alone", ablation["crop + colour"]["linear_probe_accuracy"]
+      - best_single, ">", 0, fmt="{:+.1%}")
 
 # %% [markdown]
 # **Too-weak augmentation is a shortcut.** Without colour jitter, two crops of one image share their colour
@@ -319,11 +364,12 @@ def colour_histogram(images):
 from sslcourse.augment import SimCLRAugment
 
 crop_only = SimCLRAugment(scale=(0.5, 1.0), strength=0.0, gray_p=0.0)
-crops = [(crop_only(test.images[:256]) * 255).to(torch.uint8) for _ in range(2)]
+crops = [(crop_only(test.images[:256]) * 255).to(torch.uint8) for _ in range(2)]  # 256 images, or all if fewer
 h1, h2 = colour_histogram(crops[0]), colour_histogram(crops[1])
-by_colour = ((h1 @ h2.T).argmax(1) == torch.arange(256, device=h1.device)).float().mean().item()
-print(f"partner found by colour histogram alone: {by_colour:.0%} of 256 images (chance 0.4%)")
-assert by_colour > 0.5, "the prose says colour statistics alone identify an image among the batch"
+by_colour = ((h1 @ h2.T).argmax(1) == torch.arange(len(h1), device=h1.device)).float().mean().item()
+print(f"partner found by colour histogram alone: {by_colour:.0%} of {len(h1)} images (chance {1 / len(h1):.1%})")
+claim("colour statistics alone identify an image among the batch, for over half the images", by_colour, ">", 0.5,
+      fmt="{:.0%}", where="any")
 
 # %% [markdown]
 # ## 7. On several GPUs: whose negatives?
@@ -356,9 +402,11 @@ print(f"two processes, embeddings gathered:      loss {gathered['ddp_loss']:.4f}
 # together; `fit` converts batch norm to `SyncBatchNorm` on GPUs.
 
 # %%
-assert abs(own["ddp_loss"] - own["one_process_loss"]) > 0.1, "the prose says per-process negatives change the loss"
-assert abs(gathered["ddp_loss"] - gathered["one_process_loss"]) < 1e-5 and gathered["max_weight_difference"] < 1e-5, \
-    "the prose says gathering the embeddings reproduces the single-process step"
+claim("per-process negatives change the loss (by more than 0.1)", abs(own["ddp_loss"] - own["one_process_loss"]),
+      ">", 0.1, fmt="{:.3f}", where="always")
+claim("gathering the embeddings reproduces the single-process step",
+      max(abs(gathered["ddp_loss"] - gathered["one_process_loss"]), gathered["max_weight_difference"]), "<", 1e-5,
+      fmt="{:.1e}", where="always")
 
 # %% [markdown]
 # ## What to try next

@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.grading import check_cosine_similarity_matrix, check_leave_one_out_accuracy, check_weighted_knn_predict
 
@@ -150,8 +151,8 @@ plt.show()
 print(f"leave-one-out chooses k = {chosen}; its test accuracy {on_test[ks.index(chosen)]:.1%}, the best k on the "
       f"test set would give {max(on_test):.1%}")
 print(f"without leaving the point out, k = 1 'scores' {kept_self:.1%} on the training features")
-assert kept_self > 0.99, "the text says a point left in its own vote makes k = 1 look perfect"
-assert on_test[ks.index(chosen)] >= max(on_test) - 0.02, "the model answer says the choice costs under 2 points here"
+claim("a point left in its own vote makes k = 1 look perfect", kept_self > 0.99)
+claim("the choice costs under 2 points here", on_test[ks.index(chosen)] >= max(on_test) - 0.02)
 
 # %% [markdown]
 # ## Written answer (graded by hand): Choosing k without the test set

@@ -35,6 +35,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.grading import check_alignment_uniformity, check_nt_xent_loss, check_simclr_views
 
@@ -147,12 +148,12 @@ for fname, features in featurisers.items():
         print(f"{fname:>20} · {aname:<13}  alignment {float(a):.3f}  uniformity {float(u):+.3f}  "
               f"NT-Xent {results[fname, aname][2]:.3f}")
 for fname in featurisers:
-    assert results[fname, "none"][0] < 1e-6, "the text says identical views have alignment 0"
-    assert max(results[fname, a][0] for a in augmentations) == results[fname, "crop + colour"][0], \
-        "the text says crops + colour move the two views farthest apart"
+    claim("identical views have alignment 0", results[fname, "none"][0] < 1e-6, where="always")
+    claim("crops + colour move the two views farthest apart",
+          max(results[fname, a][0] for a in augmentations) == results[fname, "crop + colour"][0], where="always")
 pix, conv = results["pixels", "crop + colour"], results["random-init ConvNet", "crop + colour"]
-assert conv[0] < pix[0] and conv[1] > max(pix[1], -1.0) and conv[2] > pix[2], \
-    "the text says the ConvNet aligns better than the pixels, but has a uniformity close to 0 and the higher NT-Xent"
+claim("the ConvNet aligns better than the pixels, but has a uniformity close to 0 and the higher NT-Xent",
+      conv[0] < pix[0] and conv[1] > max(pix[1], -1.0) and conv[2] > pix[2], where="always")
 
 # %% [markdown]
 # Without augmentation the two views are the same image, so alignment is 0 whatever the featuriser: the task would

@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.grading import check_discriminator_loss, check_generator_loss, check_optimal_value
 
@@ -140,11 +141,11 @@ axes[1].semilogy(mus[1:], [abs(g) for g in grads[1:]], "o-")
 axes[1].set(xlabel="μ", ylabel="|∂V/∂μ|", title="the generator's gradient")
 plt.tight_layout()
 plt.show()
-assert all(math.isfinite(v) for v in values), "the text says the value is finite for every μ"
-assert abs(values[0] + math.log(4)) < 1e-3, "the text says V = −log 4 when p_g = p_data"
-assert all(a < b for a, b in zip(values, values[1:5])), "the text says V grows as the generator moves away"
-assert abs(values[-1]) < 1e-4 and abs(grads[-1]) < 1e-6 < abs(grads[2]), \
-    "the text says far away V reaches 0 (JSD = log 2) and its gradient vanishes"
+claim("the value is finite for every μ", all(math.isfinite(v) for v in values), where="always")
+claim("V = −log 4 when p_g = p_data", abs(values[0] + math.log(4)) < 1e-3, where="always")
+claim("V grows as the generator moves away", all(a < b for a, b in zip(values, values[1:5])), where="always")
+claim("far away V reaches 0 (JSD = log 2) and its gradient vanishes",
+      abs(values[-1]) < 1e-4 and abs(grads[-1]) < 1e-6 < abs(grads[2]), where="always")
 
 # %% [markdown]
 # At $\mu = 0$ the generator matches the data and $V = -\log 4$. As $\mu$ grows, $V$ rises towards 0 (the JSD towards

@@ -19,8 +19,10 @@ A claim is **judged only where it was measured**. ``where="quick"`` (the default
 profile on its own data (``shapes``, all of it): that is where the course's claims were measured,
 over seeds and precisions (``BENCHMARKS.md``). On other data (CIFAR-10, your own photos) or in
 another profile the claim's code still runs and its number is printed, marked *not judged here*;
-``where="any"`` is for claims that hold whatever the data. In smoke mode (``SSLCOURSE_SMOKE=1``:
-a few steps that check the code paths, not the learning) no number is judged.
+``where="any"`` is for claims that hold whatever the data once a run has trained. In smoke mode
+(``SSLCOURSE_SMOKE=1``: a few steps that check the code paths, not the learning) those are not judged
+either; ``where="always"`` is for what holds in every run, smoke runs included — an identity of the
+math, a shape, a property of the code.
 
 Every claim judged or not is appended to ``SSLCOURSE_CLAIMS_LOG`` (a JSON-lines file) when that
 is set, with its margin — how far the number is from the bound, positive when it holds — so
@@ -34,11 +36,14 @@ import operator
 import os
 from dataclasses import dataclass
 
+from .config import LESSON_RUN, profile
+
 MODES = ("strict", "show")
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SYMBOLS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
 
 _context: dict = {}
+made: list = []  # every Claim of this session, in order (the last one is made[-1])
 
 
 class ClaimFailed(AssertionError):
@@ -46,11 +51,12 @@ class ClaimFailed(AssertionError):
 
 
 def set_context(profile=None, seed: int | None = None, lesson: str | None = None) -> None:
-    """What run the claims are about: ``lesson_setup`` calls this with the lesson's profile and seed."""
+    """What run the claims are about: ``lesson_setup`` records its profile and seed; tests and scripts set theirs
+    here (the latest call wins)."""
     if profile is not None:
-        _context["profile"] = profile
+        LESSON_RUN["profile"] = profile
     if seed is not None:
-        _context["seed"] = seed
+        LESSON_RUN["seed"] = seed
     if lesson is not None:
         _context["lesson"] = lesson
 
@@ -63,12 +69,16 @@ def mode() -> str:
     return value
 
 
-def _profile():
-    if "profile" not in _context:
-        from .config import profile
+def _run(key):
+    """The profile or seed the claims are about: the latest set (``lesson_setup``, ``set_context``), else the
+    default profile."""
+    if key == "profile" and "profile" not in LESSON_RUN:
+        LESSON_RUN["profile"] = profile()
+    return LESSON_RUN.get(key)
 
-        _context["profile"] = profile()
-    return _context["profile"]
+
+def _profile():
+    return _run("profile")
 
 
 # Where each profile's claims were measured: the profile on its own data.
@@ -78,6 +88,8 @@ HOME_DATA = {"quick": "shapes", "gpu": "cifar10", "full": "cifar10"}
 def judged_here(where="quick") -> tuple[bool, str]:
     """(whether a claim measured ``where`` is judged in this run, and why not when it is not)."""
     p = _profile()
+    if where == "always":
+        return True, ""
     if getattr(p, "smoke", False):
         return False, "smoke run: the code ran, its numbers are not judged"
     if where == "any":
@@ -149,16 +161,18 @@ def _format(value, fmt) -> str:
 
 
 def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None, where="quick",
-          got: str | None = None, detail: str = "") -> Claim:
+          got: str | None = None, detail: str = "") -> None:
     """Check one sentence of the lesson against this run's number.
 
     ``claim(statement, value, op, bound)``: holds when ``value op bound`` (``op`` one of ``> >= < <=``);
     its margin is how far ``value`` is on the right side of ``bound``. ``claim(statement, flag)``: a
     yes/no claim (no margin). ``fmt``: a format string or function for the numbers shown (``got``
     replaces the shown value). ``where``: the profile(s) it was measured in (``"quick"``, the
-    default, means the quick profile on ``shapes``), or ``"any"``. Returns the :class:`Claim`; in
-    strict mode a claim that does not hold raises :class:`ClaimFailed`.
+    default, means the quick profile on ``shapes``), ``"any"`` (any data, not smoke runs) or ``"always"``
+    (every run). The :class:`Claim` is shown and kept in ``made`` (nothing is returned, so a cell that ends with
+    a claim shows it once); in strict mode a claim that does not hold raises :class:`ClaimFailed`.
     """
+    strict = mode() == "strict"
     if op is None:
         if bound is not None:
             raise TypeError("claim(statement, value, op, bound): give the comparison, e.g. claim(s, gain, '>=', 0.2)")
@@ -172,12 +186,12 @@ def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None,
         expected = f"{SYMBOLS[op]} {_format(bound, fmt)}"
     judged, why = judged_here(where)
     c = Claim(statement, holds, got if got is not None else _format(value, fmt), expected, margin, judged, why, detail)
+    made.append(c)
     _log(c, where)
-    if judged and not holds and mode() == "strict":
+    if judged and not holds and strict:
         raise ClaimFailed(f"the lesson says “{statement}”, but this run does not show it: expected "
                           f"{c.expected or 'it to hold'}, got {c.got}" + (f" ({detail})" if detail else ""))
     _show(c)
-    return c
 
 
 def _show(c: Claim) -> None:
@@ -201,6 +215,6 @@ def _log(c: Claim, where) -> None:
     row = {"lesson": _context.get("lesson") or os.environ.get("SSLCOURSE_LESSON", ""), "statement": c.statement,
            "holds": c.holds, "judged": c.judged, "margin": c.margin, "got": c.got, "expected": c.expected,
            "where": where, "profile": p.name, "dataset": p.dataset, "precision": p.precision,
-           "seed": _context.get("seed"), "smoke": getattr(p, "smoke", False)}
+           "seed": _run("seed"), "smoke": getattr(p, "smoke", False)}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -18,7 +18,14 @@ nbval, papermill and the command line alike::
 
     SSLCOURSE_PROFILE=quick|gpu|full   SSLCOURSE_DATASET=shapes|cifar10|stl10|folder
     SSLCOURSE_DEVICE=cpu|cuda|cuda:1|mps   SSLCOURSE_PRECISION=fp32|bf16|fp16
-    SSLCOURSE_ROOT=/path/to/data   SSLCOURSE_CACHE=/path/to/cache
+    SSLCOURSE_ROOT=/path/to/data   SSLCOURSE_CACHE=/path/to/cache   SSLCOURSE_SMOKE=1
+
+**Smoke mode** (``SSLCOURSE_SMOKE=1``) shrinks any profile to a few optimiser steps on a small subset
+(``SMOKE_SIZES``) while keeping its code paths: the gpu and full profiles keep CIFAR-10 read from its files,
+ResNet-18 (at 1/8 width: the same blocks and feature-map sizes), their augmentations, ``channels_last``,
+checkpoints, and the precision a GPU would use (fp16 with its gradient scaler for gpu — a Colab T4 —,
+bf16 for full). CI runs every notebook that way on a CPU: the stand-in for the GPU it does not have.
+Its numbers mean nothing, so lessons do not judge their claims in it (``sslcourse.claims``).
 """
 from __future__ import annotations
 
@@ -39,7 +46,11 @@ BUDGETS = {
     "full": "the published recipes: tens of minutes per method on an H100, hours on a T4",
 }
 DATASETS = ("shapes", "cifar10", "stl10", "folder")
-BACKBONES = ("small_convnet", "resnet18")
+BACKBONES = ("small_convnet", "resnet18", "resnet18_narrow")
+# Smoke runs: this many training / test images, batches of at most SMOKE_BATCH, one epoch per run.
+SMOKE_SIZES = {"train": 128, "test": 64}
+SMOKE_BATCH = 16
+SMOKE_WIDTH = 16  # recipes' widths (a decoder's, a GAN's) are capped at this many channels
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class Profile:
         return (
             f"profile={self.name} dataset={self.dataset} backbone={self.backbone} "
             f"device={self.device} batch_size={self.batch_size} precision={self.precision}"
-            + (" channels_last" if self.channels_last else "")
+            + (" channels_last" if self.channels_last else "") + (" SMOKE" if self.smoke else "")
         )
 
 
@@ -152,8 +163,16 @@ def choose_precision(device: str, requested: str | None = None) -> str | None:
     return None
 
 
+def smoke_requested() -> bool:
+    """``SSLCOURSE_SMOKE=1``: every profile at a smoke budget (see the module docstring)."""
+    value = os.environ.get("SSLCOURSE_SMOKE", "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"SSLCOURSE_SMOKE={value!r}: use 1 for a smoke run (a few steps, every code path) or 0")
+    return value == "1"
+
+
 def profile(name: str | None = None, dataset: str | None = None, device: str | None = None,
-            precision: str | None = None) -> Profile:
+            precision: str | None = None, smoke: bool | None = None) -> Profile:
     """The active profile: arguments, then ``SSLCOURSE_*`` variables, then the defaults.
 
     >>> p = profile("quick")
@@ -165,13 +184,19 @@ def profile(name: str | None = None, dataset: str | None = None, device: str | N
     name = name or os.environ.get("SSLCOURSE_PROFILE") or ("gpu" if cuda else "quick")
     _check_choice("profile", name, PROFILES, "SSLCOURSE_PROFILE")
     root = os.environ.get("SSLCOURSE_ROOT") or None
+    smoke = smoke_requested() if smoke is None else smoke
+    if smoke and not cuda and name != "quick" and not (precision or os.environ.get("SSLCOURSE_PRECISION")):
+        precision = "fp16" if name == "gpu" else "bf16"  # what the GPU would run: a T4 for gpu, an A100/H100 for full
     amp = choose_precision(device, precision)
     if name == "quick":
         p = Profile(name="quick", dataset="shapes", backbone="small_convnet", device=device, batch_size=256,
-                    root=root, amp=amp)
+                    root=root, amp=amp, smoke=smoke)
     else:  # gpu and full: the same data and network; the recipes differ (methods/*.py)
-        p = Profile(name=name, dataset="cifar10", backbone="resnet18", device=device, batch_size=512, root=root,
-                    amp=amp, compile=cuda and name == "full")  # compiling costs more than a lesson's short run gains
+        # compile only on CUDA: compiling costs more than a lesson's short run gains, and on a CPU the first
+        # compiled step alone takes 12-19 s (tests/test_train.py checks the compiled path once)
+        p = Profile(name=name, dataset="cifar10", backbone="resnet18_narrow" if smoke else "resnet18", device=device,
+                    batch_size=SMOKE_BATCH if smoke else 512, root=root, amp=amp, compile=cuda and name == "full",
+                    smoke=smoke)
     dataset = dataset or os.environ.get("SSLCOURSE_DATASET") or p.dataset
     _check_choice("dataset", dataset, DATASETS, "SSLCOURSE_DATASET")
     return dataclasses.replace(p, dataset=dataset)
@@ -188,6 +213,9 @@ def describe_precision(p: Profile) -> str:
     else:
         reason = {"bf16": "this CPU multiplies bf16 natively", "fp16": "fp16 was asked for",
                   None: "full float32"}[p.amp]
+        if p.smoke and p.name != "quick" and p.amp:
+            reason = (f"{p.precision} as a GPU runs the {p.name} profile"
+                      + (", with its gradient scaler" if p.amp == "fp16" else "") + " (smoke run on the CPU: slow kernels)")
     return f"precision {p.precision}: {reason}"
 
 
@@ -232,20 +260,25 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else cache_dir() / "data"
 
 
+# The run a lesson's first cell set up: what its claims (``sslcourse.claims``) are about.
+LESSON_RUN: dict = {}
+
+
 def lesson_setup(name: str | None = None, seed: int = 0, dataset: str | None = None) -> Profile:
     """What every lesson's first code cell does: pick the profile, seed everything, say what runs
     where, at what precision, and what it costs. The lesson's claims (``sslcourse.claims``) are
     about this profile and seed."""
-    from . import claims
-
     p = profile(name, dataset)
     seed_everything(seed)
-    claims.set_context(profile=p, seed=seed)
+    LESSON_RUN.update(profile=p, seed=seed)
     threads = torch.get_num_threads()
     where = torch.cuda.get_device_name(torch.device(p.device)) if p.device.startswith("cuda") \
         else f"CPU, {threads} threads"
     print(f"{p}\n  torch {torch.__version__} on {where}; seed {seed}; {describe_precision(p)}")
     print(f"  {p.name} profile ({p.dataset}, {p.backbone}): {p.budget}")
+    if p.smoke:
+        print(f"  SMOKE RUN (SSLCOURSE_SMOKE=1): {SMOKE_SIZES['train']} training images, one short epoch per "
+              "run — it checks that every cell runs; its numbers mean nothing and no claim is judged")
     if p.name == "full":
         print("  full profile: the reproduction recipes — set SSLCOURSE_PROFILE=gpu for session-sized runs")
     return p

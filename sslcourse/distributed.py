@@ -99,6 +99,17 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(_GatherWithGrad.apply(x.contiguous()))
 
 
+@torch.no_grad()
+def gather(x: torch.Tensor) -> torch.Tensor:
+    """Every process's ``x`` (N_local, ...) concatenated in rank order, without gradients (e.g. MoCo's keys,
+    which every process enqueues so that all queues stay the same). A world of one returns ``x`` itself."""
+    if current().size == 1:
+        return x
+    slices = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(slices, x.contiguous())
+    return torch.cat(slices)
+
+
 def barrier() -> None:
     if current().size > 1:
         dist.barrier()

@@ -81,21 +81,44 @@ class SmallConvNet(Backbone):
 class ResNet18(Backbone):
     """The CIFAR ResNet-18 (He et al. 2016 as adapted for 32×32): 3×3 stem, no max-pool.
 
-    Built from torchvision's ResNet-18 with the stem replaced; maps 32 -> 32, 32, 16, 8, 4.
+    torchvision's residual blocks (``BasicBlock``), two per stage, and its initialisation; maps
+    32 -> 32, 32, 16, 8, 4. ``width`` is the first stage's channel count (64 in the paper); smoke runs
+    (``SSLCOURSE_SMOKE=1``) use ``width=8``: the same blocks, strides and feature-map sizes at 1/64 of the
+    compute, so the gpu and full profiles' code paths run on a CPU in seconds.
     """
 
-    def __init__(self):
+    def __init__(self, width: int = 64):
         super().__init__()
-        from torchvision.models import resnet18
+        from torchvision.models.resnet import BasicBlock, conv1x1
 
-        net = resnet18(weights=None)
+        def stage(c_in, c_out, stride):
+            down = None if stride == 1 and c_in == c_out else nn.Sequential(conv1x1(c_in, c_out, stride),
+                                                                              nn.BatchNorm2d(c_out))
+            return nn.Sequential(BasicBlock(c_in, c_out, stride, down), BasicBlock(c_out, c_out))
+
         self.normalize = Normalize()
-        stem = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), net.bn1, net.relu)
-        self.stages = nn.ModuleList([stem, net.layer1, net.layer2, net.layer3, net.layer4])
-        self.stage_dims = [64, 64, 128, 256, 512]
+        w = [width, width, 2 * width, 4 * width, 8 * width]
+        stem = nn.Sequential(nn.Conv2d(3, w[0], 3, 1, 1, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True))
+        self.stages = nn.ModuleList([stem] + [stage(c_in, c_out, 1 if i == 0 else 2)
+                                              for i, (c_in, c_out) in enumerate(zip(w[:-1], w[1:]))])
+        self.stage_dims = w
+        self.width = width
+        for m in self.modules():  # torchvision's ResNet initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
 
 
-BACKBONES = {"small_convnet": SmallConvNet, "resnet18": ResNet18}
+class NarrowResNet18(ResNet18):
+    """ResNet-18 at 1/8 width (8-8-16-32-64 channels): the backbone of the gpu and full profiles' smoke runs."""
+
+    def __init__(self):
+        super().__init__(width=8)
+
+
+BACKBONES = {"small_convnet": SmallConvNet, "resnet18": ResNet18, "resnet18_narrow": NarrowResNet18}
 
 
 def build_backbone(name: str = "small_convnet", seed: int | None = None) -> Backbone:

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 
 from . import distributed, evaluate, pretrained
-from .config import Profile, cache_dir, seed_everything
+from .config import Profile, cache_dir, seed_everything, smoke_requested
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
 from .models import ViT, build_backbone, build_encoder, encoder_spec, save_encoder
@@ -107,6 +107,13 @@ def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, ch
         raise TypeError(f"plan_run needs the training data as an ImageDataset (it is keyed by its fingerprint), "
                         f"got {type(train).__name__}")
     r = method_recipe(name, profile, **overrides)
+    world = distributed.current()
+    if r["batch_size"] > len(train):  # a small folder of photos, or a learner's subset: sizes come from the data
+        whole = len(train) - len(train) % world.size  # the global batch splits evenly over the processes
+        if world.is_main:
+            print(f"{name}: the recipe's batch of {r['batch_size']} is more than the {len(train)} training images: "
+                  f"batches of {whole} (one step per epoch)")
+        r["batch_size"] = whole
     run = Run(name, profile, r, seed, train.name, train.fingerprint)
     if checkpoint is not None:
         run.checkpoint, run.explicit = Path(checkpoint), True
@@ -208,45 +215,72 @@ def random_init_baseline(encoder: nn.Module, profile: Profile, train: ImageDatas
 # ---- few labels ----
 
 FINETUNE_STEPS = 300
+SMOKE_FINETUNE_STEPS = 3  # SSLCOURSE_SMOKE=1: the code path, not the result
 
 
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
-             steps: int = FINETUNE_STEPS, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-             amp=None, progress: bool = False, details: bool = False, layer_decay: float | None = None):
+             steps: int | None = None, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+             amp=None, progress: bool = False, details: bool = False, head_init: str = "probe",
+             layer_decay: float | None = None):
     """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; its test accuracy.
 
     Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64 (or the
     whole subset if smaller), about ``steps`` optimisation steps whatever the fraction — the same compute
     for 1 % and 10 % of the labels, enough for the training loss to level off on ``shapes`` (lesson 08
-    checks it). ``details=True`` returns a dict with the train accuracy on the labelled subset, the
-    per-epoch training loss and the fine-tuned encoder as well. ``layer_decay`` (a ViT's fine-tuning, as in
-    MAE): each layer below the top learns ``layer_decay`` times slower than the one above it.
+    checks it). ``head_init="probe"`` (the default) starts the head as the protocol's linear probe fit on the
+    same labelled images (LP-FT, Kumar et al. 2022): fine-tuning then starts from the frozen probe's answer,
+    instead of a random head whose first gradients scramble the pretrained features; ``"random"`` starts
+    from a fresh head. ``details=True`` returns a dict with the train accuracy on the labelled subset, the
+    per-epoch training loss and the accuracy of the starting point (the probe's head, before fine-tuning).
+    ``layer_decay`` (a ViT's fine-tuning, as in MAE): each layer below the top learns ``layer_decay`` times
+    slower than the one above it.
     """
     from .methods.supervised import Supervised
 
+    if head_init not in ("probe", "random"):
+        raise ValueError(f"head_init must be 'probe' or 'random', got {head_init!r}")
+    if steps is None:
+        steps = SMOKE_FINETUNE_STEPS if smoke_requested() else FINETUNE_STEPS
     subset = evaluate.few_label_subset(train, fraction, seed)
     bs = min(batch_size, len(subset))
     epochs = max(1, round(steps / (len(subset) // bs)))
-    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes), layer_decay=layer_decay)
+    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes),
+                       layer_decay=layer_decay).to(subset.images.device)
+    if head_init == "probe":
+        _init_head_from_probe(model, subset)
+    start = evaluate.accuracy(model, test) if details else None
     history = fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
                   desc=f"fine-tune {fraction:.0%}")
     test_accuracy = evaluate.accuracy(model, test)
     if not details:
         return test_accuracy
     return {"test_accuracy": test_accuracy, "train_accuracy": evaluate.accuracy(model, subset),
-            "steps": epochs * (len(subset) // bs), "loss": [row["loss"] for row in history.epochs],
-            "encoder": model.encoder}
+            "start_accuracy": start, "steps": epochs * (len(subset) // bs),
+            "loss": [row["loss"] for row in history.epochs]}
+
+
+def _init_head_from_probe(model: nn.Module, subset: ImageDataset) -> None:
+    """Set ``model.classifier`` to the protocol's linear probe of the frozen features of ``subset``, with the
+    probe's standardisation folded in: W (x − μ) / σ + b = (W / σ) x + (b − (W / σ) μ)."""
+    features = evaluate.extract_features(model.encoder, subset.images)
+    labels = subset.labels.to(features.device)
+    _, (head, mean, std) = evaluate.linear_probe(features, labels, features, labels, return_model=True)
+    weight = head.weight / std  # (classes, D)
+    with torch.no_grad():
+        model.classifier.weight.copy_(weight)
+        model.classifier.bias.copy_(head.bias - weight @ mean)
 
 
 # ---- the whole run, as the command line does it ----
 
 def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, seed: int = 0, checkpoint=None,
-                       out=None, train_size: int | None = None, progress: bool = True) -> dict:
+                       out=None, train_size: int | None = None, batch_size: int | None = None,
+                       progress: bool = True) -> dict:
     """Train ``name`` on the profile's data through ``fit``, evaluate it and the random-init
     encoder with the shared protocol, save the encoder, and return (and write) the results."""
     seed_everything(seed)
     train, test = load_profile_data(profile, train_size)
-    run = plan_run(name, profile, train, seed, checkpoint, epochs=epochs)
+    run = plan_run(name, profile, train, seed, checkpoint, epochs=epochs, batch_size=batch_size)
     t0 = time.perf_counter()
     method = run.build()
     history = run.fit(method, train, progress=progress)

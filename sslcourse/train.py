@@ -65,6 +65,9 @@ class Method(nn.Module):
     # Collapse check: a method that logs "embedding_std" (sslcourse.collapse) and sets a threshold here
     # gets one plain warning from fit when that std falls below it.
     collapse_threshold: float | None = None
+    # Buffers each process keeps itself under torchrun (DDP does not copy rank 0's over them), e.g. a queue
+    # that every process fills with every process's keys.
+    local_buffers: tuple = ()
 
     def training_step(self, images: torch.Tensor, labels: torch.Tensor, part: str = "main"):
         """images: uint8 (N, 3, H, W) on the device; returns (loss, {name: float tensor})."""
@@ -103,6 +106,7 @@ class History:
     steps: list = field(default_factory=list)
     epochs: list = field(default_factory=list)
     checkpoint: str | None = None  # the file this run was saved to (None without checkpoints)
+    skipped_steps: int = 0  # fp16: steps the gradient scaler skipped because gradients overflowed
 
     def series(self, key: str, per: str = "steps"):
         """(epochs, values) of ``key``: x in (fractional) epochs, one point per log interval or per epoch."""
@@ -123,7 +127,7 @@ class History:
         return plot_history(self, keys, ax)
 
     def to_dict(self) -> dict:
-        return {"steps": self.steps, "epochs": self.epochs}
+        return {"steps": self.steps, "epochs": self.epochs, "skipped_steps": self.skipped_steps}
 
 
 def cosine_with_warmup(total_steps: int, warmup_steps: int):
@@ -221,7 +225,9 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
     lr, weight_decay: override the method's defaults. warmup_epochs: default min(1, epochs / 10).
     amp: ``"bf16"`` / ``True``, ``"fp16"`` (with a gradient scaler, saved in the checkpoint) or
       None / ``"fp32"``; the profile picks it from the hardware (``config.choose_precision``).
-    channels_last: default True (1.5–2× faster convolutions on CPU, and on CUDA with AMP). compile: ``torch.compile`` the encoder (CUDA).
+    channels_last: default True (1.5–2× faster convolutions on CPU, and on CUDA with AMP).
+    compile: ``torch.compile`` the encoder (True: the default backend; or a backend's name, such as "eager");
+      the full profile compiles on CUDA, where its long runs pay for it.
     eval_fn: ``eval_fn(method) -> dict`` of numbers, every ``eval_every`` epochs (e.g. kNN accuracy).
     checkpoint: a file path; saved atomically every ``checkpoint_every`` epochs and, when
       ``resume``, training continues from it (a finished run is not repeated). A checkpoint
@@ -259,8 +265,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         nn.SyncBatchNorm.convert_sync_batchnorm(method)  # batch statistics over the global batch
     if channels_last:
         method.to(memory_format=torch.channels_last)
-    if compile and device.type == "cuda":
-        method.encoder.compile()
+    if compile:  # True: torch.compile's default backend (inductor); a backend's name, e.g. "eager" (tests)
+        method.encoder.compile(**({} if compile is True else {"backend": compile}))
     if amp is True:
         amp = "bf16"
     if amp == "fp32":
@@ -276,6 +282,9 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         for part, opt in optimizers.items()
     }
     scaler = grad_scaler(device, amp)
+    stepped: set = set()  # the parts whose optimiser stepped this step (fp16 skips a step that overflowed)
+    for part, opt in optimizers.items():
+        opt.register_step_post_hook(lambda _opt, _args, _kwargs, part=part: stepped.add(part))
     data_fingerprint = data.fingerprint if isinstance(data, ImageDataset) else fingerprint_of(images, labels)
     identity = run_identity(method, data_fingerprint, epochs=epochs, batch_size=batch_size, lr=lr,
                             weight_decay=weight_decay, warmup=warmup, seed=seed, n=len(images), amp=amp)
@@ -298,6 +307,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
 
         bar = _progress_bar(total, start_epoch * steps_per_epoch, progress and world.is_main, name)
         warned, on_step_end = False, getattr(method, "on_step_end", None)
+        skipped, skipped_before = set(), history.skipped_steps
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
@@ -314,7 +324,10 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
                         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                     if channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
-                    logs = _step(step_fn, optimizers, schedulers, scaler, x, y, device, amp)
+                    logs = _step(step_fn, optimizers, schedulers, scaler, stepped, x, y, device, amp)
+                    if len(stepped) < len(optimizers):
+                        skipped.update(set(optimizers) - stepped)
+                        history.skipped_steps += 1
                     if on_step_end is not None:
                         on_step_end(epoch * steps_per_epoch + step, total)
                     for k, v in logs.items():
@@ -356,6 +369,11 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
             say(f"interrupted after {done} complete epoch(s){where}")
             raise
         bar.close()
+        if history.skipped_steps > skipped_before:
+            say(f"{name}: {history.skipped_steps - skipped_before} of {total - start_epoch * steps_per_epoch} "
+                f"optimiser steps skipped ({', '.join(sorted(skipped))}): the fp16 gradients overflowed and the "
+                "gradient scaler lowered its scale. A few at the start are normal; many mean the learning rate "
+                "is too high.")
     method.eval()
     return history
 
@@ -383,24 +401,35 @@ class _TrainingStep(nn.Module):
 def _distributed_step(method: Method, device: torch.device, parts: int):
     from torch.nn.parallel import DistributedDataParallel
 
+    wrapper = _TrainingStep(method)
+    # DDP copies rank 0's buffers to every process before each forward; a method's local_buffers (MoCo's
+    # queue, which every process fills with every process's keys) are its own and must not be overwritten
+    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+        wrapper, [f"method.{name}" for name in getattr(method, "local_buffers", ())])
     # with two optimisers (a GAN), each part's step leaves the other part's parameters without gradients
-    ddp = DistributedDataParallel(_TrainingStep(method), device_ids=[device.index] if device.type == "cuda" else None,
-                                  find_unused_parameters=parts > 1)
-    return ddp
+    return DistributedDataParallel(wrapper, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=parts > 1)
 
 
-def _step(step_fn, optimizers, schedulers, scaler, x, y, device, amp) -> dict:
-    """One optimiser step per part; ``step_fn`` is the method's ``training_step`` (or its DDP wrapper)."""
+def _step(step_fn, optimizers, schedulers, scaler, stepped: set, x, y, device, amp) -> dict:
+    """One optimiser step per part; ``step_fn`` is the method's ``training_step`` (or its DDP wrapper).
+
+    With fp16, the gradient scaler skips a part's step whose gradients overflowed (``inf``/``nan``): that
+    part's learning-rate schedule then does not advance either (``stepped``, filled by each optimiser's
+    step hook, says which parts really stepped), and the scaler's scale is updated once per step, after
+    every part, as PyTorch's AMP recipe for several optimisers does."""
     logs = {}
+    stepped.clear()
     for part, opt in optimizers.items():
         with autocast(device, amp):
             loss, part_logs = step_fn(x, y, part)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
-        scaler.update()
-        schedulers[part].step()
         logs.update(part_logs if part_logs else {"loss" if part == "main" else f"loss_{part}": loss})
+    scaler.update()
+    for part in stepped:
+        schedulers[part].step()
     return logs
 
 
@@ -446,7 +475,7 @@ def _save_checkpoint(path, identity, epoch, method, optimizers, schedulers, scal
         "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
         "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
         "scaler": scaler.state_dict(),
-        "history": {"steps": history.steps, "epochs": history.epochs},
+        "history": history.to_dict(),
     }, Path(path))
 
 

@@ -94,17 +94,16 @@ def test_train_all_runs_every_method(tmp_path):
     assert "random init" in out.stdout and "simclr" in out.stdout
 
 
-def test_course_runs_a_lesson_into_build(tmp_path):
+def test_course_runs_a_lesson_into_build(course_run):
     """`make run` in small: the lesson is executed, saved with outputs and as HTML, and its results tabled."""
-    out = run("course", "--only", "00", "--out", str(tmp_path / "build"),
-              env={"SSLCOURSE_CACHE": str(tmp_path / "cache"), "SSLCOURSE_PROFILE": "quick"})
+    build, out = course_run  # tests/conftest.py: `sslcourse course --only 00`, quick profile, a cache of its own
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "00_introduction.ipynb" in out.stdout and " ok" in out.stdout and "1/1 lessons ran" in out.stdout
     assert "Kernel is running over TCP" not in out.stderr
-    executed = json.loads((tmp_path / "build" / "notebooks" / "00_introduction.ipynb").read_text())
+    executed = json.loads((build / "notebooks" / "00_introduction.ipynb").read_text())
     assert any(cell.get("outputs") for cell in executed["cells"] if cell["cell_type"] == "code")
-    assert (tmp_path / "build" / "html" / "00_introduction.html").stat().st_size > 10_000
-    results = json.loads((tmp_path / "build" / "results" / "00_introduction.json").read_text())["results"]
+    assert (build / "html" / "00_introduction.html").stat().st_size > 10_000
+    results = json.loads((build / "results" / "00_introduction.json").read_text())["results"]
     assert results["supervised"]["linear_probe_accuracy"] > results["random init"]["linear_probe_accuracy"]
     table = out.stdout[out.stdout.index("lesson "):]
     assert "random init" in table and "supervised" in table
@@ -128,3 +127,15 @@ def test_the_learners_workspace_is_made_once_and_never_overwritten(tmp_path):
     fresh = run("workspace", str(tmp_path / "ws"), "--fresh", "04")
     assert fresh.returncode == 0 and lesson.read_text() != "my edits"
     assert [p.read_text() for p in lesson.parent.glob("04_simclr.ipynb.old-*")] == ["my edits"], "the old copy is kept"
+
+
+def test_batch_size_is_an_option_and_a_batch_larger_than_the_data_becomes_the_data(tmp_path):
+    out_json = tmp_path / "r.json"
+    out = run("train", "supervised", "--epochs", "1", "--train-size", "100", "--batch-size", "512", "--quiet",
+              "--out", str(out_json))
+    assert out.returncode == 0, out.stderr
+    assert "the recipe's batch of 512 is more than the 100 training images: batches of 100" in out.stdout
+    r = json.loads(out_json.read_text())
+    assert r["global_batch"] == 100 and r["recipe"]["batch_size"] == 100 and r["data"]["train_size"] == 100
+    bad = run("train", "supervised", "--batch-size", "0")
+    assert bad.returncode == 2 and "--batch-size: must be at least 1, got 0" in bad.stderr and "Traceback" not in bad.stderr

@@ -69,3 +69,32 @@ def test_torchrun_trains_simclr_on_two_cpu_processes_and_records_the_world(tmp_p
     again = torchrun(*args, cache=tmp_path / "cache")
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("already trained") == 1, "both processes load rank 0's checkpoint; rank 0 says so"
+
+
+def test_moco_under_ddp_every_queue_holds_every_process_keys_and_the_queues_agree(tmp_path):
+    """MoCo's queue under torchrun: each process enqueues the keys of the whole global batch (gathered), and
+    DDP's buffer broadcast does not overwrite them with rank 0's queue — so both queues are the same and hold
+    the keys of both processes' images (views are deterministic here, so the keys can be computed directly)."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    import ddp_moco_worker as worker
+
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.path.dirname(__file__)}
+    procs = [subprocess.Popen([sys.executable, worker.__file__, str(rank), "2", str(port), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in range(2)]
+    logs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n".join(log[-2000:] for log in logs)
+    queues = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
+
+    m, images = worker.method(), worker.data().images
+    with torch.no_grad():  # the keys were computed before the key encoder's first momentum update
+        keys = torch.nn.functional.normalize(m.key_encoder(worker._views(images)).float(), dim=1)  # (8, D)
+    n = 2 * worker.GLOBAL_BATCH  # two (identical) views of every image of the global batch
+    for r, q in enumerate(queues):
+        assert int(q["ptr"]) == n, f"rank {r} enqueued {int(q['ptr'])} keys, not the global batch's {n}"
+        written = q["queue"][:n]
+        for i, key in enumerate(keys):  # image i lives on rank i // 4: both ranks' images must be there
+            assert (written - key).abs().amax(1).min() < 1e-5, f"rank {r}'s queue lacks the key of image {i}"
+    assert torch.equal(queues[0]["queue"], queues[1]["queue"]), "the two processes' queues differ"
+    assert {"method.queue", "method.queue_ptr"} <= set(queues[0]["not_broadcast"]), \
+        "DDP would copy rank 0's queue over every process's before each forward"

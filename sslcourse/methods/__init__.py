@@ -30,7 +30,20 @@ def recipe(name: str, profile, **overrides) -> dict:
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)} for {name}: valid are {sorted(r)}")
     r.update({k: v for k, v in overrides.items() if v is not None})
+    if getattr(profile, "smoke", False):
+        r.update(smoke_budget(r))
     return r
+
+
+def smoke_budget(r: dict) -> dict:
+    """A smoke run's share of recipe ``r``: one epoch (and one per ablation) in batches of at most
+    ``SMOKE_BATCH``, and networks of at most ``SMOKE_WIDTH`` channels where the recipe sets a width (a decoder,
+    a GAN) — a few cheap optimiser steps that take every code path of the recipe (``config``)."""
+    from ..config import SMOKE_BATCH, SMOKE_WIDTH
+
+    return {"epochs": 1, "batch_size": min(r["batch_size"], SMOKE_BATCH),
+            **({"ablation_epochs": 1} if "ablation_epochs" in r else {}),
+            **{k: min(v, SMOKE_WIDTH) for k, v in r.items() if k.endswith("width")}}
 
 
 def build_method(name: str, profile, encoder=None, seed: int = 0, **overrides):

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ..augment import SimCLRAugment
 from ..collapse import embedding_std
+from ..distributed import gather
 from ..models import projection_mlp
 from ..train import Method
 from .momentum import MomentumNetwork
@@ -69,6 +70,7 @@ class MoCo(Method):
     lr = 2e-3
     weight_decay = 1e-4
     version = 1
+    local_buffers = ("queue", "queue_ptr")  # each process updates its own (with everyone's keys): never broadcast
 
     def __init__(self, encoder: nn.Module, augment=None, temperature: float = 0.2, queue_size: int = 4096,
                  momentum: float = 0.99, projection_dim: int = 128, hidden_dim: int = 512):
@@ -91,7 +93,9 @@ class MoCo(Method):
         k1, k2 = F.normalize(self.key_encoder(torch.cat([v1, v2])).float(), dim=1).chunk(2)  # (N, D) each
         negatives = self.queue.clone()  # the loss's backward needs these; enqueue below overwrites the buffer
         loss = (moco_loss(q1, k2, negatives, self.temperature) + moco_loss(q2, k1, negatives, self.temperature)) / 2
-        enqueue(self.queue, self.queue_ptr, torch.cat([k1, k2]))  # after the loss: the queue holds older keys
+        # after the loss: the queue holds older keys. Under torchrun every process enqueues every process's
+        # keys, so all queues stay identical (each is kept out of DDP's buffer broadcast: local_buffers)
+        enqueue(self.queue, self.queue_ptr, gather(torch.cat([k1, k2])))
         q = F.normalize(torch.cat([q1, q2]).detach().float(), dim=1)  # (2N, D)
         return loss, {"loss": loss, "embedding_std": embedding_std(q),
                       "positive_similarity": (q * torch.cat([k2, k1])).sum(1).mean(),  # mean q·k⁺

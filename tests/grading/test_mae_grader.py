@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.grading import graded_functions, random_cases
-from sslcourse.grading.core import run_cases
-from sslcourse.grading.mae import reference_mae_loss, reference_patchify, reference_unpatchify
-from sslcourse.grading.runner import grade_path
+from sslcourse.grading.checks.core import run_cases
+from sslcourse.grading.checks.mae import reference_mae_loss, reference_patchify, reference_unpatchify
+from sslcourse.grading.classroom.grade import grade_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
