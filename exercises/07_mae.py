@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.grading import check_mae_loss, check_patchify, check_random_masking
 
@@ -177,13 +178,17 @@ for ratio in (0.25, 0.5, 0.75, 0.9):
     print(f"{ratio:4.0%} hidden: interpolation {results[ratio][0]:.4f}, flat guess {results[ratio][1]:.4f}, "
           f"interpolation removes {1 - results[ratio][0] / results[ratio][1]:.0%} of the flat guess's error")
 gain = {r: 1 - a / b for r, (a, b) in results.items()}
-assert gain[0.25] > 2 * gain[0.9], "the text says interpolation helps far less at 90 % than at 25 %"
+# the same 512 shapes test images and masks in every profile: these hold in every run
+claim("interpolation removes over 40 % of the flat guess's error at 25 % hidden", gain[0.25], ">", 0.4,
+      fmt="{:.0%}", where="always")
+claim("interpolation removes under 10 % of the flat guess's error at 90 % hidden", gain[0.9], "<", 0.1,
+      fmt="{:.0%}", where="always")
 
 # %% [markdown]
-# At a quarter hidden, most hidden patches have visible neighbours, and plain interpolation already removes a large
-# part of the error: the task is half solved by a local rule, and a network can learn little more than that rule.
-# The higher the ratio, the fewer hidden patches touch a visible one and the less interpolation helps: what remains
-# can only be predicted by knowing what the scene and its objects look like.
+# At a quarter hidden, most hidden patches have visible neighbours, and plain interpolation removes over 40 % of
+# the flat guess's error: the task is half solved by a local rule, and a network need learn little more than that
+# rule. At 90 % hidden, interpolation removes under a tenth: few hidden patches touch a visible one, and what
+# remains can only be predicted by knowing what scenes and their objects look like.
 #
 # ## Written answer (graded by hand): Why can a weak linear probe fine-tune best?
 # In lesson 07, the MAE encoder's frozen linear probe stayed far below what its fine-tuning reached, yet as a

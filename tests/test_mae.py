@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from sslcourse.grading.mae import reference_mae_loss, reference_patchify
+from sslcourse.grading.checks.mae import reference_mae_loss, reference_patchify
 from sslcourse.methods.mae import mae_loss
 from sslcourse.models import ViT, build_vit, load_encoder, save_encoder
 from sslcourse.pretext import patchify, random_masking, restore_order, unpatchify
@@ -99,3 +99,21 @@ def test_layer_decay_slows_each_layer_below_the_top():
     assert sum(len(g["params"]) for g in groups) == len(list(model.parameters())), "every parameter, once"
     with pytest.raises(ValueError, match="layer_decay needs an encoder made of layers"):
         Supervised(build_backbone("small_convnet"), 4, layer_decay=0.5).configure_optimizers()
+
+
+def test_a_smoke_run_shrinks_maes_vit_and_keeps_its_code_paths():
+    """SSLCOURSE_SMOKE=1 caps widths by name; MAE's ViT is sized by dim and depth, so mae.smoke_settings
+    shrinks it — the same patches, masking, decoder and loss at a fraction of ViT-Tiny's compute."""
+    from sslcourse.config import profile
+    from sslcourse.methods import build_method, recipe
+
+    gpu, smoke = profile("gpu", device="cpu", smoke=False), profile("gpu", device="cpu", smoke=True)
+    full_r, smoke_r = recipe("mae", gpu), recipe("mae", smoke)
+    assert all(smoke_r[k] < full_r[k] for k in ("dim", "depth", "decoder_dim", "decoder_depth"))
+    assert smoke_r["patch"] == full_r["patch"] and smoke_r["mask_ratio"] == full_r["mask_ratio"]
+    mae, _ = build_method("mae", smoke, seed=0)
+    count = sum(q.numel() for q in mae.parameters())
+    assert count < 100_000, f"a smoke run's MAE has {count:,} parameters"
+    loss, logs = mae.training_step(torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8))
+    loss.backward()
+    assert torch.isfinite(loss) and mae.encoder.patch_embed.weight.grad is not None

@@ -1,5 +1,6 @@
 """One file per method. Each module defines its ``Method`` subclass, ``RECIPES`` (the
-settings of each profile) and ``build(profile, recipe, encoder=None, seed=0)``.
+settings of each profile) and ``build(profile, recipe, encoder=None, seed=0)``; and, where
+``smoke_budget`` cannot shrink its network by capping widths, ``smoke_settings(recipe) -> dict``.
 
 This package holds the methods alone: a method is its loss. Training runs, checkpoints
 and evaluation are ``sslcourse.runs``' business (``plan_run``, ``train_method``).
@@ -32,6 +33,8 @@ def recipe(name: str, profile, **overrides) -> dict:
     r.update({k: v for k, v in overrides.items() if v is not None})
     if getattr(profile, "smoke", False):
         r.update(smoke_budget(r))
+        if hasattr(module, "smoke_settings"):  # a network the recipe sizes by other keys than widths (MAE's ViT)
+            r.update(module.smoke_settings(r))
     return r
 
 

@@ -145,7 +145,7 @@ class MAE(Method):
 
 
 RECIPES = {
-    # quick: a ViT of 4 blocks of width 128 on 4×4 patches (64 tokens) — recipe search in BENCHMARKS.md
+    # quick: a ViT of 4 blocks of width 64 on 4×4 patches (64 tokens) — recipe search in BENCHMARKS.md
     "quick": dict(epochs=8, batch_size=128, lr=1.5e-3, mask_ratio=0.75, norm_pix=True, min_scale=0.5, patch=4,
                   dim=64, depth=4, heads=4, mlp_ratio=2.0, decoder_dim=64, decoder_depth=1, ablation_epochs=1),
     # gpu: ViT-Tiny's width on 32×32 CIFAR-10, 2×2 patches would be 256 tokens; 4×4 patches, 64 tokens
@@ -154,6 +154,16 @@ RECIPES = {
     "full": dict(epochs=800, batch_size=512, lr=1.5e-3, mask_ratio=0.75, norm_pix=True, min_scale=0.2, patch=4,
                  dim=192, depth=12, heads=3, mlp_ratio=4.0, decoder_dim=128, decoder_depth=4, ablation_epochs=50),
 }
+
+
+def smoke_settings(r: dict) -> dict:
+    """A smoke run's ViT (``SSLCOURSE_SMOKE=1``): two blocks of width 32 and a one-block decoder of width 16 —
+    every code path of the recipe (patches, masking, the decoder, the loss) at a few milliseconds a step."""
+    from ..config import SMOKE_WIDTH
+
+    return {"dim": min(r["dim"], 2 * SMOKE_WIDTH), "depth": min(r["depth"], 2), "heads": 2,
+            "mlp_ratio": min(r["mlp_ratio"], 2.0), "decoder_dim": min(r["decoder_dim"], SMOKE_WIDTH),
+            "decoder_depth": 1}
 
 
 def encoder_settings(profile, r: dict) -> dict:
