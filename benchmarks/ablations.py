@@ -11,8 +11,8 @@ normalised projections of 1,024 test images (sslcourse.collapse: 1/√D and D wh
 ``mae`` answers lesson 07's question instead: per variant and seed, the frozen protocol and
 fine-tuning on 1 % and 10 % of the labels (``sslcourse.runs.finetune``), beside the same ViT
 fine-tuned from random init on the same labels and steps; ``ft_*`` settings change the
-fine-tuning of both (``ft_lr``, ``ft_steps``, ``ft_batch_size``, ``ft_layer_decay``), the others the MAE recipe. Pretraining
-runs are checkpointed in the cache (``SSLCOURSE_CACHE``), so a rerun only fine-tunes.
+fine-tuning of both (``ft_lr``, ``ft_steps``, ``ft_batch_size``, ``ft_layer_decay``), the others the MAE
+recipe. Pretraining runs are checkpointed in the cache (``SSLCOURSE_CACHE``), so a rerun only fine-tunes.
 """
 from __future__ import annotations
 

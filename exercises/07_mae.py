@@ -191,8 +191,8 @@ claim("interpolation removes under 10 % of the flat guess's error at 90 % hidden
 # remains can only be predicted by knowing what scenes and their objects look like.
 #
 # ## Written answer (graded by hand): Why can a weak linear probe fine-tune best?
-# In lesson 07, the MAE encoder's frozen linear probe stayed far below what its fine-tuning reached, yet as a
-# starting point for fine-tuning it beat the same ViT trained from scratch. (a) What does MAE's loss ask of the
+# In lesson 07, fine-tuning MAE's encoder on 10 % of the labels ended above its own frozen linear probe, and above
+# the same ViT fine-tuned from random init on the same labels and steps. (a) What does MAE's loss ask of the
 # encoder's last layer, and why need that not make the mean of its tokens linearly separable by class? (b) What does
 # fine-tuning change that a linear probe cannot, and what of MAE's pretraining does it still use? Quote the lesson's
 # numbers. (A few sentences.)

@@ -413,7 +413,8 @@ per_block = {}
 for name, enc in encoders.items():
     ftr, fte = block_features(enc, few.images), block_features(enc, test.images)
     per_block[name] = [linear_probe(a, few.labels, b, test.labels) for a, b in zip(ftr, fte)]
-    print(f"{name:<12} linear probe after block " + ", ".join(f"{k + 1}: {v:.1%}" for k, v in enumerate(per_block[name])))
+    print(f"{name:<12} linear probe after block "
+          + ", ".join(f"{k + 1}: {v:.1%}" for k, v in enumerate(per_block[name])))
 
 # %% [markdown]
 # Read the two rows: where in the network does MAE's encoder hold what a linear probe can use, and how far is that

@@ -211,8 +211,8 @@ claim("interpolation removes under 10 % of the flat guess's error at 90 % hidden
 # remains can only be predicted by knowing what scenes and their objects look like.
 #
 # ## Written answer (graded by hand): Why can a weak linear probe fine-tune best?
-# In lesson 07, the MAE encoder's frozen linear probe stayed far below what its fine-tuning reached, yet as a
-# starting point for fine-tuning it beat the same ViT trained from scratch. (a) What does MAE's loss ask of the
+# In lesson 07, fine-tuning MAE's encoder on 10 % of the labels ended above its own frozen linear probe, and above
+# the same ViT fine-tuned from random init on the same labels and steps. (a) What does MAE's loss ask of the
 # encoder's last layer, and why need that not make the mean of its tokens linearly separable by class? (b) What does
 # fine-tuning change that a linear probe cannot, and what of MAE's pretraining does it still use? Quote the lesson's
 # numbers. (A few sentences.)
@@ -223,7 +223,7 @@ claim("interpolation removes under 10 % of the flat guess's error at 90 % hidden
 # tokens: its last layer must keep *where* things are and what the local pixels look like — edges, textures,
 # colours of parts — which is much more than the class and mostly unrelated to it. Averaged over the patches, those
 # features mix position, texture and shape, and the class is not a linear direction in them: the lesson's linear
-# probe on the MAE features was well below its fine-tuned accuracy. A contrastive method asks for the opposite,
+# probe on the MAE features stayed below its fine-tuned accuracy (quote your two numbers). A contrastive method asks for the opposite,
 # invariance to everything but the image's identity, which is what a linear probe rewards. (b) Fine-tuning trains
 # every layer with the labels, so the network can turn its features towards the class; what it keeps from
 # pretraining is the rest — attention that already follows objects across patches, and lower layers that encode

@@ -171,7 +171,8 @@ def baseline(kind: str, profile: Profile, train: ImageDataset, test: ImageDatase
     if kind not in ("random", "supervised"):
         raise ValueError(f"unknown baseline {kind!r}: use 'random' or 'supervised'")
     if architecture is not None and kind != "random":
-        raise ValueError("architecture= is for the random-init baseline; the supervised one trains the profile's backbone")
+        raise ValueError("architecture= is for the random-init baseline; the supervised one trains the "
+                         "profile's backbone")
     identity = {"format": RUN_FORMAT, "kind": kind, "backbone": profile.backbone, "seed": seed,
                 "train": train.fingerprint, "test": test.fingerprint, "protocol": _protocol()}
     if architecture is not None:

@@ -20,7 +20,8 @@ from ..train import Method, make_optimizer
 
 
 def patch_statistics(patches: torch.Tensor, eps: float = 1e-6):
-    """(μ, √(σ² + ε)) of each patch (the last dimension), σ² the unbiased variance of its values (MAE's code)."""
+    """(μ, √(σ² + ε)) of each patch (the last dimension), σ² the unbiased variance of its values (MAE's
+    code)."""
     mean = patches.mean(-1, keepdim=True)
     var = (patches - mean).pow(2).sum(-1, keepdim=True) / (patches.shape[-1] - 1)  # = torch.var, 8× faster here
     return mean, (var + eps).sqrt()
@@ -65,7 +66,8 @@ class MAE(Method):
                  decoder_depth: int = 2, decoder_heads: int = 4, min_scale: float = 0.5):
         super().__init__()
         if not 0.0 <= mask_ratio < 1.0:
-            raise ValueError(f"mask_ratio must be in [0, 1): the encoder needs at least one visible patch, got {mask_ratio}")
+            raise ValueError(f"mask_ratio must be in [0, 1): the encoder needs at least one visible patch, "
+                             f"got {mask_ratio}")
         self.encoder = encoder
         self.mask_ratio, self.norm_pix, self.min_scale = mask_ratio, norm_pix, min_scale
         self.patch = encoder.patch

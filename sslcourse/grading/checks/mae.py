@@ -257,7 +257,8 @@ def masking_cases() -> list[Case]:
             raise CheckFailed("many sequences share the same mask: draw fresh noise for every sequence")
         freq = mask.mean(0)
         if (freq - 0.5).abs().max() > 0.06:
-            raise CheckFailed(f"some positions stay visible far more often than others ({freq.min():.2f}..{freq.max():.2f})")
+            raise CheckFailed(f"some positions stay visible far more often than others "
+                              f"({freq.min():.2f}..{freq.max():.2f})")
 
     def edges(fn):
         tokens = _tokens(3, 8, 4, 4)
