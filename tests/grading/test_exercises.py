@@ -183,6 +183,24 @@ def enqueue_by_shifting(queue, ptr, keys):
     return queue, ptr
 
 
+def patchify_channels_first(images, patch):  # what unfold gives: all of channel 0, then channel 1, ...
+    return F.unfold(images.float(), patch, stride=patch).transpose(1, 2).to(images.dtype)
+
+
+def masking_shared_by_the_batch(tokens, mask_ratio, generator=None):
+    n, length, dim = tokens.shape
+    k = length - round(mask_ratio * length)
+    shuffle = torch.rand(1, length, generator=generator).argsort(1).expand(n, length)
+    restore = shuffle.argsort(1)
+    return tokens.gather(1, shuffle[:, :k, None].expand(n, k, dim)), (restore < k).float(), restore
+
+
+def mae_loss_all_patches(pred, target, mask, norm_pix=True):
+    if norm_pix:
+        target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True) + 1e-6).sqrt()
+    return ((pred - target) ** 2).mean()
+
+
 WRONG = [  # (exercise, function, wrong answer, a phrase in the name or message of a failing check; None: any)
     ("00", "cosine_similarity_matrix", cosine_unnormalised, "ignores the length"),
     ("00", "weighted_knn_predict", knn_majority, "not weighted by exp"),
@@ -210,6 +228,9 @@ WRONG = [  # (exercise, function, wrong answer, a phrase in the name or message 
     ("06", "ema_update", ema_swapped, "swapped"),
     ("06", "byol_loss", byol_one_direction, "only the first direction"),
     ("06", "enqueue", enqueue_by_shifting, "ring buffer"),
+    ("07", "patchify", patchify_channels_first, "channel by channel"),
+    ("07", "random_masking", masking_shared_by_the_batch, "every sequence got the same mask"),
+    ("07", "mae_loss", mae_loss_all_patches, "the loss over all patches"),
 ]
 
 
