@@ -107,6 +107,8 @@ def _train_all(args, p) -> int:
         return 0
     first = next(iter(results.values()))
     table = {"random init": first["random_init"], **results}
+    if "mae" in results:  # MAE trains a ViT, not the backbone: its reference is a ViT at random init
+        table = {**table, "random ViT (mae's)": results["mae"]["random_init"]}
     print("\n" + results_table(table))
     print(f"results written to {out}")
     return 0

@@ -91,8 +91,10 @@ def test_train_all_runs_every_method(tmp_path):
               env={"SSLCOURSE_CACHE": str(tmp_path / "cache")})
     assert out.returncode == 0, out.stderr
     results = json.loads((tmp_path / "all.json").read_text())
-    assert set(results) == {"supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol"}
+    assert set(results) == {"supervised", "inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol", "mae"}
     assert "random init" in out.stdout and "simclr" in out.stdout
+    assert "random ViT (mae's)" in out.stdout, "MAE's row has its own reference: a ViT at random init"
+    assert results["mae"]["random_init"] != results["simclr"]["random_init"]
 
 
 def test_course_runs_a_lesson_into_build(course_run):
