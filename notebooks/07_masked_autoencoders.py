@@ -148,7 +148,7 @@ plt.show()
 from sslcourse.pretext import random_masking, restore_order
 
 tokens = vit.embed(x)  # (8, L, D): positions are added *before* masking, so a kept token knows where it was
-visible, mask, ids_restore = random_masking(tokens, 0.75, generator=torch.Generator().manual_seed(SEED))
+visible, mask, ids_restore = random_masking(tokens, 0.75, generator=torch.Generator("cpu").manual_seed(SEED))
 print(f"tokens {tuple(tokens.shape)} -> visible {tuple(visible.shape)}, mask {tuple(mask.shape)}, "
       f"ids_restore {tuple(ids_restore.shape)}")
 filler = torch.zeros(8, tokens.shape[1] - visible.shape[1], tokens.shape[2], device=x.device)
@@ -247,7 +247,7 @@ plt.show()
 # patch, as MAE's own figures do — everything else inside a hidden patch is the model's.
 
 # %%
-g = torch.Generator().manual_seed(SEED)
+g = torch.Generator("cpu").manual_seed(SEED)
 filled, seen = mae.eval().reconstruct(x, 0.75, generator=g)
 show_rows({"what the encoder sees": x * seen, "reconstruction": filled, "truth": x}, ncols=8)
 plt.show()
@@ -263,7 +263,7 @@ xs = to_float(test.images[:512])
 
 def hidden_loss(model, ratio=0.75, seed=SEED):
     with torch.no_grad():
-        loss, _, _ = model.eval()(xs, ratio, torch.Generator().manual_seed(seed))
+        loss, _, _ = model.eval()(xs, ratio, torch.Generator("cpu").manual_seed(seed))
     return float(loss)
 
 
@@ -286,7 +286,7 @@ from sslcourse.widgets import explore
 
 
 def draw_reconstructions(mask_ratio=0.75, seed=0):
-    filled, seen = mae.eval().reconstruct(x, mask_ratio, generator=torch.Generator().manual_seed(seed))
+    filled, seen = mae.eval().reconstruct(x, mask_ratio, generator=torch.Generator("cpu").manual_seed(seed))
     show_rows({f"encoder sees ({1 - mask_ratio:.0%})": x * seen, "reconstruction": filled, "truth": x}, ncols=8)
     plt.show()
 
@@ -317,7 +317,7 @@ claim("the error on the hidden patches is larger again at 90 % hidden than at 75
 from sslcourse.runs import train_method
 
 inpainting, _, _ = train_method("inpainting", p, train, seed=SEED)
-filled, seen = mae.eval().reconstruct(x, 0.75, generator=torch.Generator().manual_seed(SEED + 1))
+filled, seen = mae.eval().reconstruct(x, 0.75, generator=torch.Generator("cpu").manual_seed(SEED + 1))
 conv_filled = inpainting.eval().fill_in(x, seen, colour_from=x)
 show_rows({"what is visible": x * seen, "ConvNet (lesson 01)": conv_filled, "MAE": filled, "truth": x}, ncols=8)
 plt.show()
