@@ -58,7 +58,8 @@ test: $(STAMP) $(IPYWIDGETS7)
 	$(PY) tests/datasets.py cifar10 $(TEST_DATA)/cifar10
 	$(PY) tests/datasets.py photos $(TEST_DATA)/photos
 	@echo "== 1/2 unit tests, graders, and every lesson, exercise and solution in the quick profile"
-	$(TEST_ENV) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
+	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_CLAIMS_LOG=$(CURDIR)/$(REPORTS)/claims-quick.jsonl \
+		$(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
 		--durations=25 --junitxml=$(REPORTS)/1-quick.xml
 	@echo "== 2/2 three runs side by side (one worker each; each ends on one long lesson, so two of them fill the cores"
 	@echo "       while the third waits less): the GPU check's dry run, the full profile's smoke run, 300 photos"
