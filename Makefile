@@ -71,10 +71,9 @@ test-gpu-check: $(STAMP)
 	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(REPORTS)/2-gpu-check SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
 		NBVAL_ARGS="-n 1" bash benchmarks/gpu_check.sh
 
-# The full profile's smoke run on the CPU (bf16): the lessons. The exercises and solutions run the same code in
-# both smoke runs (the profiles differ in recipes and precision, which the lessons exercise), so only the gpu one.
+# The full profile's smoke run on the CPU (bf16): every lesson, exercise and solution.
 test-full-smoke: $(STAMP)
-	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q -n 1 notebooks $(NBVAL) \
+	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q -n 1 notebooks solutions exercises $(NBVAL) \
 		--junitxml=$(REPORTS)/3-full-smoke.xml
 
 # Every lesson on a folder of 300 photos (SSLCOURSE_DATASET=folder, split 240/60), the quick profile.
