@@ -11,7 +11,7 @@ BUILD  ?= build
 TEST_CACHE := $(CURDIR)/$(BUILD)/test-cache
 PROFILE ?= quick
 
-.PHONY: help setup run test unit notebooks lab sync exercises bench clean
+.PHONY: help setup run site test unit notebooks lab sync exercises bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -19,16 +19,23 @@ help:
 	@echo "  make sync       rebuild notebooks' .ipynb from their .py (the source)"
 	@echo "  make exercises  regenerate exercises/ from solutions/"
 	@echo "  make bench      run the benchmarks (figures for BENCHMARKS.md)"
+	@echo "  make site       the course as a website in build/site, from the lessons make run executed"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,otter]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,otter,site]"
+	$(PY) -m sslcourse record-course
 	@touch $(STAMP)
 
 setup: $(STAMP)
 
 run: $(STAMP)
 	SSLCOURSE_PROFILE=$(PROFILE) SSLCOURSE_CLAIMS=strict $(PY) -m sslcourse course --out $(BUILD)
+
+# The course as a static website (docs/build_site.py): the lessons as `make run` left them (nothing runs again),
+# the exercises, the results, BENCHMARKS.md and the API reference. `make run PROFILE=gpu && make site` for a GPU run's.
+site: $(STAMP)
+	$(PY) docs/build_site.py $(BUILD)/notebooks --out $(BUILD)/site
 
 # ipywidgets 7.7.1 (what Colab ships) beside the venv, for tests/test_widgets.py
 IPYWIDGETS7 := $(BUILD)/ipywidgets7
@@ -39,24 +46,29 @@ $(IPYWIDGETS7):
 # The small datasets the smoke and own-photo runs read, in the real on-disk formats (tests/datasets.py): CIFAR-10's
 # pickles and a 300-image folder, from ../shared/data's CIFAR-10 JPEGs where present, else from shapes.
 TEST_DATA := $(CURDIR)/$(BUILD)/test-data
+REPORTS := $(BUILD)/test-reports
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
-TEST_ENV := SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_CLAIMS=strict TQDM_MININTERVAL=10
+# Every core runs a pytest worker with one thread (a notebook is one scope: its cells stay in order on one worker).
+XDIST := -n auto --dist loadscope
+TEST_ENV := SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_CLAIMS=strict TQDM_MININTERVAL=10 OMP_NUM_THREADS=1
 SMOKE_ENV := SSLCOURSE_SMOKE=1 SSLCOURSE_DEVICE=cpu SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 SSLCOURSE_NO_DOWNLOAD=1
 
 test: $(STAMP) $(IPYWIDGETS7)
-	rm -rf $(TEST_CACHE)
+	rm -rf $(TEST_CACHE) $(REPORTS)
 	$(PY) tests/datasets.py cifar10 $(TEST_DATA)/cifar10
 	$(PY) tests/datasets.py photos $(TEST_DATA)/photos
 	@echo "== 1/4 unit tests, graders, and every lesson, exercise and solution in the quick profile"
-	$(TEST_ENV) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q tests notebooks solutions exercises $(NBVAL) --durations=25
+	$(TEST_ENV) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
+		--durations=25 --junitxml=$(REPORTS)/1-quick.xml
 	@echo "== 2/4 the GPU check's dry run: the gpu profile's smoke run on the CPU (fp16, ResNet-18, CIFAR-10 files)"
-	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(BUILD)/gpu-check-dry SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
-		bash benchmarks/gpu_check.sh
+	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(REPORTS)/2-gpu-check SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
+		NBVAL_ARGS="$(XDIST)" bash benchmarks/gpu_check.sh
 	@echo "== 3/4 the full profile's smoke run on the CPU"
-	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q notebooks solutions exercises $(NBVAL)
+	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q $(XDIST) notebooks solutions exercises $(NBVAL) \
+		--junitxml=$(REPORTS)/3-full-smoke.xml
 	@echo "== 4/4 every lesson on a folder of 300 photos (SSLCOURSE_DATASET=folder)"
 	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_DATASET=folder SSLCOURSE_ROOT=$(TEST_DATA)/photos \
-		$(PY) -m pytest -q notebooks $(NBVAL)
+		$(PY) -m pytest -q $(XDIST) notebooks $(NBVAL) --junitxml=$(REPORTS)/4-folder.xml
 
 unit: $(STAMP)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q tests

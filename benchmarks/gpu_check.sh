@@ -50,7 +50,7 @@ step() {  # step NAME COMMAND...: run it, log it, remember a failure and go on
   echo "=== $name: $status in $((SECONDS - t0)) s" | tee -a "$OUT/steps.txt"
   tail -n 15 "$OUT/$name.log"
 }
-NBVAL=(--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider -q)
+NBVAL=(--nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider -q ${NBVAL_ARGS:-})
 
 step train-all "$PY" -m sslcourse train all --quiet --out "$OUT/train-all.json"
 step nbval "$PY" -m pytest notebooks exercises solutions "${NBVAL[@]}" --junitxml="$OUT/nbval.xml"

@@ -230,7 +230,8 @@ print(f"random init: kNN {random_init['knn_accuracy']:.1%}, linear probe {random
 # %%
 claim("a linear probe on random-init features beats chance by at least 15 points",
       random_init["linear_probe_accuracy"] - chance, ">=", 0.15, fmt="{:+.1%}")
-#
+
+# %% [markdown]
 # ## 5. The supervised baseline, trained with `fit`
 #
 # The other end of the scale: the same network trained **with all the labels** (cross-entropy, crop + flip

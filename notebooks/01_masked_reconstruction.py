@@ -11,7 +11,7 @@
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.2.0/notebooks/01_masked_reconstruction.ipynb)
 #
-# # 01 — Masked-image reconstruction: from the context encoder to MAE-style masking
+# # 01 — Masked-image reconstruction: the context encoder, and what to hide
 #
 # Hide part of an image and train a network to fill it in. To paint the missing half of a car, the network has
 # to know what cars look like — and that knowledge lives in its encoder, which is what we keep.
@@ -41,7 +41,6 @@ SEED = int(os.environ.get("SSLCOURSE_SEED", 0))  # the lesson's claims hold for 
 import matplotlib.pyplot as plt
 import torch
 
-from sslcourse import show_source
 from sslcourse.augment import to_float
 from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
@@ -108,7 +107,9 @@ claim("with nothing hidden the loss is 0", float(masked_mse(copycat, x, nothing_
 # * **random pixels** — each pixel hidden independently: interpolating the neighbours solves it; little to learn;
 # * **a random square block** — a whole region gone: it must guess what continues behind it;
 # * **the central region** — the context encoder (Pathak et al. 2016): the centre is usually the object;
-# * **random patches at a high ratio** — MAE (He et al. 2022): a grid of patches, 75 % of them hidden.
+# * **random patches at a high ratio** — as in MAE (He et al. 2022): a grid of patches, 75 % of them hidden. Here
+#   a convolutional encoder sees the whole image with grey holes; MAE's point is a Vision Transformer that sees only
+#   the visible patches — lesson 07 builds that.
 #
 # For the squares, `mask_ratio` sets the hidden *area* (a side of $32\sqrt{r}$ pixels).
 
@@ -274,11 +275,10 @@ print(f"{(target_pm1 < 0).float().mean():.0%} of the target values are negative;
 
 # %% [markdown]
 # ## 4. Training through `fit`
-# The method's `training_step` masks each batch afresh, reconstructs, and returns the loss. To watch it learn, we
-# pass an `eval_fn` that fills in the same eight test images after every epoch.
-
-# %%
-show_source(type(method).training_step)
+# The method's `training_step` masks each batch afresh (a new random square for every image), reconstructs it, and
+# returns the structure loss on the hidden part. Its code is `Inpainting.training_step` in
+# `sslcourse/methods/inpainting.py` — read it after exercise 01, which asks you to write that loss. To watch the
+# model learn, we pass an `eval_fn` that fills in the same eight test images after every epoch.
 
 # %%
 from sslcourse.train import fit
@@ -346,7 +346,7 @@ claim("inside the hole the fill-ins vary less than half as much as the truth", v
 #
 # ## 5. Try other masks on the trained model
 # Move the sliders: the model was trained with one square hiding a quarter of the image. How does it cope with
-# scattered pixels, the centre, or MAE-style patches?
+# scattered pixels, the centre, or random patches?
 
 # %%
 from sslcourse.widgets import explore
@@ -401,30 +401,55 @@ variants = {"pixels 50%": ("pixels", 0.5), "block 25%": ("block", 0.25), "centre
             "patches 75%": ("patches", 0.75)}
 half = train.subset(len(train) // 2, seed=SEED)
 ablation = {"random init": evaluate_encoder(build_backbone(p.backbone, seed=SEED).to(p.device), half, test)}
+filled = {}  # how well each model fills its own kind of hole: its structure error / a flat patch's
 for name, (strategy, ratio) in variants.items():
     run_i = plan_run("inpainting", p, half, seed=SEED, strategy=strategy, mask_ratio=ratio,
                      epochs=recipe["ablation_epochs"])
     m_i = run_i.build()
     run_i.fit(m_i, half, progress=False)
     ablation[name] = evaluate_encoder(m_i.encoder, half, test)
+    mk_i = make_mask(strategy, len(xs), 32, ratio, generator=torch.Generator("cpu").manual_seed(4), device=xs.device)
+    hole = ((1 - mk_i) * xs).sum((2, 3), keepdim=True) / (1 - mk_i).sum((2, 3), keepdim=True)  # true mean colour
+    with torch.no_grad():
+        filled[name] = (masked_mse(m_i.eval().fill_in(xs, mk_i, colour_from=xs), xs, mk_i)
+                        / masked_mse(mk_i * xs + (1 - mk_i) * hole, xs, mk_i)).item()
 probe = {name: r["linear_probe_accuracy"] for name, r in ablation.items()}
 for name, acc in probe.items():
-    print(f"{name:<12} linear probe {acc:.1%}  ({100 * (acc - probe['random init']):+.1f} vs random init)")
-plot_bars(ablation, title=f"masks, {recipe['ablation_epochs']} epoch(s) on half the data")
+    print(f"{name:<12} linear probe {acc:.1%}  ({100 * (acc - probe['random init']):+.1f} vs random init)"
+          + (f"   hole error / flat patch's: {filled[name]:.2f}" if name in filled else ""))
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+plot_bars(ablation, title=f"masks, {recipe['ablation_epochs']} epoch(s) on half the data", ax=axes[0])
+axes[1].bar(list(filled), list(filled.values()), color="C2")
+axes[1].axhline(1, ls="--", color="gray", label="flat patch of the true colour")
+axes[1].set(ylabel="hole error / flat patch's", title="how well each task is solved (lower: easier)")
+axes[1].legend(fontsize=8)
+plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Scattered pixels are filled in by interpolating neighbours — a local skill; a large square or the centre
-# forces the network to reason about the object. In the quick profile (`shapes`, checked below) the **centre** mask
-# is the clear winner at this budget: its probe is at least 3 points above random init and above every other mask.
-# The order of the other three is not stable at one epoch on half the data (it changed with the number of CPU
-# threads while this lesson was written), so the lesson claims none. In the other profiles, read the bars above
+# The right panel says how hard each task is: the trained model's error inside its holes (the hole's mean colour
+# lent, as in section 4) over that of a flat patch of the true colour — 1 means it learnt nothing about the hole.
+# Scattered pixels and small patches are filled far better than a square or the centre — their neighbours give the
+# answer away, so interpolating colour from the pixels around the hole solves them. That is a local skill, and a
+# short run spent on it rewrites the random features into interpolation filters: what those keep about the *object*
+# can be less than the random features kept, so their probe can fall below random init (left panel). A large square
+# or the centre cannot be filled from its border alone: the network has to model what objects look like.
+#
+# In the quick profile (`shapes`, checked below) the **centre** mask is the clear winner at this budget: its probe
+# is at least 3 points above random init and above every other mask, and the masks filled best are the ones that
+# teach least. The order of the other three is not stable at one epoch on half the data (it changed with the number
+# of CPU threads while this lesson was written), so the lesson claims none. In the other profiles, read the bars
 # (and the full-budget table in `BENCHMARKS.md`).
 
 # %%
 runner_up = max(acc for name, acc in probe.items() if name != "centre 25%")
 claim("the centre mask's probe is at least 3 points above random init and every other mask",
       probe["centre 25%"] - runner_up, ">=", 0.03, fmt="{:+.1%}")
+local, regional = ("pixels 50%", "patches 75%"), ("block 25%", "centre 25%")
+claim("scattered pixels and patches are filled better than a square or the centre (relative hole error)",
+      min(filled[n] for n in regional) - max(filled[n] for n in local), ">", 0, fmt="{:+.2f}")
+claim("the masks filled best teach least: pixels and patches probe below the centre mask",
+      probe["centre 25%"] - max(probe[n] for n in local), ">", 0, fmt="{:+.1%}")
 
 # %% [markdown]
 # ## What to try next

@@ -57,14 +57,17 @@ train, test = load_profile_data(p)
 # $p_\theta(r \mid \cdot)$ — the encoder plus a linear head with four outputs — sees every image of the batch in
 # **all four** rotations and minimises
 # $$L(\theta) = -\frac{1}{4N}\sum_{i=1}^{N}\sum_{r=0}^{3} \log p_\theta\big(r \mid \mathrm{rot}_r(x_i)\big).$$
-# Showing all four rotations of the same image in one batch matters: the only difference between the four is the
-# rotation, so nothing else (colour, texture, class) can predict the label.
+# Why all four rotations of every image, in the same batch? Not to keep the content from predicting the label: one
+# rotation per image, drawn at random, would already make the label independent of colour, texture and class. What
+# the four copies buy is practical: every batch holds the four labels in equal numbers, each image loaded teaches
+# four comparisons of the *same* content at four angles, and Gidaris et al. (2018) found that RotNet trains better
+# that way than with one random rotation per image.
 #
 # `torch.rot90` moves pixels exactly — no interpolation, no blurred corners that would reveal the angle.
 #
-# `rotate_batch` (you write it in exercise 02) turns a batch of $N$ images into $4N$: **block $r$** holds all
-# $N$ images rotated by $r \cdot 90°$, so output $i$ is image $i \bmod N$ with label $\lfloor i / N \rfloor$.
-# What it returns, for four images:
+# `rotate_batch` (you write it in exercise 02; the lesson uses the course's version until then) turns a batch of $N$
+# images into $4N$ with their labels, in **blocks**: the first $N$ outputs are the batch at 0°, the next $N$ at 90°,
+# and so on. What it returns, for four images:
 
 # %%
 from sslcourse.pretext import rotate_batch
@@ -72,7 +75,8 @@ from sslcourse.pretext import rotate_batch
 rotated, labels = rotate_batch(test.images[:4])
 print("images", tuple(test.images[:4].shape), "->", tuple(rotated.shape), "; labels", labels.tolist())
 claim("block 1 holds the N images turned by 90°, exactly",
-      torch.equal(torch.rot90(rotated[4:8], -1, dims=(2, 3)), test.images[:4]), where="always")
+      all(torch.equal(rotated[4 + i], torch.rot90(image, 1, dims=(1, 2))) for i, image in enumerate(test.images[:4])),
+      where="always")  # image by image: (C, H, W), turned in its (H, W) plane
 show_images(rotated, titles=[f"r={int(r)} ({90 * int(r)}°)" for r in labels], ncols=8, scale=1.1)
 plt.show()
 
@@ -95,14 +99,14 @@ plt.show()
 # every image of the batch four times:
 # ```python
 # rotated = torch.stack([torch.rot90(x[r], r, dims=(1, 2)) for r in range(4)])   # x[r]: one image, not the batch
-# labels = torch.arange(4).repeat_interleave(len(x))                              # 4N labels
+# labels = ...                                                                    # 4N labels, four per image
 # loss = F.cross_entropy(model(rotated), labels)
 # ```
 
 # %%
 x = test.images[:64]
 draft_rotated = torch.stack([torch.rot90(x[r], r, dims=(1, 2)) for r in range(4)])
-draft_labels = torch.arange(4, device=x.device).repeat_interleave(len(x))
+draft_labels = rotate_batch(x)[1]  # 4N labels, four per image (the draft's were right)
 logits = torch.zeros(len(draft_rotated), 4, device=x.device)  # any model's output: one row per input image
 try:
     F.cross_entropy(logits, draft_labels)
@@ -111,8 +115,9 @@ except ValueError as err:
 
 # %% [markdown]
 # The model returns one row of logits per image it was given — four — and the loss has $4N$ = 256 labels
-# ($N$ = 64) to match them with. **Fix:** rotate the *whole batch* by each $r$ (`dims=(2, 3)`, the spatial axes of an `(N, C, H, W)`
-# batch) and concatenate the four blocks: $4N$ images for $4N$ labels — what `rotate_batch` does.
+# ($N$ = 64) to match them with. **Fix:** $4N$ images for $4N$ labels — every image of the batch in each of the four
+# rotations, which is what `rotate_batch` returns. (Which `dims` of an `(N, C, H, W)` batch to turn is part of
+# exercise 02.)
 #
 # **The silent variant: rotating four images in place.** Fix the crash the quick way — `x[r] = rot90(x[r], r)`
 # in place, labels `r` for those four and 0 for the rest — and nothing fails any more. Count what the network
@@ -134,13 +139,14 @@ claim(f"{len(x) - 3} of the {len(x)} images are labelled 0°", int(counts[0]) ==
 # All but three of the 64 images are labelled 0° (61 of 64): a network that always answers "0°" is 95 % right and
 # learns nothing.
 #
-# **Labels that do not line up.** `torch.cat` stacks the four rotated copies *block by block* (all images at 0°,
-# then all at 90°, …), so the labels must be `arange(4).repeat_interleave(N)`. The look-alike `arange(4).repeat(N)`
-# (0, 1, 2, 3, 0, 1, …) gives the right label counts and wrong labels:
+# **Labels that do not line up.** The rotated copies come *block by block* (all images at 0°, then all at 90°, …),
+# and the labels must follow the blocks. The look-alike `arange(4).repeat(N)` (0, 1, 2, 3, 0, 1, …) gives the right
+# label counts and the wrong labels — compared here with `rotate_batch`'s:
 
 # %%
-n = 64
-right, wrong = torch.arange(4).repeat_interleave(n), torch.arange(4).repeat(n)  # cpu: label patterns only
+right = rotate_batch(test.images[:64])[1].cpu()  # cpu: label patterns only
+n = len(right) // 4
+wrong = torch.arange(4).repeat(n)  # cpu: compared with `right`, moved to the CPU above
 agree = (right == wrong).float().mean().item()
 print(f"same counts: {torch.bincount(right).tolist() == torch.bincount(wrong).tolist()}; "
       f"labels that agree: {agree:.0%} (chance: 25%)")

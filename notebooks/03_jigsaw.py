@@ -128,10 +128,13 @@ print("the method trains with rule =", repr(recipe["permutation_rule"]))
 # %%
 mean_d = {name: d.mean().item() for name, d in dist.items()}
 min_d = {name: d.min().item() for name, d in dist.items()}
-claim("the paper's rule gives the largest mean distance", mean_d["paper (mean)"] > mean_d["max-min"] > mean_d["at random"],
+claim("the paper's rule raises the mean distance less than 0.25 tiles above a random set's",
+      mean_d["paper (mean)"] - mean_d["at random"], "<", 0.25, fmt="{:+.3f} tiles", where="always")
+claim("the paper's rule has the largest mean distance, max-min the second",
+      mean_d["paper (mean)"] > mean_d["max-min"] > mean_d["at random"],
       got=", ".join(f"{k} {v:.3f}" for k, v in mean_d.items()), where="always")
-claim("max-min keeps the closest pair farthest apart, and the paper's rule does not",
-      min_d["max-min"], ">", max(min_d["paper (mean)"], min_d["at random"]), fmt="{:.0f} tiles", where="always")
+claim("max-min keeps its closest pair at least 2 tiles farther apart than the paper's set and a random one",
+      min_d["max-min"] - max(min_d["paper (mean)"], min_d["at random"]), ">=", 2, fmt="{:+.0f} tiles", where="always")
 bins = torch.arange(11)  # cpu: histogram bins
 for name, d in dist.items():
     plt.plot(bins[:-1], torch.histc(d, 10, 0, 10) / len(d), "o-", label=name)
@@ -141,9 +144,12 @@ plt.legend()
 plt.show()
 
 # %% [markdown]
-# The paper's rule gives the largest mean distance but lets some pairs come close — its closest pair need not be
-# any farther apart than in a random set; max–min keeps its closest pair farthest apart, at a slightly smaller
-# mean; both have a larger mean distance than permutations drawn at random.
+# Read the means with care: two permutations of 9 tiles drawn at random already differ in 8 positions on average
+# (9 minus the one tile that, on average, stays put), so *any* set has a mean distance near 8 and maximising it can
+# only add a fraction of a tile — the paper's rule adds about a tenth. Where the rules really differ is the
+# **closest pair**: the paper's rule lets some pairs come as close as a random set's, max–min keeps its closest pair
+# at least two tiles farther apart than both. If two permutations of the set differ in few tiles, telling them apart
+# hinges on those tiles; max–min makes every distinction a clear one, the paper's rule the *average* one.
 # The lesson's method uses the paper's rule (`permutation_rule` in the recipe); try `"maxmin"` below.
 #
 # The size $n$ of the set is the difficulty knob: more permutations, finer distinctions. The loss is the

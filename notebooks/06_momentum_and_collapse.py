@@ -162,6 +162,9 @@ claim("with m = 0 the kNN accuracy is lower than with the slow encoder", fast["k
 # of training (BYOL, section 3.2): $m_k = 1 - (1 - m_0)\,(\cos(\pi k/K) + 1)/2$.
 #
 # Nothing in $L$ forbids the trivial solution: map every image to the same vector and $L = 0$.
+#
+# Writing $L$ — its pairing and its stop-gradient — is part of exercise 06; the course's `BYOL.training_step`
+# (`sslcourse/methods/byol.py`) is there to read after it. Below: the target's momentum over this run's steps.
 
 # %%
 from sslcourse.methods.momentum import momentum_at
@@ -170,7 +173,6 @@ run_b = plan_run("byol", p, train, seed=SEED)
 recipe_b = run_b.recipe
 print(run_b)
 byol = run_b.build()
-show_source(type(byol).training_step)
 steps = recipe_b["epochs"] * (len(train) // recipe_b["batch_size"])
 plt.figure(figsize=(5, 2.6))
 plt.plot([momentum_at(k, steps, recipe_b["momentum"]) for k in range(steps + 1)])
@@ -295,8 +297,10 @@ plt.show()
 #   BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going all the way
 #   in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet runs). Without the momentum
 #   nothing collapses: with the predictor and the stop-gradient in place, a target that is the previous step's
-#   online network still works (SimSiam's finding, Chen & He 2021; BYOL's own table reports a collapse at $m = 0$
-#   with its settings), and its std stays above half of $1/\sqrt{D}$. Neither sets off `fit`'s warning.
+#   online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own table reports a
+#   collapse at $m = 0$ with its settings), and its std stays above half of $1/\sqrt{D}$. Neither sets off `fit`'s
+#   warning. Not collapsing is not the same as learning, though: compare that run's kNN bar with the random-init
+#   line in the kNN panel above — in a run this short, without the slow target, it may have learnt next to nothing.
 # * Full BYOL keeps its std within a factor of 2 of $1/\sqrt{D}$, and its kNN accuracy is above random init.
 
 # %%
@@ -331,10 +335,13 @@ claim("full BYOL's kNN accuracy is above random init", collapse["BYOL"]["knn"], 
 # $$\mathcal{L}_\text{align} = \mathbb{E}_{(x, x^+)}\,\lVert u(x) - u(x^+)\rVert^2, \qquad
 #   \mathcal{L}_\text{uniform} = \log\,\mathbb{E}_{x, y}\, e^{-2\lVert u(x) - u(y)\rVert^2} .$$
 # **Alignment**: how far apart two views of the same image land (0: the same point; 4: opposite ends of the
-# sphere). **Uniformity**: how evenly all images spread over the sphere (0: all in one point; about −4 for
-# points spread over a high-dimensional sphere, where most pairs are √2 apart). A constant encoder would be
-# perfectly aligned and not uniform at all; a good one is both aligned and uniform. We measure the encoders'
-# features $f(x)$ (not the projections the losses see), on two views of 1,024 test images.
+# sphere). **Uniformity**: how evenly all images spread over the sphere (0: all in one point; lower is more
+# spread). A constant encoder would be perfectly aligned and not uniform at all; a good one is both aligned and
+# uniform. We measure the encoders' features $f(x)$ (not the projections the losses see), on two views of 1,024
+# test images. Mind the floor: $f(x)$ comes out of a ReLU, so its entries are $\ge 0$ and any two features have a
+# cosine $\ge 0$ — they are at most $\sqrt 2$ apart, never at opposite ends of the sphere. Uniformity can then not
+# go below $\log e^{-2 \cdot 2} = -4$, and reaching $-4$ would need every pair of images orthogonal, impossible for
+# thousands of images in $D$ dimensions. Compare encoders with each other, not with $-4$.
 
 # %%
 from sslcourse.collapse import alignment, uniformity

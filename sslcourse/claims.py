@@ -36,6 +36,8 @@ import operator
 import os
 from dataclasses import dataclass
 
+from .config import LESSON_RUN, profile
+
 MODES = ("strict", "show")
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 SYMBOLS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
@@ -49,11 +51,12 @@ class ClaimFailed(AssertionError):
 
 
 def set_context(profile=None, seed: int | None = None, lesson: str | None = None) -> None:
-    """What run the claims are about: ``lesson_setup`` calls this with the lesson's profile and seed."""
+    """What run the claims are about: ``lesson_setup`` records its profile and seed; tests and scripts set theirs
+    here (the latest call wins)."""
     if profile is not None:
-        _context["profile"] = profile
+        LESSON_RUN["profile"] = profile
     if seed is not None:
-        _context["seed"] = seed
+        LESSON_RUN["seed"] = seed
     if lesson is not None:
         _context["lesson"] = lesson
 
@@ -66,12 +69,16 @@ def mode() -> str:
     return value
 
 
-def _profile():
-    if "profile" not in _context:
-        from .config import profile
+def _run(key):
+    """The profile or seed the claims are about: the latest set (``lesson_setup``, ``set_context``), else the
+    default profile."""
+    if key == "profile" and "profile" not in LESSON_RUN:
+        LESSON_RUN["profile"] = profile()
+    return LESSON_RUN.get(key)
 
-        _context["profile"] = profile()
-    return _context["profile"]
+
+def _profile():
+    return _run("profile")
 
 
 # Where each profile's claims were measured: the profile on its own data.
@@ -208,6 +215,6 @@ def _log(c: Claim, where) -> None:
     row = {"lesson": _context.get("lesson") or os.environ.get("SSLCOURSE_LESSON", ""), "statement": c.statement,
            "holds": c.holds, "judged": c.judged, "margin": c.margin, "got": c.got, "expected": c.expected,
            "where": where, "profile": p.name, "dataset": p.dataset, "precision": p.precision,
-           "seed": _context.get("seed"), "smoke": getattr(p, "smoke", False)}
+           "seed": _run("seed"), "smoke": getattr(p, "smoke", False)}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")

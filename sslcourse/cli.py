@@ -5,9 +5,10 @@
     sslcourse eval CHECKPOINT [--dataset NAME] [--root PATH] [--finetune] [--out results.json]
     sslcourse checkpoints export DIR [--profile P] [--methods a,b]   share trained runs (with a verified manifest)
     sslcourse checkpoints fetch URL_OR_DIR [--methods a,b]          download them into the cache, verified
-    sslcourse grade PATH [--json] [--exercise NN] [--timeout S] [--tests BANK_DIR] [--memory GB]
+    sslcourse grade PATH [--json] [--exercise NN] [--timeout S] [--tests BANK_DIR] [--memory GB] [--credit]
     sslcourse grade FOLDER --exercise NN --out gradebook.csv [--jobs N] [--tests BANK_DIR]
     sslcourse new-bank BANK_DIR                    a hidden test bank to start from (secret seeds)
+    sslcourse record-course                        record the course's files (grading for credit checks them)
     sslcourse export-otter NN|all OUTDIR          otter-grader assignments (Gradescope)
     sslcourse course [--out build] [--only 00,01]   execute the lessons (what `make run` does)
     sslcourse workspace [DIR] [--fresh 04]         your own copies of the lessons (what `make lab` opens)
@@ -152,11 +153,10 @@ def cmd_eval(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading.runner import error_report, grade_path, print_report
-    from .grading.sandbox import protect_parent
+    from .grading.classroom.grade import error_report, grade_path, print_report, protect_grader
 
-    protect_parent()
-    signal.signal(signal.SIGTERM, _interrupt)  # a stopped batch still restores the course's files (finally)
+    protect_grader()
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped batch kills its workers and keeps what is graded
     path = Path(args.path)
     if path.is_dir() and path.suffix not in (".ipynb", ".py"):
         return _grade_folder(args, path)
@@ -164,7 +164,7 @@ def cmd_grade(args) -> int:
         raise ValueError("--out writes a gradebook for a folder of submissions; give a folder, or drop --out")
     try:
         report = grade_path(path, exercise=args.exercise, timeout=args.timeout, tests=args.tests,
-                            memory_gb=args.memory)
+                            memory_gb=args.memory, credit=bool(args.credit or args.tests))
     except (ValueError, OSError) as err:
         if not args.json:
             raise
@@ -203,23 +203,37 @@ def _interrupt(signum, frame):
 
 
 def _grade_folder(args, folder: Path) -> int:
-    from .grading.batch import grade_folder
+    from .grading.classroom.batch import grade_folder
 
-    reports = grade_folder(folder, exercise=args.exercise, out=args.out, jobs=args.jobs, timeout=args.timeout,
-                           tests=args.tests, memory_gb=args.memory, progress=not args.json)
+    try:
+        reports = grade_folder(folder, exercise=args.exercise, out=args.out, jobs=args.jobs, timeout=args.timeout,
+                               tests=args.tests, memory_gb=args.memory, progress=not args.json)
+    except KeyboardInterrupt:
+        if args.out:
+            print(f"stopped: the submissions graded so far are kept in {args.out}.partial; run the same command "
+                  "again to grade the rest", file=sys.stderr)
+        raise
     if args.json:
         print(json.dumps(reports, indent=1))
     else:
         for r in reports:
             flags = f"  [{'; '.join(r['flags'])}]" if r.get("flags") else ""
-            print(f"{r['score']:>3}/{r['max_score']:<3} {Path(r['path']).name}{flags}")
+            print(f"{r['score']:>3}/{r['max_score']:<3} {r['path']}{flags}")
         if args.out:
             print(f"gradebook written to {args.out} ({len(reports)} submissions)")
     return 0
 
 
+def cmd_record_course(args) -> int:
+    from .grading.classroom.integrity import record
+
+    path = record()
+    print(f"the course's files are recorded in {path}: grading for credit checks them against it")
+    return 0
+
+
 def cmd_new_bank(args) -> int:
-    from .grading.bank import new_bank
+    from .grading.classroom.bank import new_bank
 
     written = new_bank(args.folder)
     for p in written:
@@ -230,7 +244,7 @@ def cmd_new_bank(args) -> int:
 
 
 def cmd_export_otter(args) -> int:
-    from .grading.otter import export_otter
+    from .grading.classroom.otter import export_otter
 
     for path in export_otter(args.exercise, Path(args.out)):
         print(f"wrote {path}")
@@ -308,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tests", help="a folder of hidden test banks (bank_NN.py) to add to the public cases")
     p.add_argument("--out", help="folder grading: the CSV gradebook to write")
     p.add_argument("--jobs", type=int, help="folder grading: submissions graded at once (default: CPU cores)")
+    p.add_argument("--credit", action="store_true", help="grade one file for credit: refuse unless the learner's "
+                   "code can be isolated and the course's files are as installed (a folder or --tests implies it)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("checkpoints", help="share trained runs: export them with a manifest, or fetch them")
@@ -323,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default="my-course")
     p.add_argument("--fresh", help="comma-separated numbers whose copies are replaced, e.g. 04 (the old one is kept)")
     p.set_defaults(func=cmd_workspace)
+    p = sub.add_parser("record-course", help="record the hashes of the course's files (make setup does), which "
+                       "grading for credit checks")
+    p.set_defaults(func=cmd_record_course)
+
     p = sub.add_parser("new-bank", help="write a hidden test bank to start from (one file per exercise)")
     p.add_argument("folder")
     p.set_defaults(func=cmd_new_bank)
@@ -351,7 +371,7 @@ def main(argv=None) -> int:
         if os.environ.get("SSLCOURSE_DEBUG"):
             raise
         if getattr(args, "json", False):  # --json promises JSON on stdout, errors included
-            from .grading.runner import error_report
+            from .grading.classroom.grade import error_report
 
             print(json.dumps(error_report(getattr(args, "path", ""), str(err), getattr(args, "exercise", None)),
                              indent=1))

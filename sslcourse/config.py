@@ -260,15 +260,17 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else cache_dir() / "data"
 
 
+# The run a lesson's first cell set up: what its claims (``sslcourse.claims``) are about.
+LESSON_RUN: dict = {}
+
+
 def lesson_setup(name: str | None = None, seed: int = 0, dataset: str | None = None) -> Profile:
     """What every lesson's first code cell does: pick the profile, seed everything, say what runs
     where, at what precision, and what it costs. The lesson's claims (``sslcourse.claims``) are
     about this profile and seed."""
-    from . import claims
-
     p = profile(name, dataset)
     seed_everything(seed)
-    claims.set_context(profile=p, seed=seed)
+    LESSON_RUN.update(profile=p, seed=seed)
     threads = torch.get_num_threads()
     where = torch.cuda.get_device_name(torch.device(p.device)) if p.device.startswith("cuda") \
         else f"CPU, {threads} threads"

@@ -1,6 +1,10 @@
 """Run the whole course (``make run``): execute every lesson, keep the executed copies and HTML,
 and print one table of the results the lessons recorded.
 
+What produced the outputs (profile, device, precision, torch, commit, date: :func:`run_record`) is kept
+in each executed notebook's metadata (``metadata.sslcourse``) and in ``run.json`` beside the results, for
+the course's website (``make site``), which shows it.
+
 Lessons record their figures with :func:`record_results`; where ``SSLCOURSE_RESULTS`` is
 set (``make run`` sets it to ``build/results``) they land there, otherwise in the cache.
 """
@@ -43,6 +47,60 @@ def results_table(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def _machine(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} CPU cores"
+
+
+def _commit() -> str:
+    """The course's git commit (``+changes`` when the working tree differs from it), or ``unknown``."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def run_record() -> dict:
+    """What produces a run's outputs: profile, data, device and machine, precision, versions, commit, date."""
+    from datetime import datetime, timezone
+
+    import torch
+
+    from . import __version__
+    from .config import profile
+
+    p = profile()
+    return {"profile": p.name, "smoke": p.smoke, "dataset": p.dataset,
+            "backbone": p.backbone, "device": p.device, "machine": _machine(p.device), "precision": p.precision,
+            "torch": torch.__version__, "sslcourse": __version__, "commit": _commit(),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def _save_run(out: Path, record: dict, lessons: dict) -> None:
+    """``out/run.json``: this run's record, and every lesson's (kept from earlier runs of other lessons)."""
+    path = out / "run.json"
+    earlier = json.loads(path.read_text()).get("lessons", {}) if path.exists() else {}
+    path.write_text(json.dumps({"run": record, "lessons": {**earlier, **lessons}}, indent=1, sort_keys=True))
+
+
 def run_course(out: Path, only=None, timeout: int = 1800) -> int:
     """Execute notebooks/NN_*.ipynb in order into ``out``; returns 0 when all ran."""
     import nbformat
@@ -68,7 +126,7 @@ def run_course(out: Path, only=None, timeout: int = 1800) -> int:
                              f"the lessons are {', '.join(p.name[:2] for p in lessons)}")
         lessons = [p for p in lessons if p.name[:2] in only]
     print(f"running {len(lessons)} lesson(s) with {profile()}")
-    failed, timings = [], {}
+    failed, timings, record, ran = [], {}, run_record(), {}
     for path in lessons:
         os.environ["SSLCOURSE_LESSON"] = path.stem  # the lesson's kernel inherits it: its claims are logged under it
         nb = nbformat.read(path, as_version=4)
@@ -83,10 +141,13 @@ def run_course(out: Path, only=None, timeout: int = 1800) -> int:
             status = f"FAILED: {type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
             failed.append(path.name)
         timings[path.name] = time.perf_counter() - t0
+        ran[path.name] = nb.metadata["sslcourse"] = {**record, "status": status,
+                                                     "seconds": round(timings[path.name], 1)}
         nbformat.write(nb, out / "notebooks" / path.name)
         html, _ = HTMLExporter().from_notebook_node(nb)
         (out / "html" / path.with_suffix(".html").name).write_text(html)
         print(f"  {path.name:<36} {timings[path.name]:6.1f} s  {status}")
+    _save_run(out, record, ran)
     print(f"\nexecuted notebooks: {out / 'notebooks'}\nHTML: {out / 'html'}\n")
     print(results_table(results))
     print(f"\n{len(lessons) - len(failed)}/{len(lessons)} lessons ran in {sum(timings.values()):.0f} s")

@@ -85,32 +85,54 @@ def smooth(values, weight: float = 0.6) -> np.ndarray:
     return np.asarray(out)
 
 
+def _is_rate(key: str) -> bool:
+    """Accuracies and shares (0..1) get an axis of their own, in %: never on the same scale as a loss."""
+    return "accuracy" in key or key.startswith("knn") or key in ("recognised", "precision", "recall")
+
+
+def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
+    """Plot {key: (xs, ys)} on ``ax``, losses (and other numbers) on its left axis and rates (in %) on a twin
+    right axis; each axis labelled, one legend naming every line. Returns the lines."""
+    rates = {k: v for k, v in series.items() if _is_rate(k)}
+    others = {k: v for k, v in series.items() if k not in rates}
+    colour = {k: f"C{i % 10}" for i, k in enumerate(series)}  # one colour per number, whichever axis it is on
+    lines = []
+    for target, group, scale in ((ax, others, 1), (ax.twinx() if rates and others else ax, rates, 100)):
+        style = "--" if scale == 100 and others else "-"
+        for k, (xs, ys) in group.items():
+            ys = np.asarray(ys, dtype=float) * scale
+            if smoothed:
+                target.plot(xs, ys, lw=0.8, alpha=0.45, ls=style, color=colour[k])
+                lines += target.plot(xs, smooth(ys), color=colour[k], lw=1.8, label=k, ls=style)
+            else:
+                lines += target.plot(xs, ys, marker or "o", ls=style, color=colour[k], label=k)
+        if group:
+            target.set_ylabel("accuracy (%)" if scale == 100 else
+                              ("loss" if all(k.startswith("loss") for k in group) else ", ".join(group)))
+    ax.set_xlabel("epoch")
+    ax.legend(handles=lines, fontsize=8, loc="best")
+    return lines
+
+
 def plot_history(history, keys=None, ax=None):
     """Training curves from a ``fit`` History: each logged number averaged over every ``log_every`` steps
-    (thin) with its smoothed trend (thick), and the per-epoch evaluation numbers."""
+    (thin) with its smoothed trend (thick), and the per-epoch evaluation numbers. Losses and accuracies never
+    share an axis: accuracies (in %) go on a labelled axis of their own."""
     step_keys = keys or [k for k in (history.steps[0] if history.steps else {}) if k not in ("epoch", "step")]
     eval_keys = [k for k in (history.epochs[-1] if history.epochs else {})
                  if k not in step_keys and k not in ("epoch", "step", "lr", "seconds")]
     ncols = 1 + bool(eval_keys)
     if ax is None:
-        fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.2), squeeze=False)
         axes = axes.ravel()
     else:
         axes = [ax]
         fig = ax.figure
-    for k in step_keys:
-        xs, ys = history.series(k)
-        line, = axes[0].plot(xs, ys, lw=0.8, alpha=0.45)
-        axes[0].plot(xs, smooth(ys), color=line.get_color(), lw=1.8, label=k)
-    axes[0].set_xlabel("epoch")
-    axes[0].set_title("training")
-    axes[0].legend(fontsize=8)
+    _curves(axes[0], {k: history.series(k) for k in step_keys}, smoothed=True)
+    axes[0].set_title("training (per step)")
     if eval_keys and len(axes) > 1:
-        for k in eval_keys:
-            axes[1].plot(*history.series(k, per="epochs"), "o-", label=k)
-        axes[1].set_xlabel("epoch")
-        axes[1].set_title("evaluation")
-        axes[1].legend(fontsize=8)
+        _curves(axes[1], {k: history.series(k, per="epochs") for k in eval_keys})
+        axes[1].set_title("evaluation (per epoch)")
     fig.tight_layout()
     return fig
 
@@ -217,11 +239,36 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     return ax.figure
 
 
+def _is_percent(key: str) -> bool:
+    return "accuracy" in key or key.startswith(("knn", "probe", "finetune", "precision"))
+
+
 def results_table(results: dict, keys=("knn_accuracy", "linear_probe_accuracy")) -> str:
-    """A plain-text table {name: {key: value}} -> aligned rows of percentages."""
-    head = f"{'encoder':<22}" + "".join(f"{k.replace('_accuracy', ''):>16}" for k in keys)
+    """A plain-text table {name: {key: value}}: accuracies as percentages, other numbers (AUC, NMI) with three
+    decimals, every column as wide as its header so that no two headers run together."""
+    headers = [k.replace("_accuracy", "").replace("_", " ") for k in keys]
+    name_width = max([22] + [len(str(n)) + 2 for n in results])
+    widths = [max(9, len(h) + 2) for h in headers]
+    head = f"{'encoder':<{name_width}}" + "".join(f"{h:>{w}}" for h, w in zip(headers, widths))
     lines = [head, "-" * len(head)]
     for name, r in results.items():
-        lines.append(f"{name:<22}" + "".join(
-            f"{100 * r[k]:>15.1f}%" if isinstance(r.get(k), (int, float)) else f"{'-':>16}" for k in keys))
+        cells = []
+        for k, w in zip(keys, widths):
+            v = r.get(k)
+            if not isinstance(v, (int, float)):
+                cells.append(f"{'-':>{w}}")
+            else:
+                cells.append(f"{100 * v:>{w - 1}.1f}%" if _is_percent(k) else f"{v:>{w}.3f}")
+        lines.append(f"{name:<{name_width}}" + "".join(cells))
     return "\n".join(lines)
+
+
+# One colour per encoder, the same in every figure of a lesson (matched on the name's first word).
+ENCODER_COLOURS = {"random": "0.55", "supervised": "0.1", "inpainting": "C0", "rotation": "C1", "jigsaw": "C2",
+                   "simclr": "C3", "gan": "C4", "moco": "C5", "byol": "C6", "mae": "C9", "vit": "C8"}
+
+
+def encoder_colour(name: str) -> str:
+    """The colour of an encoder in the course's figures: ``encoder_colour("SimCLR f(x)") == encoder_colour("simclr")``."""
+    key = str(name).lower().replace("-", " ").split()[0] if str(name).strip() else ""
+    return ENCODER_COLOURS.get(key, "C7")

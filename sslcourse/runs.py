@@ -200,30 +200,51 @@ SMOKE_FINETUNE_STEPS = 3  # SSLCOURSE_SMOKE=1: the code path, not the result
 
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
              steps: int | None = None, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-             amp=None, progress: bool = False, details: bool = False):
+             amp=None, progress: bool = False, details: bool = False, head_init: str = "probe"):
     """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; its test accuracy.
 
     Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64 (or the
     whole subset if smaller), about ``steps`` optimisation steps whatever the fraction — the same compute
     for 1 % and 10 % of the labels, enough for the training loss to level off on ``shapes`` (lesson 08
-    checks it). ``details=True`` returns a dict with the train accuracy on the labelled subset and the
-    per-epoch training loss as well.
+    checks it). ``head_init="probe"`` (the default) starts the head as the protocol's linear probe fit on the
+    same labelled images (LP-FT, Kumar et al. 2022): fine-tuning then starts from the frozen probe's answer,
+    instead of a random head whose first gradients scramble the pretrained features; ``"random"`` starts
+    from a fresh head. ``details=True`` returns a dict with the train accuracy on the labelled subset, the
+    per-epoch training loss and the accuracy of the starting point (the probe's head, before fine-tuning).
     """
     from .methods.supervised import Supervised
 
+    if head_init not in ("probe", "random"):
+        raise ValueError(f"head_init must be 'probe' or 'random', got {head_init!r}")
     if steps is None:
         steps = SMOKE_FINETUNE_STEPS if smoke_requested() else FINETUNE_STEPS
     subset = evaluate.few_label_subset(train, fraction, seed)
     bs = min(batch_size, len(subset))
     epochs = max(1, round(steps / (len(subset) // bs)))
-    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes))
+    model = Supervised(copy.deepcopy(encoder), num_classes=len(train.classes)).to(subset.images.device)
+    if head_init == "probe":
+        _init_head_from_probe(model, subset)
+    start = evaluate.accuracy(model, test) if details else None
     history = fit(model, subset, epochs, batch_size=bs, lr=lr, seed=seed, amp=amp, progress=progress,
                   desc=f"fine-tune {fraction:.0%}")
     test_accuracy = evaluate.accuracy(model, test)
     if not details:
         return test_accuracy
     return {"test_accuracy": test_accuracy, "train_accuracy": evaluate.accuracy(model, subset),
-            "steps": epochs * (len(subset) // bs), "loss": [row["loss"] for row in history.epochs]}
+            "start_accuracy": start, "steps": epochs * (len(subset) // bs),
+            "loss": [row["loss"] for row in history.epochs]}
+
+
+def _init_head_from_probe(model: nn.Module, subset: ImageDataset) -> None:
+    """Set ``model.classifier`` to the protocol's linear probe of the frozen features of ``subset``, with the
+    probe's standardisation folded in: W (x − μ) / σ + b = (W / σ) x + (b − (W / σ) μ)."""
+    features = evaluate.extract_features(model.encoder, subset.images)
+    labels = subset.labels.to(features.device)
+    _, (head, mean, std) = evaluate.linear_probe(features, labels, features, labels, return_model=True)
+    weight = head.weight / std  # (classes, D)
+    with torch.no_grad():
+        model.classifier.weight.copy_(weight)
+        model.classifier.bias.copy_(head.bias - weight @ mean)
 
 
 # ---- the whole run, as the command line does it ----

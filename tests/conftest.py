@@ -3,7 +3,8 @@ import os
 import pytest
 import torch
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Under pytest-xdist every core runs a worker of its own: one thread each, or the workers fight over the cores.
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, os.cpu_count() or 1))
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,30 @@ def shapes_test():
     from sslcourse.data import load_dataset
 
     return load_dataset("shapes", "test")
+
+
+@pytest.fixture(scope="session")
+def course_run(tmp_path_factory):
+    """`make run` in small, once a session: lesson 00 executed (quick profile, a cache of its own) into a build
+    folder. (build folder, finished process): tests/test_cli.py checks the run, tests/browser/test_site.py builds
+    the course's website from it. Under pytest-xdist the workers share the one run (pytest-xdist's recipe: the
+    session's temporary folder is common to its workers, and a lock makes the first one run it)."""
+    import json
+    import subprocess
+    import sys
+
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    base, done = shared / "course-run", shared / "course-run.json"
+    with FileLock(str(shared / "course-run.lock")):
+        if not done.exists():
+            env = {**os.environ, "SSLCOURSE_DEVICE": "cpu", "SSLCOURSE_CACHE": str(base / "cache"),
+                   "SSLCOURSE_PROFILE": "quick"}
+            proc = subprocess.run([sys.executable, "-m", "sslcourse", "course", "--only", "00",
+                                   "--out", str(base / "build")], capture_output=True, text=True, env=env, timeout=900)
+            done.write_text(json.dumps({"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))
+        proc = subprocess.CompletedProcess(args=["sslcourse", "course"], **json.loads(done.read_text()))
+    return base / "build", proc

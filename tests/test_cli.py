@@ -94,17 +94,16 @@ def test_train_all_runs_every_method(tmp_path):
     assert "random init" in out.stdout and "simclr" in out.stdout
 
 
-def test_course_runs_a_lesson_into_build(tmp_path):
+def test_course_runs_a_lesson_into_build(course_run):
     """`make run` in small: the lesson is executed, saved with outputs and as HTML, and its results tabled."""
-    out = run("course", "--only", "00", "--out", str(tmp_path / "build"),
-              env={"SSLCOURSE_CACHE": str(tmp_path / "cache"), "SSLCOURSE_PROFILE": "quick"})
+    build, out = course_run  # tests/conftest.py: `sslcourse course --only 00`, quick profile, a cache of its own
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "00_introduction.ipynb" in out.stdout and " ok" in out.stdout and "1/1 lessons ran" in out.stdout
     assert "Kernel is running over TCP" not in out.stderr
-    executed = json.loads((tmp_path / "build" / "notebooks" / "00_introduction.ipynb").read_text())
+    executed = json.loads((build / "notebooks" / "00_introduction.ipynb").read_text())
     assert any(cell.get("outputs") for cell in executed["cells"] if cell["cell_type"] == "code")
-    assert (tmp_path / "build" / "html" / "00_introduction.html").stat().st_size > 10_000
-    results = json.loads((tmp_path / "build" / "results" / "00_introduction.json").read_text())["results"]
+    assert (build / "html" / "00_introduction.html").stat().st_size > 10_000
+    results = json.loads((build / "results" / "00_introduction.json").read_text())["results"]
     assert results["supervised"]["linear_probe_accuracy"] > results["random init"]["linear_probe_accuracy"]
     table = out.stdout[out.stdout.index("lesson "):]
     assert "random init" in table and "supervised" in table

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sslcourse.grading.generate import colab_badge, install_requirement, release
+from sslcourse.grading.classroom.generate import colab_badge, install_requirement, release
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_SOURCES = sorted(p for folder in ("notebooks", "solutions", "exercises")

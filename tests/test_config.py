@@ -136,3 +136,50 @@ def test_gpu_and_full_recipes_exist_for_every_method():
         for prof in ("quick", "gpu", "full"):
             assert recipe(name, profile(prof, device="cpu"))["epochs"] >= 1
         assert recipe(name, profile("gpu", device="cpu"))["epochs"] < recipe(name, profile("full", device="cpu"))["epochs"]
+
+
+def test_smoke_runs_keep_each_profiles_code_paths_at_a_few_steps(monkeypatch):
+    from sslcourse.config import SMOKE_BATCH, SMOKE_WIDTH
+    from sslcourse.methods import METHODS, recipe
+
+    monkeypatch.delenv("SSLCOURSE_PRECISION", raising=False)
+    gpu, full = profile("gpu", device="cpu", smoke=True), profile("full", device="cpu", smoke=True)
+    assert (gpu.dataset, gpu.backbone, gpu.amp, gpu.smoke) == ("cifar10", "resnet18_narrow", "fp16", True), \
+        "the gpu profile's smoke run is what a Colab T4 runs: ResNet-18 on CIFAR-10 in fp16 with a scaler"
+    assert (full.backbone, full.amp) == ("resnet18_narrow", "bf16")
+    assert "SMOKE" in str(gpu) and not profile("gpu", device="cpu", smoke=False).smoke
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "fp32")
+    assert profile("gpu", device="cpu", smoke=True).amp is None, "an asked-for precision wins"
+    for name in METHODS:
+        full_recipe, smoke_recipe = recipe(name, profile("gpu", device="cpu")), recipe(name, gpu)
+        assert smoke_recipe["epochs"] == 1 and smoke_recipe["batch_size"] <= SMOKE_BATCH
+        assert all(smoke_recipe[k] <= SMOKE_WIDTH for k in smoke_recipe if k.endswith("width"))
+        assert set(smoke_recipe) == set(full_recipe), f"{name}: a smoke run changes sizes, never which settings exist"
+
+
+def test_smoke_mode_is_read_from_the_environment_and_checked(monkeypatch):
+    monkeypatch.setenv("SSLCOURSE_SMOKE", "1")
+    assert profile("quick", device="cpu").smoke
+    monkeypatch.setenv("SSLCOURSE_SMOKE", "yes")
+    with pytest.raises(ValueError, match="SSLCOURSE_SMOKE='yes': use 1"):
+        profile("quick", device="cpu")
+
+
+def test_smoke_data_are_a_small_subset_and_small_data_carry_a_note(monkeypatch, capsys):
+    from sslcourse.config import SMOKE_SIZES
+    from sslcourse.data import load_profile_data, small_data_note
+
+    train, test = load_profile_data(profile("quick", device="cpu", smoke=True))
+    assert (len(train), len(test)) == (SMOKE_SIZES["train"], SMOKE_SIZES["test"])
+    assert "±6 points" in small_data_note(240, 60) and "differences smaller than about 13 points" in small_data_note(240, 60)
+
+
+def test_a_smoke_fine_tune_takes_a_few_steps(monkeypatch):
+    from sslcourse.data import load_profile_data
+    from sslcourse.models import build_backbone
+    from sslcourse.runs import SMOKE_FINETUNE_STEPS, finetune
+
+    monkeypatch.setenv("SSLCOURSE_SMOKE", "1")
+    train, test = load_profile_data(profile("quick", device="cpu"))
+    r = finetune(build_backbone("small_convnet", seed=0), train, test, 0.1, details=True)
+    assert r["steps"] <= SMOKE_FINETUNE_STEPS + 1 and 0 <= r["start_accuracy"] <= 1

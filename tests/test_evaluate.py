@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from sslcourse.evaluate import extract_features, few_label_subset, knn_accuracy, knn_predict, linear_probe
-from sslcourse.grading.knn import reference_knn
+from sslcourse.grading.checks.knn import reference_knn
 
 
 def clusters(n_per_class=60, classes=5, dim=16, spread=1.0, seed=0):

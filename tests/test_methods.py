@@ -8,7 +8,7 @@ from sslcourse.config import profile
 from sslcourse.methods import METHODS, build_method
 from sslcourse.methods.gan import (discriminator_loss, generator_loss, hinge_discriminator_loss,
                                    hinge_generator_loss)
-from sslcourse.grading.ntxent import reference_nt_xent
+from sslcourse.grading.checks.ntxent import reference_nt_xent
 from sslcourse.methods.simclr import nt_xent_loss
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from sslcourse.augment import SimCLRAugment
 from sslcourse.collapse import alignment, effective_rank, embedding_std, healthy_std, singular_values, uniformity
 from sslcourse.data import ImageDataset
-from sslcourse.grading.momentum import reference_byol_loss, reference_ema, reference_enqueue
+from sslcourse.grading.checks.momentum import reference_byol_loss, reference_ema, reference_enqueue
 from sslcourse.methods.byol import BYOL, byol_loss
 from sslcourse.methods.moco import MoCo, enqueue, moco_loss
 from sslcourse.methods.momentum import MomentumNetwork, ema_update, momentum_at

@@ -256,3 +256,22 @@ def test_the_protocol_trains_nothing_and_methods_evaluate_nothing():
 def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_lp_ft_starts_fine_tuning_from_the_frozen_probe_exactly(shapes_train):
+    """finetune's head_init="probe": the head is the protocol's linear probe with its standardisation folded in,
+    so before any step the model predicts what the probe predicts."""
+    from sslcourse.evaluate import extract_features, linear_probe
+    from sslcourse.methods.supervised import Supervised
+    from sslcourse.models import build_backbone
+    from sslcourse.runs import _init_head_from_probe
+
+    data = shapes_train.subset(300)
+    model = Supervised(build_backbone("small_convnet", seed=0), num_classes=10).eval()
+    _init_head_from_probe(model, data)
+    features = extract_features(model.encoder, data.images)
+    _, (head, mean, std) = linear_probe(features, data.labels, features, data.labels, return_model=True)
+    with torch.no_grad():
+        probe_says = head((features - mean) / std).argmax(1)
+        model_says = model(data.images.float() / 255).argmax(1)
+    assert torch.equal(probe_says, model_says)

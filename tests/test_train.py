@@ -309,3 +309,60 @@ def test_the_training_curve_is_a_mean_over_each_log_interval_not_a_staircase():
     assert [r["step"] for r in history.steps] == [2, 4, 6, 8, 10, 12]
     assert xs == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
     assert [r["steps_so_far"] for r in history.epochs] == [3.5, 9.5], "epoch rows keep the epoch's mean"
+
+
+class Overflows(Method):
+    """Two parts; the "big" part's first loss is so large that its fp16 gradients overflow at the scaler's
+    starting scale (2^16): the scaler must skip that part's step, and only that step."""
+
+    schedule = "cosine"
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(3, 1)
+        self.other = nn.Linear(3, 1)
+        self.calls = 0
+
+    def configure_optimizers(self, lr=None, weight_decay=None):
+        return {"big": torch.optim.SGD(self.encoder.parameters(), lr=1e-3),
+                "small": torch.optim.SGD(self.other.parameters(), lr=1e-3)}
+
+    def training_step(self, images, labels, part="main"):
+        x = images.float().mean((2, 3)) / 255  # (N, 3)
+        if part == "big":
+            self.calls += 1
+            scale = 1e4 if self.calls == 1 else 1.0  # 1e4 × 2^16 > fp16's largest number, 65504
+            return (self.encoder(x).float() * scale).pow(2).mean(), {}
+        return self.other(x).float().pow(2).mean(), {}
+
+
+def test_fp16_skips_only_the_overflowing_step_says_so_and_keeps_the_schedule_in_step(capsys):
+    import warnings
+
+    method = Overflows()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = fit(method, tiny_data(64), epochs=2, batch_size=32, progress=False, amp="fp16", lr=1e-3)
+    assert history.skipped_steps == 1, "the first step of the overflowing part is skipped, nothing else"
+    out = capsys.readouterr().out
+    assert "1 of 4 optimiser steps skipped (big): the fp16 gradients overflowed" in out
+    assert not [w for w in caught if "lr_scheduler.step()" in str(w.message)], \
+        "the schedule must not step before its optimiser did (PyTorch warns when it does)"
+    # the skipped part's cosine schedule took 3 of its 4 steps (no warm-up at 2 epochs): it ends at
+    # 0.5 (1 + cos(3π/4)) of its rate, not at 0 as it would had it stepped with the skipped step
+    assert history.epochs[-1]["lr"] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(3 * math.pi / 4)))
+
+
+def test_compiled_encoders_train_checkpoint_and_resume(tmp_path):
+    """The full profile's compile path (torch.compile of the encoder) through fit and a checkpoint: 'eager'
+    runs TorchDynamo's graph capture without the inductor code generation a GPU run would add."""
+    from sslcourse.models import build_backbone
+
+    data = tiny_data(64)
+    torch.manual_seed(0)
+    method = Supervised(build_backbone("resnet18_narrow", seed=0), num_classes=3)
+    fit(method, data, epochs=1, batch_size=32, progress=False, compile="eager", checkpoint=tmp_path / "c.pt")
+    again = Supervised(build_backbone("resnet18_narrow", seed=1), num_classes=3)
+    history = fit(again, data, epochs=1, batch_size=32, progress=False, compile="eager", checkpoint=tmp_path / "c.pt")
+    assert history.epochs and all(torch.equal(a, b) for a, b in zip(method.state_dict().values(),
+                                                                      again.state_dict().values()))

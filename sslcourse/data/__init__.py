@@ -178,4 +178,19 @@ def load_profile_data(profile, train_size: int | None = None) -> tuple[ImageData
         test = test.subset(SMOKE_SIZES["test"])
     if train_size:
         train = train.subset(train_size)
+    if len(test) < SMALL_TEST and not getattr(profile, "smoke", False):
+        print(small_data_note(len(train), len(test)))
     return train.to(profile.device), test.to(profile.device)
+
+
+SMALL_TEST = 1000  # below this many test images, accuracies carry a warning about their precision
+
+
+def small_data_note(n_train: int, n_test: int) -> str:
+    """What a small dataset's numbers can tell: an accuracy measured on ``n_test`` images is uncertain by about
+    ±sqrt(p(1-p)/n) (one standard error, largest at p = 0.5)."""
+    error = 100 * (0.25 / n_test) ** 0.5
+    return (f"note: {n_train} training and {n_test} test images — a test accuracy from {n_test} images is uncertain by "
+            f"about ±{error:.0f} points (one standard error), so differences smaller than about {2 * error:.0f} "
+            "points between encoders mean little here, and the lessons' claims (measured on shapes) are shown, "
+            "not judged")

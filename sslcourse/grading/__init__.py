@@ -5,29 +5,31 @@ In a notebook, after the exercise cell::
     from sslcourse.grading import check_weighted_knn_predict
     check_weighted_knn_predict(weighted_knn_predict)      # prints ✔/✘ per case, with hints
 
-From a shell: ``sslcourse grade exercises/00_knn.ipynb [--json]`` grades a notebook (or .py) with the
-same cases, the learner's code kept in an isolated worker process (see ``runner``'s docstring for the
-trust boundary); ``sslcourse grade SUBMISSIONS/ --exercise NN --out gradebook.csv`` grades a class
-(``batch``); ``--tests PRIVATE_DIR`` adds an instructor's hidden cases (``bank``);
-``sslcourse export-otter NN OUTDIR`` writes an otter-grader assignment (``otter``).
-Written answers ("## Written answer (graded by hand): …" cells) are listed for the teacher, with no
-automatic points (``written``).
-``exercises/`` is generated from ``solutions/`` (``make exercises``).
+From a shell: ``sslcourse grade exercises/00_knn.ipynb [--json]`` grades a notebook (or .py) with the same
+cases, the learner's code run in a sandbox; ``sslcourse grade SUBMISSIONS/ --exercise NN --out gradebook.csv``
+grades a class; ``--tests PRIVATE_DIR`` adds an instructor's hidden cases; ``sslcourse export-otter NN OUTDIR``
+writes an otter-grader assignment.
+
+Three folders, three concerns:
+
+* ``checks/`` — each exercise's cases and references (one module per exercise, ``checks/core.py`` the
+  machinery). A case calls ``fn`` and judges what comes back; it knows nothing of processes.
+* ``runner/`` — the isolated runner: a sandbox the operating system enforces, the worker that runs the
+  learner's code in it, and the typed messages between them. It knows no exercise.
+* ``classroom/`` — the class tools: grading a submission and a folder into a gradebook, the course's
+  integrity, hidden banks, written answers, the otter export, exercise generation.
+
+Adding an exercise is one file, ``checks/<topic>.py`` (``GRADED``, ``WRITTEN``, ``HELPERS``, ``random_cases``
+and its ``check_*`` functions, like ``checks/momentum.py``), and one line in ``EXERCISES`` below.
 """
 from __future__ import annotations
 
 import importlib
 
-from .core import CheckFailed, Report
-from .knn import check_cosine_similarity_matrix, check_leave_one_out_accuracy, check_weighted_knn_predict
-from .gan import check_discriminator_loss, check_generator_loss, check_optimal_value
-from .jigsaw import check_make_permutation_set, check_shuffle_tiles, check_tile_position_probs
-from .ntxent import check_alignment_uniformity, check_nt_xent_loss, check_simclr_views
-from .masking import check_masked_mse, check_random_block_mask, check_random_patch_mask, check_structure_mse
-from .momentum import check_byol_loss, check_ema_update, check_enqueue
-from .rotation import check_orientation_log_probs, check_rotate_batch
+from .checks.core import (PROPERTY, VALUE, Case, CheckFailed, Graded, LearnerError, Report, expect_close,
+                          expect_equal, expect_scalar, expect_tensor)
 
-# exercise number -> (module under sslcourse.grading, title)
+# exercise number -> (module under sslcourse.grading.checks, title)
 EXERCISES = {
     "00": ("knn", "The weighted kNN classifier, and choosing k without the test set"),
     "01": ("masking", "Masks, the masked reconstruction loss and the structure target"),
@@ -38,21 +40,30 @@ EXERCISES = {
     "06": ("momentum", "The momentum update, BYOL's loss and MoCo's queue"),
 }
 
+# course modules every exercise's graded code may use (`p = lesson_setup()` in the first cell); an exercise
+# adds its own in HELPERS (e.g. ("sslcourse.augment",)): modules that hold none of its answers
+COMMON_HELPERS = ("sslcourse.config", "sslcourse.claims")
 
-def _module(exercise: str):
+
+def exercise_module(exercise: str):
     if exercise not in EXERCISES:
         raise ValueError(f"unknown exercise {exercise!r}: known are {', '.join(EXERCISES)}")
-    return importlib.import_module(f"{__name__}.{EXERCISES[exercise][0]}")
+    return importlib.import_module(f"{__name__}.checks.{EXERCISES[exercise][0]}")
 
 
 def graded_functions(exercise: str) -> dict:
     """{function name: Graded(cases factory, returns)} for an exercise number such as "00"."""
-    return _module(exercise).GRADED
+    return exercise_module(exercise).GRADED
 
 
 def written_questions(exercise: str) -> tuple:
-    """The titles of the exercise's written answers, graded by hand (``written``): no automatic points."""
-    return tuple(getattr(_module(exercise), "WRITTEN", ()))
+    """The titles of the exercise's written answers, graded by hand: no automatic points."""
+    return tuple(getattr(exercise_module(exercise), "WRITTEN", ()))
+
+
+def helpers(exercise: str) -> tuple:
+    """The course modules the exercise's graded functions may use while graded (none of them holds an answer)."""
+    return COMMON_HELPERS + tuple(getattr(exercise_module(exercise), "HELPERS", ()))
 
 
 def random_cases(exercise: str, seed: int, repeats: int = 1) -> dict:
@@ -62,16 +73,21 @@ def random_cases(exercise: str, seed: int, repeats: int = 1) -> dict:
     g = torch.Generator().manual_seed(int(seed))
     bank: dict = {}
     for _ in range(repeats):
-        for name, cases in _module(exercise).random_cases(g).items():
+        for name, cases in exercise_module(exercise).random_cases(g).items():
             bank.setdefault(name, []).extend(cases)
     return bank
 
 
-__all__ = ["EXERCISES", "graded_functions", "written_questions", "random_cases", "Report", "CheckFailed",
-           "check_cosine_similarity_matrix", "check_weighted_knn_predict", "check_leave_one_out_accuracy",
-           "check_random_block_mask", "check_random_patch_mask", "check_masked_mse", "check_structure_mse",
-           "check_rotate_batch", "check_orientation_log_probs",
-           "check_make_permutation_set", "check_shuffle_tiles", "check_tile_position_probs",
-           "check_nt_xent_loss", "check_simclr_views", "check_alignment_uniformity",
-           "check_discriminator_loss", "check_generator_loss", "check_optimal_value",
-           "check_ema_update", "check_byol_loss", "check_enqueue"]
+def __getattr__(name: str):
+    """``from sslcourse.grading import check_nt_xent_loss``: the check of whichever exercise defines it."""
+    if name.startswith("check_"):
+        for number in EXERCISES:
+            fn = getattr(exercise_module(number), name, None)
+            if fn is not None:
+                return fn
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["EXERCISES", "graded_functions", "written_questions", "helpers", "random_cases", "Report",
+           "CheckFailed", "LearnerError", "Case", "Graded", "VALUE", "PROPERTY", "expect_close", "expect_equal",
+           "expect_scalar", "expect_tensor"]

@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.grading import EXERCISES, graded_functions, written_questions
-from sslcourse.grading.core import run_cases
-from sslcourse.grading.generate import BEGIN, END
-from sslcourse.grading.runner import grade_cells, read_submission
+from sslcourse.grading.checks.core import run_cases
+from sslcourse.grading.classroom.generate import BEGIN, END
+from sslcourse.grading.classroom.grade import grade_cells
+from sslcourse.grading.classroom.submission import read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -230,7 +231,7 @@ def test_a_typical_wrong_answer_fails(exercise, function, wrong, phrase):
 # ---- exercise 03: the paper's rule, the package's rule, the grader's reference ----
 
 def test_the_grader_reference_is_the_package_rule():
-    from sslcourse.grading.jigsaw import reference_permutation_set
+    from sslcourse.grading.checks.jigsaw import reference_permutation_set
     from sslcourse.pretext import make_permutation_set
 
     for n, t, seed in ((12, 5, 2), (20, 4, 7), (8, 6, 1), (24, 4, 0)):
@@ -242,7 +243,7 @@ def test_the_grader_reference_is_the_package_rule():
 @pytest.mark.parametrize("rule", ["mean", "maxmin"])
 def test_the_package_permutation_set_is_graded_by_its_rule(rule):
     """The package's default (Algorithm 1) earns full marks; its max–min variant gets the named message."""
-    from sslcourse.grading.jigsaw import MAX_MIN
+    from sslcourse.grading.checks.jigsaw import MAX_MIN
     from sslcourse.pretext import make_permutation_set
 
     def package(n, num_tiles=9, seed=0):
@@ -266,8 +267,8 @@ def test_every_exercise_asks_for_a_written_answer_graded_by_hand(exercise):
     assert questions, f"exercise {exercise} asks for no written answer"
     name = next(p.name for p in (ROOT / "solutions").glob(f"{exercise}_*.ipynb"))
     for folder, answered in (("solutions", True), ("exercises", False)):
-        code, cells = read_submission(ROOT / folder / name)
-        entries = __import__("sslcourse.grading.written", fromlist=["by_hand"]).by_hand(cells, questions)
+        cells = read_submission(ROOT / folder / name).cells
+        entries = __import__("sslcourse.grading.classroom.written", fromlist=["by_hand"]).by_hand(cells, questions)
         assert [e["question"] for e in entries] == list(questions)
         assert all(e["answered"] is answered and e["points"] == 0 for e in entries), (folder, entries)
         if answered:
@@ -275,11 +276,11 @@ def test_every_exercise_asks_for_a_written_answer_graded_by_hand(exercise):
 
 
 def test_written_answers_carry_no_points_and_are_marked_by_hand(capsys):
-    from sslcourse.grading.runner import print_report
+    from sslcourse.grading.classroom.grade import print_report
 
     path = ROOT / "solutions" / "05_gan.ipynb"
-    code, cells = read_submission(path)
-    report = grade_cells(code, "05", all_cells=cells)
+    sub = read_submission(path)
+    report = grade_cells(sub.code, "05", all_cells=sub.cells)
     assert report["score"] == report["max_score"] == sum(c.points for g in graded_functions("05").values()
                                                          for c in g.cases())
     assert [e["question"] for e in report["by_hand"]] == list(written_questions("05"))
@@ -290,7 +291,7 @@ def test_written_answers_carry_no_points_and_are_marked_by_hand(capsys):
 
 
 def test_a_heading_merged_into_another_cell_is_still_found():
-    from sslcourse.grading.written import by_hand
+    from sslcourse.grading.classroom.written import by_hand
 
     cells = [("markdown", "Some text.\n\n## Written answer (graded by hand): Why?\nExplain."),
              ("markdown", "Because."), ("code", "x = 1")]

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.grading import graded_functions
-from sslcourse.grading.core import run_cases
-from sslcourse.grading.momentum import reference_byol_loss, reference_ema, reference_enqueue
-from sslcourse.grading.runner import grade_path
+from sslcourse.grading.checks.core import run_cases
+from sslcourse.grading.checks.momentum import reference_byol_loss, reference_ema, reference_enqueue
+from sslcourse.grading.classroom.grade import grade_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

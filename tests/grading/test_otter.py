@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sslcourse.grading import graded_functions
-from sslcourse.grading.otter import export_otter, master_notebook
+from sslcourse.grading.classroom.otter import export_otter, master_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 OTTER = shutil.which("otter", path=str(Path(sys.executable).parent))

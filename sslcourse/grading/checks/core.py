@@ -4,8 +4,8 @@ A case is written as plain code against ``fn``, the learner's function *as the g
 
 * in a notebook's check cell, ``fn`` is a ``LocalFunction``: the real function, called on clones of the
   case's inputs;
-* under ``sslcourse grade``, ``fn`` is a ``sandbox.RemoteFunction``: each call is sent to the isolated
-  worker process, which runs the learner's function there and sends back only the raw output.
+* under ``sslcourse grade``, ``fn`` is a ``classroom.grade.RemoteFunction``: each call goes to the learner's
+  process (``grading.runner``), which runs the function there and sends back only the raw output.
 
 Either way the case's own inputs and references stay with the grader, outputs must be exactly
 ``torch.Tensor`` (or a pair of them where the function returns two), and the case raises
@@ -46,7 +46,8 @@ class LearnerError(Exception):
 
 
 class FunctionLost(BaseException):
-    """The worker stopped answering while running this function: ``reason`` is timeout, exit or garbled."""
+    """``fn`` can no longer be called (raised by whoever calls it for the cases): ``reason`` is "timeout",
+    "exit" (the function ended the process it ran in) or "garbled" (it broke the way its outputs come back)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -62,6 +63,10 @@ class GeneratorArg:
     def make(self):
         return torch.Generator().manual_seed(self.seed)
 
+    def as_data(self) -> dict:
+        """What it is, as data, for a function that runs elsewhere (the runner makes it there)."""
+        return {"$generator": self.seed}
+
 
 @dataclass(frozen=True)
 class AugmentArg:
@@ -74,6 +79,9 @@ class AugmentArg:
     def make(self):
         g = torch.Generator().manual_seed(self.seed)
         return lambda x: x + self.scale * torch.randn(x.shape, generator=g, dtype=x.dtype)
+
+    def as_data(self) -> dict:
+        return {"$noise": [self.seed, self.scale]}
 
 
 @dataclass
@@ -139,27 +147,27 @@ class Other:
         return f"<{self.type_name}>"
 
 
-def _plain(value):
-    if isinstance(value, dict) and "__other__" in value:
-        return Other(value["__other__"])
+def plain_output(value):
+    if isinstance(value, dict) and "$other" in value:
+        return Other(value["$other"])
     return value
 
 
 def check_output(function: str, value, returns: int):
     """Exactly ``torch.Tensor`` (returns=1) or a pair of them (returns=2); anything else fails the case."""
-    if isinstance(value, dict) and "__seq__" in value:
-        items = tuple(_plain(v) for v in value["items"])
+    if isinstance(value, dict) and "$seq" in value:
+        items = tuple(plain_output(v) for v in value["items"])
         if returns == 1:
-            raise CheckFailed(f"{function} returned a {value['__seq__']} of {len(items)}, not one tensor")
+            raise CheckFailed(f"{function} returned a {value['$seq']} of {len(items)}, not one tensor")
         if len(items) != returns:
-            raise CheckFailed(f"{function} should return {returns} tensors, got a {value['__seq__']} of "
+            raise CheckFailed(f"{function} should return {returns} tensors, got a {value['$seq']} of "
                               f"{len(items)}")
         for k, item in enumerate(items, 1):
             if not type(item) is torch.Tensor:
                 raise CheckFailed(f"item {k} of what {function} returned should be a torch.Tensor, got "
                                   f"{getattr(item, 'type_name', type(item).__name__)}")
         return items
-    value = _plain(value)
+    value = plain_output(value)
     if type(value) is not torch.Tensor:
         name = getattr(value, "type_name", type(value).__name__)
         if returns == 2:
@@ -173,11 +181,11 @@ def encode_local(value, top=True):
     """What the worker does to an output, done in-process: plain tensors are copied, the rest described."""
     if type(value) is torch.Tensor:
         if value.layout != torch.strided:
-            return {"__other__": f"{value.layout} tensor"}
+            return {"$other": f"{value.layout} tensor"}
         return value.detach().clone()
     if top and type(value) in (tuple, list):
-        return {"__seq__": type(value).__name__, "items": [encode_local(v, top=False) for v in value]}
-    return {"__other__": type(value).__name__}
+        return {"$seq": type(value).__name__, "items": [encode_local(v, top=False) for v in value]}
+    return {"$other": type(value).__name__}
 
 
 def _local_arg(arg):
@@ -255,14 +263,15 @@ def describe_error(info: dict, function: str) -> str:
         return f"{function} {info['message']}"
     text = f"raised {info['type']}: {info['message']}{info['where']}"
     if info["type"] == "NameError":
-        text += " (grading loads only the notebook's top-level imports, functions, classes and assignments)"
+        text += (" (grading loads only the notebook's definitions: imports, functions, classes and assignments, at the "
+                 "top level or inside if/with/try blocks)")
     if "can't allocate memory" in info["message"] or info["type"] == "MemoryError":
         text += " — over the grader's memory limit"
     return text
 
 
-LOST = {"timeout": "timed out", "exit": "ended the grading process (exit, crash or memory limit)",
-        "garbled": "broke the grader's channel"}
+LOST = {"timeout": "timed out", "exit": "ended its process (exit, crash or memory limit)",
+        "garbled": "broke the grader's channel (a message too large or not in the grader's format)"}
 
 
 def run_function_cases(function: str, fn, cases: list[Case]) -> list[Result]:

@@ -12,19 +12,19 @@ import importlib.util
 import secrets
 from pathlib import Path
 
-from .core import Case, GradingInputError
+from ..checks.core import Case, GradingInputError
 
 TEMPLATE = '''"""Hidden tests for exercise {nn} ({title}) — keep this file out of the students' reach.
 
 `sslcourse grade SUBMISSION --tests {folder}` adds these cases to the public ones. Cases run in the
-grading process: write them like those in sslcourse/grading/{module}.py (`fn` is the learner's function;
+grading process: write them like those in sslcourse/grading/checks/{module}.py (`fn` is the learner's function;
 raise CheckFailed with a message that teaches). VALUE cases gate the others: a function scores its
 PROPERTY cases only once all its VALUE cases pass.
 """
 import torch
 
 from sslcourse.grading import random_cases
-from sslcourse.grading.core import PROPERTY, VALUE, Case, CheckFailed, expect_close, expect_scalar, expect_tensor
+from sslcourse.grading import PROPERTY, VALUE, Case, CheckFailed, expect_close, expect_scalar, expect_tensor
 
 SEED = {seed}  # secret: change it every term; new inputs, the same rules
 
@@ -63,7 +63,9 @@ def hidden_cases(folder, exercise: str) -> dict:
         spec.loader.exec_module(module)
         bank = module.cases()
     except Exception as err:
-        raise GradingInputError(f"{path} failed: {type(err).__name__}: {err}") from None
+        old = " (banks written before the grader's folders: import from sslcourse.grading, not sslcourse.grading.core)" \
+            if "sslcourse.grading.core" in str(err) else ""
+        raise GradingInputError(f"{path} failed: {type(err).__name__}: {err}{old}") from None
     if not isinstance(bank, dict) or not all(isinstance(c, Case) for cs in bank.values() for c in cs):
         raise GradingInputError(f"{path}: cases() should return {{function name: [Case, ...]}}")
     for cs in bank.values():
@@ -74,7 +76,7 @@ def hidden_cases(folder, exercise: str) -> dict:
 
 def new_bank(folder) -> list[Path]:
     """Write bank_NN.py for every exercise, each with its own fresh secret seed; existing files are kept."""
-    from . import EXERCISES
+    from .. import EXERCISES
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ notebook with otter's cells around every graded function — ``# BEGIN QUESTION`
 ``# BEGIN SOLUTION`` (the answer, between otter's ``# BEGIN/END SOLUTION`` lines, which ``otter assign``
 replaces by ``...`` in the student version) and ``# BEGIN TESTS``: one exception-based test per case of the
 course's grader, each worth its points. A written answer becomes an otter manual question worth 0 points
-(graded by hand; its model answer is dropped from the student version). A test calls ``sslcourse.grading.otter.check``, which runs the same
+(graded by hand; its model answer is dropped from the student version). A test calls ``sslcourse.grading.classroom.otter.check``, which runs the same
 cases as ``sslcourse grade`` (value cases gate property cases, the hints come along as failure messages).
 
 Then, in OUTDIR/NN_topic::
@@ -22,7 +22,7 @@ import json
 import re
 from pathlib import Path
 
-from . import EXERCISES, graded_functions
+from .. import EXERCISES, graded_functions
 from .written import SOLUTION
 
 REQUIREMENT = "sslcourse @ git+https://github.com/sslcourse/sslcourse"
@@ -31,7 +31,7 @@ _RESULTS: dict = {}
 
 def check(exercise: str, function: str, index: int, fn) -> None:
     """The otter test for case ``index`` of ``function``: raises AssertionError with the message and hint."""
-    from .core import run_cases
+    from ..checks.core import run_cases
 
     g = graded_functions(exercise)[function]
     key = (exercise, function, id(fn))
@@ -55,7 +55,7 @@ def _test_cell(exercise: str, function: str, index: int, name: str, points: int)
     return _code(f'""" # BEGIN TEST CONFIG\npoints: {points}\nhidden: false\nfailure_message: "{_yaml(name)}"\n'
                  f'""" # END TEST CONFIG\n'
                  f"def test_{function}_{index}({function}):\n"
-                 f"    from sslcourse.grading.otter import check\n"
+                 f"    from sslcourse.grading.classroom.otter import check\n"
                  f"    check({exercise!r}, {function!r}, {index}, {function})\n")
 
 
@@ -116,7 +116,7 @@ def master_notebook(exercise: str, solution: Path) -> dict:
 
 
 def solutions_folder() -> Path:
-    folder = Path(__file__).resolve().parents[2] / "solutions"
+    folder = Path(__file__).resolve().parents[3] / "solutions"
     if not folder.is_dir():
         raise FileNotFoundError(f"no solutions/ beside the package ({folder}): export from a clone of the course")
     return folder

@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from ..pretext import all_permutations
+from ...pretext import all_permutations
 from .core import VALUE, Case, CheckFailed, Graded, expect_close, expect_equal, expect_tensor, inline_check
 
 MAX_MIN = ("your set follows the max–min rule (each new permutation as far as possible from its *nearest* chosen "

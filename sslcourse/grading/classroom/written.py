@@ -32,38 +32,6 @@ def _normal(title: str) -> str:
     return " ".join(title.lower().split())
 
 
-def typed_cells_of_notebook(nb: dict) -> list[tuple[str, str]]:
-    """[(cell type, source)] of a notebook's JSON, every cell in order (code cells end an answer)."""
-    cells = nb.get("cells")
-    if cells is None and isinstance(nb.get("worksheets"), list):
-        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", [])]
-    out = []
-    for c in cells if isinstance(cells, list) else []:
-        if not isinstance(c, dict):
-            continue
-        src = c.get("source", "")
-        src = "".join(s for s in src if isinstance(s, str)) if isinstance(src, list) else src
-        out.append((str(c.get("cell_type", "")), src if isinstance(src, str) else ""))
-    return out
-
-
-def cells_of_percent_script(text: str) -> list[tuple[str, str]]:
-    """[(cell type, source)] of a jupytext percent script: "# %% [markdown]" cells lose their "# " prefix."""
-    cells, kind, lines = [], "code", []
-    for line in text.splitlines():
-        header = re.match(r"^#\s*%%(.*)$", line)
-        if header:
-            cells.append((kind, "\n".join(lines)))
-            kind = "markdown" if re.search(r"\[(markdown|md)\]", header.group(1)) else "code"
-            lines = []
-        elif kind == "markdown":
-            lines.append(re.sub(r"^# ?", "", line))
-        else:
-            lines.append(line)
-    cells.append((kind, "\n".join(lines)))
-    return cells
-
-
 def _is_heading(source: str) -> bool:
     first = source.strip().splitlines()[:1]
     return bool(first) and first[0].lstrip().startswith("#")

@@ -161,12 +161,13 @@ def views_cases() -> list[Case]:
 
     def aligned(fn):
         images = torch.rand(6, 3, 8, 8)
-        v1, v2 = fn(images, AugmentArg(1))
+        v1, v2 = (expect_tensor(v, f"view{k}", (6, 3, 8, 8)) for k, v in enumerate(fn(images, AugmentArg(1)), 1))
         if (v1 - images).abs().max() > 0.1 or (v2 - images).abs().max() > 0.1:
             raise CheckFailed("view1[i] and view2[i] must both come from images[i] (same order, no shuffling)")
 
     def independent(fn):
-        v1, v2 = fn(torch.rand(6, 3, 8, 8), AugmentArg(2))
+        v1, v2 = (expect_tensor(v, f"view{k}", (6, 3, 8, 8)) for k, v in enumerate(fn(torch.rand(6, 3, 8, 8),
+                                                                                   AugmentArg(2)), 1))
         if torch.equal(v1, v2):
             raise CheckFailed("the two views are identical")
 
@@ -333,6 +334,8 @@ def check_simclr_views(fn):
 def check_alignment_uniformity(fn):
     return inline_check("alignment_uniformity", fn, au_cases(), returns=2)
 
+
+HELPERS = ("sslcourse.augment",)  # to_float and the augmentations: none of this exercise's answers
 
 GRADED = {"nt_xent_loss": Graded(ntxent_cases), "simclr_views": Graded(views_cases, returns=2),
           "alignment_uniformity": Graded(au_cases, returns=2)}
