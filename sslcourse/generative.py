@@ -12,12 +12,21 @@
    falls when samples look like real images *and* vary like them: a collapsed generator (small Σ_g)
    scores badly however good its few images are. With finitely many samples it is biased upwards:
    score a set of real images too, for the floor.
-2. **A classifier judge** (the "Inception score" idea, Salimans et al. 2016, read as two plain counts): the
+2. **Precision and recall** (Kynkäänniemi et al. 2019, "Improved precision and recall metric for assessing
+   generative models"): the share of samples that lie on the real images' feature manifold (a union of
+   k-nearest-neighbour balls around real features), and the share of real images that lie on the samples'
+   manifold. Real images score high on both, noise and an untrained generator near 0, a collapsed generator
+   keeps its precision and loses its recall (:func:`precision_recall`; :func:`density_coverage` is Naeem et
+   al.'s variant, robust to outlying samples).
+3. **A classifier judge** (the "Inception score" idea, Salimans et al. 2016, read as two plain counts): the
    supervised encoder, read out by the protocol's linear probe (:func:`probe_classifier`), classifies every
    sample; a sample is *recognised* when its top class has probability ≥ 0.5, and a class is *found* when
    at least 1 % of the samples are recognised as it. The share recognised asks "does it look like an
    object?", the classes found "all kinds, or a few?" (mode collapse). A judge is only as good as its
-   score on real images: score those with the same :class:`SampleJudge`.
+   score on real images: score those with the same :class:`SampleJudge`. It is easily fooled: a classifier is
+   confident about images unlike any it was trained on (with seed 1 the quick profile's judge is sure about
+   every sample of an *untrained* generator, more often than about real images; with seed 0 about none), so
+   lesson 05 measures realism with precision and recall and keeps this judge out of its claims.
 
 This module measures; it trains no method (the probe is the protocol's). The supervised encoder is passed
 in — ``sslcourse.runs.train_method("supervised", ...)`` gives one. Samples come from anything with a
