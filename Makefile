@@ -11,7 +11,7 @@ BUILD  ?= build
 TEST_CACHE := $(CURDIR)/$(BUILD)/test-cache
 PROFILE ?= quick
 
-.PHONY: help setup run site test unit notebooks lab sync exercises bench clean
+.PHONY: help setup run site test test-gpu-check test-full-smoke test-folder unit notebooks lab sync exercises bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -57,18 +57,29 @@ test: $(STAMP) $(IPYWIDGETS7)
 	rm -rf $(TEST_CACHE) $(REPORTS)
 	$(PY) tests/datasets.py cifar10 $(TEST_DATA)/cifar10
 	$(PY) tests/datasets.py photos $(TEST_DATA)/photos
-	@echo "== 1/4 unit tests, graders, and every lesson, exercise and solution in the quick profile"
-	$(TEST_ENV) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
+	@echo "== 1/2 unit tests, graders, and every lesson, exercise and solution in the quick profile"
+	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_CLAIMS_LOG=$(CURDIR)/$(REPORTS)/claims-quick.jsonl \
+		$(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
 		--durations=25 --junitxml=$(REPORTS)/1-quick.xml
-	@echo "== 2/4 the GPU check's dry run: the gpu profile's smoke run on the CPU (fp16, ResNet-18, CIFAR-10 files)"
+	@echo "== 2/2 three runs side by side (one worker each; each ends on one long lesson, so two of them fill the cores"
+	@echo "       while the third waits less): the GPU check's dry run, the full profile's smoke run, 300 photos"
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-gpu-check test-full-smoke test-folder
+
+# The gpu profile's smoke run on the CPU (fp16, narrow ResNet-18, CIFAR-10 files): every method, then every lesson,
+# exercise and solution, as benchmarks/gpu_check.sh runs them on a GPU.
+test-gpu-check: $(STAMP)
 	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(REPORTS)/2-gpu-check SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
-		NBVAL_ARGS="$(XDIST)" bash benchmarks/gpu_check.sh
-	@echo "== 3/4 the full profile's smoke run on the CPU"
-	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q $(XDIST) notebooks solutions exercises $(NBVAL) \
+		NBVAL_ARGS="-n 1" bash benchmarks/gpu_check.sh
+
+# The full profile's smoke run on the CPU (bf16): every lesson, exercise and solution.
+test-full-smoke: $(STAMP)
+	$(TEST_ENV) $(SMOKE_ENV) SSLCOURSE_PROFILE=full $(PY) -m pytest -q -n 1 notebooks solutions exercises $(NBVAL) \
 		--junitxml=$(REPORTS)/3-full-smoke.xml
-	@echo "== 4/4 every lesson on a folder of 300 photos (SSLCOURSE_DATASET=folder)"
+
+# Every lesson on a folder of 300 photos (SSLCOURSE_DATASET=folder, split 240/60), the quick profile.
+test-folder: $(STAMP)
 	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_DATASET=folder SSLCOURSE_ROOT=$(TEST_DATA)/photos \
-		$(PY) -m pytest -q $(XDIST) notebooks $(NBVAL) --junitxml=$(REPORTS)/4-folder.xml
+		$(PY) -m pytest -q -n 1 notebooks $(NBVAL) --junitxml=$(REPORTS)/4-folder.xml
 
 unit: $(STAMP)
 	SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_PROFILE=quick $(PY) -m pytest -q tests

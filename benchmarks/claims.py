@@ -41,8 +41,10 @@ def run(args) -> None:
             t0 = time.perf_counter()
             cmd = [sys.executable, "-m", "sslcourse", "course", "--out", str(out / f"course-{name}")]
             if args.only:
-                cmd += ["--only", *args.only]
+                cmd += ["--only", ",".join(args.only)]  # the course command takes 00,04
             done = subprocess.run(cmd, env=env, cwd=REPO)
+            if not log.with_suffix(".tmp").exists():
+                raise SystemExit(f"{name}: the course run recorded no claim (exit {done.returncode}): see its output above")
             log.with_suffix(".tmp").rename(log)
             print(f"{name}: {time.perf_counter() - t0:.0f} s, exit {done.returncode}")
 

@@ -2,7 +2,7 @@
 # The GPU figures of BENCHMARKS.md, in one go, on a machine with a CUDA GPU and no network.
 # CIFAR-10 comes from the JPEG archive (an ImageFolder): put cifar10-full-jpeg.tar.gz in data/.
 #   bash benchmarks/run_gpu_benchmarks.sh [OUT_DIR]            (add SIMCLR_EPOCHS=500 for the long SimCLR run)
-set -u
+set -euo pipefail  # a failed step stops the script and says so (tee no longer hides the exit status)
 out=${1:-build/gpu}
 mkdir -p "$out" data
 [ -d data/cifar10/train ] || { mkdir -p data/cifar10 && tar xzf data/cifar10-full-jpeg.tar.gz -C data/cifar10; }
@@ -14,7 +14,7 @@ python3 benchmarks/gpu_throughput.py --dataset folder --root $root 2>&1 | tee "$
 python3 benchmarks/augment.py --device cuda --workers "$(nproc)" 2>&1 | tee "$out/augment.txt"
 python3 benchmarks/models.py --device cuda --backbone resnet18 --batch-size 512 2>&1 | tee "$out/models.txt"
 python3 benchmarks/train_loop.py --profile full --dataset folder --root $root --device cuda --images 20480 2>&1 | tail -5 | tee "$out/train_loop.txt"
-for m in supervised inpainting rotation jigsaw gan; do   # the full profile runs unchanged
+for m in supervised inpainting rotation jigsaw simclr gan moco byol; do   # every method, the full profile unchanged
   python3 -m sslcourse train $m --profile full --dataset folder --root $root --epochs 2 --quiet \
     --out "$out/train-$m.json" 2>&1 | tail -4 | tee -a "$out/full-profile.txt"
 done

@@ -216,5 +216,8 @@ def _log(c: Claim, where) -> None:
            "holds": c.holds, "judged": c.judged, "margin": c.margin, "got": c.got, "expected": c.expected,
            "where": where, "profile": p.name, "dataset": p.dataset, "precision": p.precision,
            "seed": _run("seed"), "smoke": getattr(p, "smoke", False)}
-    with open(path, "a", encoding="utf-8") as f:
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:  # one short line per write: concurrent runs do not interleave
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
