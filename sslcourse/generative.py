@@ -15,9 +15,9 @@
 2. **Precision and recall** (Kynkäänniemi et al. 2019, "Improved precision and recall metric for assessing
    generative models"): the share of samples that lie on the real images' feature manifold (a union of
    k-nearest-neighbour balls around real features), and the share of real images that lie on the samples'
-   manifold. Real images score high on both, noise and an untrained generator near 0, a collapsed generator
-   keeps its precision and loses its recall (:func:`precision_recall`; :func:`density_coverage` is Naeem et
-   al.'s variant, robust to outlying samples).
+   manifold. Real images score high on both, noise near 0 on both; a collapsed generator keeps its precision
+   and loses its recall — an untrained one, painting nearly one image, can score precision 1 and recall 0
+   (:func:`precision_recall`; :func:`density_coverage` is Naeem et al.'s variant, robust to outlying samples).
 3. **A classifier judge** (the "Inception score" idea, Salimans et al. 2016, read as two plain counts): the
    supervised encoder, read out by the protocol's linear probe (:func:`probe_classifier`), classifies every
    sample; a sample is *recognised* when its top class has probability ≥ 0.5, and a class is *found* when
