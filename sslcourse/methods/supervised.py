@@ -37,7 +37,7 @@ class Supervised(Method):
 RECIPES = {
     # quick: the ceiling trained to convergence at a lesson's budget (about 70 s on 2 cores). Seed 0, shapes, kNN /
     # linear probe: 4 epochs 71.5 / 79.0 % (train accuracy 73 %), 12 epochs 89.4 / 91.5 %, 24 epochs 92.6 / 93.7 %
-    # (train 95 %); 48 epochs adds about 2 points for twice the time (BENCHMARKS.md).
+    # (train 95 %); 48 epochs 95.2 / 96.0 % (train 97 %): 2-3 points more for twice the time (BENCHMARKS.md).
     "quick": dict(epochs=24, batch_size=256, lr=2e-3),
     # gpu: about 1.5 s per epoch on an H100 (35,300 images/s measured in the full profile)
     "gpu": dict(epochs=15, batch_size=512, lr=4e-3),
