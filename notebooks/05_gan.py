@@ -19,9 +19,10 @@
 #
 # You will: derive the objective and its optimal discriminator, see why generators use the non-saturating loss,
 # fix the checkerboard that DCGAN's upsampling paints, **measure** samples the way the field does (a Fréchet
-# distance and a classifier judge, built from the course's own supervised network), train a DCGAN with `fit`
-# (two optimisers, one loop), provoke the classic failures and watch the measures catch them, walk through the
-# latent space, and evaluate the discriminator's features.
+# distance, precision and recall, in the features of the course's own supervised network), train a DCGAN with
+# `fit` (two optimisers, one loop), provoke the classic failures and watch the measures catch them, meet the
+# stabilisers practitioners reach for first, walk through the latent space, and evaluate the discriminator's
+# features.
 
 # %%
 import subprocess
@@ -227,10 +228,11 @@ claim("an untrained resize + conv generator does not (power below real images')"
       board["real"], fmt="{:.2f}", where="any")
 
 # %% [markdown]
-# ## 3. Measuring samples: a Fréchet distance and a classifier judge
+# ## 3. Measuring samples: a Fréchet distance, precision and recall
 # Looking at samples is necessary and not enough: a picture of 16 samples cannot tell variety from noise, nor
-# show a collapse onto a few kinds of image. The field measures two things, and so do we — with the course's
-# **supervised** network of lesson 00 (its checkpoint is reused; nothing is downloaded):
+# show a collapse onto a few kinds of image. The field measures how close the samples are to real images, and
+# so do we — in the features of the course's **supervised** network of lesson 00 (its checkpoint is reused;
+# nothing is downloaded):
 #
 # * **Fréchet distance** (Heusel et al. 2017; "FID" with Inception-v3's features). Fit a Gaussian to the encoder's
 #   features of real images, $(\mu_r, \Sigma_r)$, and one to those of generated images, $(\mu_g, \Sigma_g)$:
@@ -238,9 +240,17 @@ claim("an untrained resize + conv generator does not (power below real images')"
 #   It is the squared distance between the means plus how differently the two clouds spread: low only when samples
 #   look like real images *and* vary like them. With finitely many samples it is biased upwards — two sets of
 #   real images give the floor. Lower is better; values compare within the course only (other features than FID's).
-# * **A classifier judge**: the supervised encoder read out by the protocol's linear probe classifies every sample.
-#   A sample is *recognised* when the judge's top probability is at least 0.5; a class is *found* when at least 1 %
-#   of the samples are recognised as it. A judge is only as good as its score on real images — so we score those too.
+# * **Precision and recall** (Kynkäänniemi et al. 2019) split that one number in two. Around each real image's
+#   features draw a ball reaching to its 3rd-nearest real neighbour: their union is an estimate of where real
+#   images live. **Precision** is the share of samples that fall inside it (do they look real?); **recall** the
+#   share of real images that fall inside the same kind of union built around the samples (can the generator make
+#   every kind of real image?). Both lie between 0 and 1; a collapsed generator keeps its precision and loses its
+#   recall.
+#
+# A measure is only as good as its scores on images we know the answer for: held-out real images must score well,
+# noise and an untrained generator badly. Why not simply ask the supervised classifier whether it recognises a
+# sample? Because a classifier can be confident about images unlike any it was trained on — the last column shows
+# how often it is sure (top probability at least 0.5) about each set.
 
 # %%
 from sslcourse.generative import SampleJudge, probe_classifier
@@ -248,26 +258,45 @@ from sslcourse.runs import train_method
 
 supervised, _, _ = train_method("supervised", p, train, seed=SEED)  # lesson 00's run: loaded when it ran before
 judge = SampleJudge(probe_classifier(supervised.encoder, train), test.images)  # real reference: the test split
-N_SCORED = 1000
-real_scores = judge.score(train.images[:N_SCORED])
-print(f"{N_SCORED} real training images against the test split: Fréchet distance {real_scores['fd']:.2f} (the floor), "
-      f"recognised {real_scores['recognised']:.0%}, classes found {real_scores['classes_found']} of {len(train.classes)}")
+N_SCORED = min(1000, len(train), len(test))
+score = judge.monitor(N_SCORED, seed=SEED)  # scores method.sample(N_SCORED, z), the same z every time
+random_gan = plan_run("gan", p, train, seed=SEED + 1).build()  # built, never trained (its D serves in section 8)
+noise = torch.rand(N_SCORED, *train.images.shape[1:], generator=torch.Generator("cpu").manual_seed(SEED))
+references = {"real images": judge.score(train.images[:N_SCORED]), "uniform noise": judge.score(noise),
+              "random-init G": score(random_gan)}
+real_scores = references["real images"]
+for name, s in references.items():
+    print(f"{name:<14} Fréchet distance {s['fd']:7.2f}   precision {s['precision']:.2f}   recall {s['recall']:.2f}"
+          f"   (the classifier is sure about {s['recognised']:.0%})")
 
 # %%
-claim("the judge recognises most real images", real_scores["recognised"], ">", 0.5, fmt="{:.0%}")
-claim("the judge finds every class among real images", real_scores["classes_found"], ">=", len(train.classes),
-      fmt="{:.0f}")
+claim("real images score high precision and recall (both above 0.7)", min(real_scores["precision"],
+      real_scores["recall"]), ">", 0.7, fmt="{:.2f}")
+claim("noise and the random-init generator score a recall below 0.1",
+      max(references[o]["recall"] for o in ("uniform noise", "random-init G")), "<", 0.1, fmt="{:.2f}")
+claim("real images' Fréchet distance (the floor) is under a tenth of noise's and the random-init generator's",
+      real_scores["fd"] / min(references[o]["fd"] for o in ("uniform noise", "random-init G")), "<", 0.1,
+      fmt="{:.3f}×")
 
 # %% [markdown]
+# Real images lie on their own manifold and cover it (precision and recall both above 0.7; not 1, since 1,000
+# images only sketch it); noise and an untrained generator cover almost none of it (recall below 0.1), and their
+# Fréchet distance is more than ten times the floor. Precision alone can be fooled: an untrained generator paints
+# nearly the same image a thousand times, and wherever that one image lands, all its samples land with it — in
+# some runs (try `SSLCOURSE_SEED=1`) inside the ball of a real image, for a precision near 1 beside a recall near
+# 0. That is mode collapse at its most extreme; read precision with recall. Compare the last column across seeds
+# too: how sure the classifier is about noise and the untrained generator's blobs swings from run to run, at times
+# above its confidence about real images. Confidence is not realism, so the course measures with the three numbers
+# above.
+
 # ## 4. Training: two optimisers, one loop
 # The method declares two optimisers (Adam, β₁ = 0.5, as in DCGAN); `fit` steps them in turn on every batch —
 # first $D$ on real images and detached fakes, then $G$ through $D$. After every epoch we sample a fixed batch of
-# noise for the pictures, and score 1,000 samples with the judge.
+# noise for the pictures, and score 1,000 samples: Fréchet distance, precision and recall.
 
 # %%
 fixed_z = torch.randn(16, method.z_dim, generator=torch.Generator("cpu").manual_seed(0)).to(p.device)
 samples_per_epoch = []
-score = judge.monitor(N_SCORED, seed=SEED)
 
 
 def each_epoch(method):
@@ -278,11 +307,9 @@ def each_epoch(method):
 
 
 history = run.fit(method, train, eval_fn=each_epoch)  # a rerun loads it (lesson 08 too)
-if not samples_per_epoch:  # loaded from the checkpoint: one picture to show; the scores are in its history
-    scores = each_epoch(method)
-    if history.last("fd") is None:  # trained by lesson 08, without the judge: score the final generator
-        history.epochs[-1].update(scores)
-final = {k: history.last(k) for k in ("fd", "recognised", "classes_found")}
+if not samples_per_epoch:  # loaded from a checkpoint: one picture to show, the final generator scored by this judge
+    history.epochs[-1].update(each_epoch(method))  # (the earlier epochs' scores are the training run's judge's)
+final = {k: history.last(k) for k in ("fd", "precision", "recall")}
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.2))
@@ -295,9 +322,12 @@ lines = axes[2].plot(epochs, fd, "o-", label="Fréchet distance (left)")
 lines.append(axes[2].axhline(real_scores["fd"], ls=":", color="gray", label="real images (floor)"))
 axes[2].set_xlabel("epoch")
 right = axes[2].twinx()
-lines += right.plot(*history.series("classes_found", per="epochs"), "s--", color="C2", label="classes found (right)")
-right.set_ylim(0, len(train.classes) + 0.5)
-axes[2].legend(handles=lines, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+axes[2].set_ylabel("Fréchet distance")
+for key, style, colour in (("precision", "s--", "C2"), ("recall", "^--", "C3")):
+    lines += right.plot(*history.series(key, per="epochs"), style, color=colour, label=f"{key} (right)")
+right.set_ylim(0, 1.05)
+right.set_ylabel("precision, recall")
+axes[2].legend(handles=lines, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
 axes[2].set_title("sample quality per epoch")
 plt.tight_layout()
 plt.show()
@@ -306,47 +336,45 @@ show_rows({f"epoch {i + 1}" if len(samples_per_epoch) > 1 else "final": s[:10]
 plt.show()
 
 # %%
-print(f"Fréchet distance per epoch: {', '.join(f'{v:.1f}' for v in fd)}; recognised {final['recognised']:.0%} "
-      f"of the samples, classes found {final['classes_found']} of {len(train.classes)}")
-if len(fd) > 1:  # trained here (a checkpoint loaded from lesson 08 has no per-epoch scores)
+print(f"Fréchet distance per epoch: {', '.join(f'{v:.1f}' for v in fd)}; precision {final['precision']:.2f}, "
+      f"recall {final['recall']:.2f} (real images {real_scores['precision']:.2f}, {real_scores['recall']:.2f})")
+if len(samples_per_epoch) > 1:  # trained here, scored by this judge every epoch
     claim("the Fréchet distance falls by more than half during training", fd[-1] / fd[0], "<", 0.5, fmt="{:.2f}×")
-claim("the judge finds at least 8 of the 10 classes among the samples", final["classes_found"], ">=", 8, fmt="{:.0f}")
-claim("it recognises fewer samples than real images", final["recognised"], "<", real_scores["recognised"], fmt="{:.0%}")
 claim("the distance stays more than 5 times the floor of real images", final["fd"] / real_scores["fd"], ">", 5,
       fmt="{:.0f}×")
+claim("most samples land on the real images' manifold (precision above 0.5)", final["precision"], ">", 0.5,
+      fmt="{:.2f}")
+claim("recall stays below real images'", final["recall"], "<", real_scores["recall"], fmt="{:.2f}")
 
 # %% [markdown]
-# What does training buy? The same generator at random init, scored on the same noise — the baseline every number
-# above should be read against:
+# What does training buy? The same generator at random init (section 3), scored on the same noise — the baseline
+# every number above should be read against:
 
 # %%
-random_gan = plan_run("gan", p, train, seed=SEED + 1).build()  # built, never trained (its D serves in section 7)
-untrained_scores = score(random_gan)
+untrained_scores = references["random-init G"]
 with torch.no_grad():
     trained_board = checkerboard(method.sample(256, z16).cpu())
 for name, s in {"random-init G": untrained_scores, "trained G": final, "real images": real_scores}.items():
-    print(f"{name:<14} Fréchet distance {s['fd']:7.2f}   recognised {s['recognised']:4.0%}   "
-          f"classes found {s['classes_found']}")
+    print(f"{name:<14} Fréchet distance {s['fd']:7.2f}   precision {s['precision']:.2f}   recall {s['recall']:.2f}")
 print(f"checkerboard power of the trained generator's samples {trained_board:.2f} (real images {board['real']:.2f})")
 
 # %%
 claim("training more than halves the Fréchet distance of the random-init generator", final["fd"] / untrained_scores["fd"],
       "<", 0.5, fmt="{:.2f}×")
-claim("the trained generator's samples cover more classes than the random-init generator's", final["classes_found"],
-      ">", untrained_scores["classes_found"], fmt="{:.0f}")
+claim("training lifts recall above the random-init generator's", final["recall"], ">", untrained_scores["recall"],
+      fmt="{:.2f}")
 claim("the trained resize-conv generator paints no checkerboard (power within 2× of real images')",
       trained_board / board["real"], "<", 2, fmt="{:.2f}×")
 
 # %% [markdown]
 # Look at the last row: a ground and a sky, and a blurred object in between — no learner would mistake them for
 # the real scenes yet. The numbers say the same and say more: the Fréchet distance falls by more than half over
-# training, to less than half of the random-init generator's, and the judge finds at least 8 of the 10 classes among
-# the samples it recognises, more than among the random-init generator's — variety, not one kind of image. It
-# recognises fewer samples than real images, and the distance stays far above the floor of real images (more than
-# 5 times it): these are not yet real-looking images. No checkerboard either: the trained
-# generator's power at the checkerboard frequency stays within twice that of real images. A judge alone can be
-# fooled — a generator that paints one class convincingly is "recognised" often — so read it together with the
-# distance. BENCHMARKS.md has the figures of other recipes and of DCGAN as published (transposed convolutions).
+# training, to less than half of the random-init generator's, and most samples now land on the real images'
+# manifold (precision above 0.5). Recall stays below real images': the generator makes some kinds of image and
+# misses others. The distance stays far above the floor of real images (more than 5 times it): these are not yet
+# real-looking images. No checkerboard either: the trained generator's power at the checkerboard frequency stays
+# within twice that of real images. BENCHMARKS.md has the figures of other recipes and of DCGAN as published
+# (transposed convolutions).
 #
 # Are they copies? Each sample next to its nearest training image (in pixels):
 
@@ -370,12 +398,11 @@ claim("no sample is a copy of a training image (each is farther from it than hal
 # ## 5. How GANs fail — and how the measures see it
 # ### Mode collapse
 # **The code as written**: a training loop in which $D$ stops learning — here its learning rate is 0 — while $G$
-# goes on, starting from the trained pair above.
+# goes on, starting from the trained pair above. So that one short run (`recipe["ablation_epochs"]` epoch(s) on a
+# quarter of the data) shows what a long one would, $G$ learns 5 times faster than in the recipe.
 #
-# **What happens**: the samples start to converge on the few kinds of image that this $D$ likes best, and the
-# Fréchet distance rises. In this short run (`recipe["ablation_epochs"]` epoch(s) on a quarter of the data) the
-# collapse has only begun, and whether whole classes vanish yet varies from run to run: give the frozen-$D$ run more
-# epochs and watch the classes found.
+# **What happens**: the samples converge on the few kinds of image that this $D$ likes best: recall falls and
+# the Fréchet distance rises. Give the frozen-$D$ run more epochs and watch recall sink further.
 
 # %%
 import copy
@@ -385,6 +412,7 @@ from sslcourse.train import fit
 quarter = train.subset(len(train) // 4, seed=SEED)
 frozen_d = copy.deepcopy(method)
 frozen_d.lr_d = 0.0  # the bug: D no longer learns
+frozen_d.lr_g = 5 * recipe["lr_g"]  # and G races ahead: the collapse of a long run, in one short one
 fit(frozen_d, quarter, recipe["ablation_epochs"], batch_size=recipe["batch_size"], device=p.device, amp=p.amp,
     seed=SEED, progress=False)
 collapsed = score(frozen_d)
@@ -392,9 +420,10 @@ with torch.no_grad():
     show_rows({"trained pair": method.sample(10, fixed_z[:10]).cpu(),
                "D frozen": frozen_d.sample(10, fixed_z[:10]).cpu()}, ncols=10, scale=1.0)
 plt.show()
-print(f"D frozen: classes found {final['classes_found']} -> {collapsed['classes_found']}, "
-      f"Fréchet distance {final['fd']:.1f} -> {collapsed['fd']:.1f}")
-claim("with D frozen the Fréchet distance rises", collapsed["fd"], ">", final["fd"], fmt="{:.1f}")
+print(f"D frozen: recall {final['recall']:.2f} -> {collapsed['recall']:.2f}, precision {final['precision']:.2f} -> "
+      f"{collapsed['precision']:.2f}, Fréchet distance {final['fd']:.1f} -> {collapsed['fd']:.1f}")
+claim("with D frozen, recall falls", collapsed["recall"], "<", final["recall"], fmt="{:.2f}")
+claim("with D frozen, the Fréchet distance rises", collapsed["fd"], ">", final["fd"], fmt="{:.1f}")
 
 # %% [markdown]
 # **Why**: against a fixed $D$, the generator's loss $-\log D(G(z))$ is smallest when *every* $z$ maps to the one
@@ -409,11 +438,13 @@ claim("with D frozen the Fréchet distance rises", collapsed["fd"], ">", final["
 # **The code as written**: give $D$ a learning rate ten times $G$'s.
 #
 # **What happens**: $D(G(z))$ sinks lower and the generator's loss grows; trained from scratch on an eighth of the
-# data for a short run, next to the same run with the recipe's balanced rates (both runs are too short for their
-# samples to tell apart: here the two players' numbers are what to read):
+# data for a short run, next to the same run with the recipe's balanced rates — and a third run, too fast a $D$
+# again but spectrally normalised (section 6). The runs are too short for their samples to tell apart: here the
+# two players' numbers are what to read.
 
 # %%
-runs = {"lr_D = 10 × lr_G": dict(lr_d=10 * recipe["lr_g"]), "balanced (recipe)": {}}
+runs = {"lr_D = 10 × lr_G": dict(lr_d=10 * recipe["lr_g"]), "balanced (recipe)": {},
+        "lr_D = 10 × lr_G, SN": dict(lr_d=10 * recipe["lr_g"], spectral_norm=True)}
 short = {}
 eighth = train.subset(len(train) // 8, seed=SEED)
 for name, change in runs.items():
@@ -421,17 +452,59 @@ for name, change in runs.items():
     h = r.fit(r.build(), eighth, progress=False)
     short[name] = {"D(G(z))": h.last("d_fake"), "D(x)": h.last("d_real"), "G loss": h.last("loss_g")}
     print(f"{name:<18} " + "   ".join(f"{k} = {v:.3f}" for k, v in short[name].items()))
-strong, fair = short["lr_D = 10 × lr_G"], short["balanced (recipe)"]
+strong, fair, normalised = short["lr_D = 10 × lr_G"], short["balanced (recipe)"], short["lr_D = 10 × lr_G, SN"]
 claim("with lr_D = 10 × lr_G, D(G(z)) sinks", strong["D(G(z))"], "<", fair["D(G(z))"], fmt="{:.3f}")
 claim("with lr_D = 10 × lr_G, G's loss grows", strong["G loss"], ">", fair["G loss"], fmt="{:.3f}")
+claim("spectral normalisation holds the fast D back: D(G(z)) stays above the plain fast D's",
+      normalised["D(G(z))"], ">", strong["D(G(z))"], fmt="{:.3f}")
 
 # %% [markdown]
 # **Why**: $D$ adapts faster than $G$ can follow; its decision boundary moves before $G$ has used the last one, and
 # with $D(G(z)) \approx 0$ the gradient $G$ receives points at whatever $D$ happens to dislike most right now.
 # **The fix**: balance the two players — equal rates here; spectral normalisation of $D$'s weights (Miyato et al.
-# 2018) limits how sharp $D$ can become whatever its rate.
+# 2018) limits how sharp $D$ can become whatever its rate: with it, the same fast $D$ leaves $D(G(z))$ higher.
 #
-# ## 6. Walking through the latent space
+# ## 6. Stabilisers: what each one buys
+# Three changes are what practitioners reach for first when a GAN trains badly; the course's `GAN` has each as an
+# option of `plan_run("gan", ...)`:
+#
+# * **Spectral normalisation** of $D$ (`spectral_norm=True`; Miyato et al. 2018): every weight matrix $W$ is divided
+#   by its largest singular value $\sigma(W)$ (of a convolution's kernel reshaped to a matrix), estimated by one
+#   step of power iteration per training step. No layer can then stretch a change of its input by much, and $D$
+#   cannot grow arbitrarily sharp however fast it learns. Batch norm leaves $D$ (it would undo the bound).
+# * **The hinge loss** (`loss="hinge"`; Lim & Ye 2017, used by SN-GAN and BigGAN):
+#   $L_D = \mathbb E[\max(0, 1 - \ell(x))] + \mathbb E[\max(0, 1 + \ell(G(z)))]$, $L_G = -\mathbb E[\ell(G(z))]$.
+#   A real image whose logit is already above 1 adds nothing to $D$'s loss: $D$ stops pushing logits it already
+#   gets right towards $\pm\infty$.
+# * **A moving average of $G$'s weights** (`ema=0.999`; Karras et al. 2018, Yazıcı et al. 2019): after every step
+#   $\theta_\text{ema} \leftarrow d\,\theta_\text{ema} + (1 - d)\,\theta$, and samples come from
+#   $\theta_\text{ema}$. $G$'s weights circle around a good point as the game goes back and forth; their average
+#   sits nearer its centre.
+#
+# The spectral norm first, measured: after the power iterations of a few forward passes, each layer's largest
+# singular value, computed exactly by `torch.linalg`:
+
+# %%
+sn_gan = plan_run("gan", p, train, seed=SEED, spectral_norm=True).build()
+with torch.no_grad():
+    for _ in range(30):  # each forward pass in training mode refines the estimate of σ(W) by one power iteration
+        sn_gan.discriminator(train.images[:64].to(p.device).float() / 255 * 2 - 1)
+sn_gan.eval()
+sigmas = [torch.linalg.matrix_norm(m.weight.detach().flatten(1).float(), ord=2).item()
+          for m in sn_gan.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+print("largest singular value of each of D's layers:", [round(v, 3) for v in sigmas])
+claim("every layer of the spectrally normalised D has a largest singular value within 5 % of 1",
+      max(abs(v - 1) for v in sigmas), "<", 0.05, fmt="{:.3f}", where="always")
+
+# %% [markdown]
+# What the three buy is a question for long runs: in the lesson's few minutes of training $G$ is still improving
+# fast at the end, so an average of its recent weights lags behind it, and a $D$ held back by spectral
+# normalisation teaches $G$ more slowly. `benchmarks/gan_quality.py` trains each variant at the lesson's budget and
+# scores it with this lesson's measures; BENCHMARKS.md has its table. Try one here: `plan_run("gan", p, train,
+# seed=SEED, ema=0.999)` and the training cell of section 4 — `method.sample(n, z, ema=False)` samples $G$ as
+# trained, beside its average.
+#
+# ## 7. Walking through the latent space
 # Interpolate between two noise vectors: a smooth change of the image means $G$ has organised its latent space,
 # rather than memorising separate pictures.
 
@@ -450,7 +523,7 @@ claim("the image changes smoothly along the walk: no step is half the distance b
       steps.max().item() / (walk[-1] - walk[0]).norm().item(), "<", 0.5, fmt="{:.2f}", where="any")
 
 # %% [markdown]
-# ## 7. The discriminator as a feature extractor
+# ## 8. The discriminator as a feature extractor
 # Following Radford et al., each of $D$'s stages is max-pooled to a 2×2 grid and the three are concatenated. We
 # compare it with the *same* architecture at random init, and — for scale — with the course's backbone baselines.
 
@@ -460,7 +533,7 @@ from sslcourse.plots import plot_bars, results_table
 from sslcourse.runs import baseline
 
 results = {
-    "random-init D": evaluate_encoder(random_gan.encoder, train, test),  # the random-init pair of section 4
+    "random-init D": evaluate_encoder(random_gan.encoder, train, test),  # the random-init pair of section 3
     "GAN discriminator": evaluate_encoder(method.encoder, train, test),
     "random-init backbone": baseline("random", p, train, test, seed=SEED),
     "supervised backbone": baseline("supervised", p, train, test, seed=SEED),
@@ -487,11 +560,12 @@ claim("the supervised backbone stays ahead", results["supervised backbone"]["lin
 #   the Fréchet distance per epoch.
 # * `non_saturating=False`: watch `loss_g` and the samples stall.
 # * Change `lr_d` and `lr_g`, or the batch size; which setting keeps D(x) and D(G(z)) apart but not at 1 and 0?
-# * `spectral_norm=True`: a discriminator that cannot become arbitrarily sharp.
+# * `spectral_norm=True`, `loss="hinge"`, `ema=0.999` (section 6), alone and together, for more epochs than the
+#   recipe's: which one lowers the Fréchet distance, and after how many?
 # * **Exercise 05** (`exercises/05_gan.ipynb`): write `discriminator_loss` and `generator_loss` from logits, and V(D*, G) from log-densities (`optimal_value`), finite where densities underflow.
 #
-# **What failure looks like:** D(x) → 1 and D(G(z)) → 0 with a growing G loss (D wins; G gets no signal); the
-# judge's classes found falling while the samples look alike (mode collapse); a Fréchet distance that stops falling;
+# **What failure looks like:** D(x) → 1 and D(G(z)) → 0 with a growing G loss (D wins; G gets no signal); recall
+# falling while precision holds and the samples look alike (mode collapse); a Fréchet distance that stops falling;
 # samples with the right layout but wrong colour range (real images left in [0, 1] while G's tanh outputs
 # [−1, 1]); a fine checkerboard over every sample (transposed convolutions); `nan` losses (a `log(sigmoid)` somewhere).
 
@@ -500,6 +574,6 @@ from sslcourse.course import record_results
 
 record_results("05_gan", {k: results[k] for k in ("random-init D", "GAN discriminator")},
                profile=p.name, dataset=train.name,
-               samples={"frechet_distance": final["fd"], "recognised": final["recognised"],
-                        "classes_found": final["classes_found"], "real_frechet_floor": real_scores["fd"],
-                        "real_recognised": real_scores["recognised"]})
+               samples={"frechet_distance": final["fd"], "precision": final["precision"], "recall": final["recall"],
+                        "real_frechet_floor": real_scores["fd"], "real_precision": real_scores["precision"],
+                        "real_recall": real_scores["recall"]})

@@ -12,12 +12,21 @@
    falls when samples look like real images *and* vary like them: a collapsed generator (small Σ_g)
    scores badly however good its few images are. With finitely many samples it is biased upwards:
    score a set of real images too, for the floor.
-2. **A classifier judge** (the "Inception score" idea, Salimans et al. 2016, read as two plain counts): the
+2. **Precision and recall** (Kynkäänniemi et al. 2019, "Improved precision and recall metric for assessing
+   generative models"): the share of samples that lie on the real images' feature manifold (a union of
+   k-nearest-neighbour balls around real features), and the share of real images that lie on the samples'
+   manifold. Real images score high on both, noise near 0 on both; a collapsed generator keeps its precision
+   and loses its recall — an untrained one, painting nearly one image, can score precision 1 and recall 0
+   (:func:`precision_recall`; :func:`density_coverage` is Naeem et al.'s variant, robust to outlying samples).
+3. **A classifier judge** (the "Inception score" idea, Salimans et al. 2016, read as two plain counts): the
    supervised encoder, read out by the protocol's linear probe (:func:`probe_classifier`), classifies every
    sample; a sample is *recognised* when its top class has probability ≥ 0.5, and a class is *found* when
    at least 1 % of the samples are recognised as it. The share recognised asks "does it look like an
    object?", the classes found "all kinds, or a few?" (mode collapse). A judge is only as good as its
-   score on real images: score those with the same :class:`SampleJudge`.
+   score on real images: score those with the same :class:`SampleJudge`. It is easily fooled: a classifier is
+   confident about images unlike any it was trained on (with seed 1 the quick profile's judge is sure about
+   every sample of an *untrained* generator, more often than about real images; with seed 0 about none), so
+   lesson 05 measures realism with precision and recall and keeps this judge out of its claims.
 
 This module measures; it trains no method (the probe is the protocol's). The supervised encoder is passed
 in — ``sslcourse.runs.train_method("supervised", ...)`` gives one. Samples come from anything with a
@@ -32,6 +41,7 @@ from .evaluate import extract_features, linear_probe
 
 RECOGNISED = 0.5  # a sample is recognised when the judge's top probability reaches this
 FOUND_SHARE = 0.01  # a class is found when at least this share of the samples is recognised as it
+PR_NEIGHBOURS = 3  # k of the k-NN balls of precision and recall (Kynkäänniemi et al.'s choice)
 
 
 def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,6 +80,44 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
 def frechet_distance_of_features(real: torch.Tensor, fake: torch.Tensor) -> float:
     """The Fréchet distance between Gaussians fitted to two sets of (N, D) features."""
     return frechet_distance(*gaussian_statistics(real), *gaussian_statistics(fake))
+
+
+def knn_radii(features: torch.Tensor, k: int) -> torch.Tensor:
+    """(N,) distance from each of (N, D) features to its k-th nearest neighbour among the others: the radius of
+    the ball around it that holds k of its neighbours."""
+    if not 1 <= k < len(features):
+        raise ValueError(f"k must be at least 1 and below the number of features ({len(features)}), got k={k}")
+    x = features.double()
+    d = torch.cdist(x, x)  # (N, N); the diagonal (each point to itself, 0) is the smallest of each row
+    return d.kthvalue(k + 1, dim=1).values
+
+
+def _in_balls(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
+    """(P, C) bool: whether point p lies in the ball of centre c (distance at most radii[c])."""
+    return torch.cdist(points.double(), centres.double()) <= radii.to(points.device)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> dict:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of (M, D) generated features against (N, D) real ones.
+
+    Each real feature gets a ball reaching to its k-th nearest real neighbour; their union is an estimate of the
+    real images' manifold. precision = the share of generated features inside it (do samples look real?);
+    recall = the share of real features inside the generated manifold, built the same way from the generated
+    features (can the generator produce every kind of real image?). Both lie in [0, 1]; a generator that copies
+    the real distribution scores about as high as a second set of real images, noise scores near 0, and a
+    collapsed generator keeps its precision but loses recall. Use as many generated as real features.
+    """
+    return {"precision": _in_balls(fake, real, knn_radii(real, k)).any(1).double().mean().item(),
+            "recall": _in_balls(real, fake, knn_radii(fake, k)).any(1).double().mean().item()}
+
+
+def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict:
+    """Density and coverage (Naeem et al. 2020): the real k-NN balls alone, so that a few outliers in the
+    generated set cannot inflate recall. density = the mean number of real balls a generated feature lies in,
+    divided by k (about 1 for real images, may exceed 1 where samples crowd into dense regions);
+    coverage = the share of real balls holding at least one generated feature."""
+    inside = _in_balls(fake, real, knn_radii(real, k))  # (M, N)
+    return {"density": inside.double().sum(1).mean().item() / k, "coverage": inside.any(0).double().mean().item()}
 
 
 def as_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -147,7 +195,8 @@ class SampleJudge:
         if self.encoder is None:
             raise ValueError("pass encoder=: the classifier has no .encoder to take features from")
         self.batch_size = batch_size
-        self.real_stats = gaussian_statistics(self.features(real))
+        self.real_features = self.features(real)  # (N, D)
+        self.real_stats = gaussian_statistics(self.real_features)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return extract_features(self.encoder, as_uint8(images), self.batch_size)
@@ -179,11 +228,21 @@ class SampleJudge:
         """Fréchet distance between the judge's features of ``images`` and of the real images."""
         return frechet_distance(*self.real_stats, *gaussian_statistics(self.features(images)))
 
+    def manifold(self, images: torch.Tensor, k: int = PR_NEIGHBOURS) -> dict:
+        """Precision and recall (:func:`precision_recall`) of ``images`` against as many real images (the first
+        of the reference; when it is smaller, all of it and as many of ``images``)."""
+        return self._manifold(self.features(images), k)
+
+    def _manifold(self, fake: torch.Tensor, k: int = PR_NEIGHBOURS) -> dict:
+        n = min(len(fake), len(self.real_features))
+        return precision_recall(self.real_features[:n], fake[:n], k=min(k, n - 1))
+
     def score(self, images: torch.Tensor) -> dict:
-        """{"fd", "recognised", "classes_found"} for a batch of images (generated or real)."""
-        verdict = self.judge(images)
-        return {"fd": self.frechet(images), "recognised": verdict["recognised"],
-                "classes_found": verdict["classes_found"]}
+        """{"fd", "precision", "recall", "recognised", "classes_found"} for a batch of images (generated or
+        real)."""
+        features, verdict = self.features(images), self.judge(images)
+        return {"fd": frechet_distance(*self.real_stats, *gaussian_statistics(features)), **self._manifold(features),
+                "recognised": verdict["recognised"], "classes_found": verdict["classes_found"]}
 
     def monitor(self, n: int = 1000, seed: int = 0):
         """An ``eval_fn`` for ``fit``: scores ``method.sample(n, z)`` with the same noise ``z`` every epoch."""

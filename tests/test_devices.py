@@ -135,9 +135,10 @@ def test_jigsaw_puzzles_and_gan_samples_on_the_method_device():
     on_meta(gan.sample(4), gan.sample(2, torch.randn(2, gan.z_dim)))  # a CPU z is moved to the generator
 
 
-@pytest.mark.parametrize("change", [dict(upsample="transposed"), dict(spectral_norm=True)])
+@pytest.mark.parametrize("change", [dict(upsample="transposed"), dict(spectral_norm=True, loss="hinge", ema=0.99)])
 def test_gan_variants_train_on_the_device_of_their_batch(change):
-    """The lesson's DCGAN-as-published (transposed convolutions) and a spectrally normalised D."""
+    """The lesson's DCGAN-as-published (transposed convolutions) and its stabilisers (a spectrally normalised D,
+    the hinge loss, a moving average of G's weights)."""
     torch.manual_seed(0)
     gan, _ = build_method("gan", profile("quick", device="cpu"), **change)
     gan = gan.to(META)
@@ -145,7 +146,8 @@ def test_gan_variants_train_on_the_device_of_their_batch(change):
         loss, logs = gan.training_step(images(8), None, part)
         on_meta(loss, *logs.values())
         loss.backward()
-    on_meta(gan.sample(2, torch.randn(2, gan.z_dim)))
+    gan.on_step_end(0, 1)
+    on_meta(gan.sample(2, torch.randn(2, gan.z_dim)), gan.sample(2, ema=False))
 
 
 def test_mae_masks_restores_and_reconstructs_on_the_device_of_its_batch():

@@ -6,8 +6,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from sslcourse.generative import (SampleJudge, as_uint8, checkerboard, frechet_distance, frechet_distance_of_features,
-                                  gaussian_statistics, nearest_real, probe_classifier)
+from sslcourse.generative import (SampleJudge, as_uint8, checkerboard, density_coverage, frechet_distance,
+                                  frechet_distance_of_features, gaussian_statistics, knn_radii, nearest_real,
+                                  precision_recall, probe_classifier)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,6 +93,81 @@ def test_frechet_errors_name_the_problem():
         frechet_distance(torch.zeros(3), torch.eye(3), torch.zeros(4), torch.eye(4))
 
 
+# ---- precision and recall, density and coverage ----
+
+def reference_precision_recall(real, fake, k):
+    """Kynkäänniemi et al. 2019, literally: a point is in a manifold when it lies in some member's k-NN ball."""
+    def radius(points, i):
+        return sorted(torch.dist(points[i], points[j]).item() for j in range(len(points)) if j != i)[k - 1]
+
+    def inside(x, points):
+        return any(torch.dist(x, points[i]).item() <= radius(points, i) for i in range(len(points)))
+
+    return (sum(inside(f, real) for f in fake) / len(fake), sum(inside(r, fake) for r in real) / len(real))
+
+
+def reference_density_coverage(real, fake, k):
+    """Naeem et al. 2020, literally."""
+    radii = [sorted(torch.dist(real[i], real[j]).item() for j in range(len(real)) if j != i)[k - 1]
+             for i in range(len(real))]
+    hits = [[torch.dist(f, real[i]).item() <= radii[i] for i in range(len(real))] for f in fake]
+    density = sum(sum(row) for row in hits) / (k * len(fake))
+    coverage = sum(any(row[i] for row in hits) for i in range(len(real))) / len(real)
+    return density, coverage
+
+
+def test_precision_recall_density_coverage_equal_loops_over_the_definitions():
+    g = torch.Generator().manual_seed(10)
+    real, fake = torch.randn(25, 3, generator=g), 0.7 * torch.randn(20, 3, generator=g) + 0.5
+    for k in (1, 3, 5):
+        got = precision_recall(real, fake, k)
+        assert (got["precision"], got["recall"]) == pytest.approx(reference_precision_recall(real, fake, k))
+        got = density_coverage(real, fake, k)
+        assert (got["density"], got["coverage"]) == pytest.approx(reference_density_coverage(real, fake, k))
+
+
+def test_a_collapsed_generator_keeps_precision_and_loses_recall():
+    g = torch.Generator().manual_seed(11)
+    centres = 10 * torch.randn(8, 4, generator=g)  # eight modes
+    real = centres.repeat_interleave(50, 0) + torch.randn(400, 4, generator=g)
+    every_mode = centres.repeat_interleave(50, 0) + torch.randn(400, 4, generator=g)
+    one_mode = centres[:1].repeat(400, 1) + torch.randn(400, 4, generator=g)
+    full, collapsed = precision_recall(real, every_mode), precision_recall(real, one_mode)
+    assert full["precision"] > 0.8 and full["recall"] > 0.8
+    assert collapsed["precision"] > 0.8 and collapsed["recall"] < 0.2
+    assert density_coverage(real, one_mode)["coverage"] < 0.2 < 0.8 < density_coverage(real, every_mode)["coverage"]
+
+
+def test_knn_radii_are_the_distance_to_the_kth_neighbour():
+    x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    assert knn_radii(x, 1).tolist() == [1.0, 1.0, 2.0, 4.0]
+    assert knn_radii(x, 2).tolist() == [3.0, 2.0, 3.0, 6.0]
+    with pytest.raises(ValueError, match="below the number of features"):
+        knn_radii(x, 4)
+
+
+def test_precision_and_recall_rank_real_images_above_noise_and_a_random_generator(shapes_train, shapes_test):
+    """In a network's feature space (here a random-init ConvNet: cheap, and enough to tell images apart), held-out
+    real images lie on the real images' manifold and cover it; uniform noise and an untrained generator do not."""
+    from sslcourse.models import Generator, SmallConvNet
+
+    torch.manual_seed(0)
+    n = 300
+    encoder = SmallConvNet()
+    judge = SampleJudge(encoder, shapes_test.images[:n], encoder=encoder)  # precision, recall, distance: features only
+    noise = torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(12))
+    with torch.no_grad():
+        untrained = (Generator(64, 32).eval()(torch.randn(n, 64)) + 1) / 2
+    scores = {name: {**judge.manifold(images), "fd": judge.frechet(images)}
+              for name, images in {"real": shapes_train.images[:n], "uniform noise": noise,
+                                   "a random-init generator": untrained}.items()}
+    real = scores.pop("real")
+    assert real["precision"] > 0.7 and real["recall"] > 0.7, real
+    for name, other in scores.items():
+        assert other["precision"] < 0.1 and other["recall"] < 0.1, f"{name}: {other}"
+        assert other["fd"] > 10 * real["fd"], f"{name}: {other}"
+
+
 # ---- the judge ----
 
 class ColourJudge(nn.Module):
@@ -173,7 +249,7 @@ def test_the_monitor_scores_the_same_noise_every_epoch():
     judge = SampleJudge(ColourJudge(), as_uint8(images_of_classes(range(10))))
     method, monitor = Sampler(), judge.monitor(100)
     first, second = monitor(method), monitor(method)
-    assert set(first) == {"fd", "recognised", "classes_found"} and first == second
+    assert set(first) == {"fd", "precision", "recall", "recognised", "classes_found"} and first == second
     torch.testing.assert_close(method.seen[0], method.seen[1])
 
 

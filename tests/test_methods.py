@@ -6,7 +6,8 @@ import torch
 
 from sslcourse.config import profile
 from sslcourse.methods import METHODS, build_method
-from sslcourse.methods.gan import discriminator_loss, generator_loss
+from sslcourse.methods.gan import (discriminator_loss, generator_loss, hinge_discriminator_loss,
+                                   hinge_generator_loss)
 from sslcourse.grading.checks.ntxent import reference_nt_xent
 from sslcourse.methods.simclr import nt_xent_loss
 
@@ -81,6 +82,65 @@ def test_gan_losses_are_finite_at_extreme_logits():
         assert torch.isfinite(loss)
     naive = -torch.log(torch.sigmoid(torch.tensor(-200.0)))
     assert not torch.isfinite(naive), "the naive form overflows here, which is the point"
+
+
+def test_hinge_losses_equal_a_loop_over_the_formula():
+    g = torch.Generator().manual_seed(3)
+    real, fake = torch.randn(32, generator=g) * 2, torch.randn(32, generator=g) * 2
+    want_d = sum(max(0.0, 1 - r) for r in real.tolist()) / 32 + sum(max(0.0, 1 + f) for f in fake.tolist()) / 32
+    assert hinge_discriminator_loss(real, fake).item() == pytest.approx(want_d, rel=1e-6)
+    assert hinge_generator_loss(fake).item() == pytest.approx(-sum(fake.tolist()) / 32, rel=1e-6, abs=1e-7)
+    sure = torch.tensor([5.0, 2.0]), torch.tensor([-3.0, -1.5])
+    assert hinge_discriminator_loss(*sure).item() == 0.0, "logits beyond the margin of 1 add nothing"
+
+
+def test_gan_moving_average_follows_g_and_is_what_it_samples():
+    p = profile("quick", device="cpu")
+    method, _ = build_method("gan", p, ema=0.9)
+    plain, _ = build_method("gan", p, ema=0.0)
+    assert plain.generator_ema is None and method.hparams() != plain.hparams()
+    with pytest.raises(ValueError, match="ema > 0"):
+        plain.sample(2, ema=True)
+    before = [q.clone() for q in method.generator_ema.parameters()]
+    with torch.no_grad():
+        for q in method.generator.parameters():
+            q.add_(1.0)
+    method.on_step_end(step=1000, total_steps=2000)  # past the warm-up: the decay is ema itself
+    for old, now, average in zip(before, method.generator.parameters(), method.generator_ema.parameters()):
+        torch.testing.assert_close(average, 0.9 * old + 0.1 * now)
+    assert not any(q.requires_grad for q in method.generator_ema.parameters()), "the average is not trained"
+    assert all(id(q) not in {id(a) for a in method.generator_ema.parameters()}
+               for opt in method.configure_optimizers().values() for group in opt.param_groups for q in group["params"])
+    method.eval()
+    z = torch.randn(3, method.z_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(method.sample(3, z), (method.generator_ema(z) + 1) / 2)
+        torch.testing.assert_close(method.sample(3, z, ema=False), (method.generator(z) + 1) / 2)
+
+
+def test_gan_moving_average_forgets_the_first_steps():
+    """d = min(ema, (1 + t) / (10 + t)): at step 0 the average moves 90 % of the way to G."""
+    method, _ = build_method("gan", profile("quick", device="cpu"), ema=0.999)
+    old = next(method.generator_ema.parameters()).clone()
+    with torch.no_grad():
+        next(method.generator.parameters()).add_(1.0)
+    method.on_step_end(step=0, total_steps=10)
+    now = next(method.generator.parameters())
+    torch.testing.assert_close(next(method.generator_ema.parameters()), 0.1 * old + 0.9 * now)
+
+
+@pytest.mark.parametrize("loss", ["bce", "hinge"])
+def test_gan_steps_with_either_loss(loss, shapes_train):
+    torch.manual_seed(0)
+    method, _ = build_method("gan", profile("quick", device="cpu"), loss=loss, spectral_norm=True, ema=0.99)
+    x = shapes_train.images[:8]
+    d_loss, logs = method.training_step(x, None, "discriminator")
+    g_loss, _ = method.training_step(x, None, "generator")
+    assert torch.isfinite(d_loss) and torch.isfinite(g_loss) and {"d_real", "d_fake"} <= set(logs)
+    if loss == "hinge":
+        assert d_loss.item() >= 0
+    with pytest.raises(ValueError, match="loss must be one of bce, hinge"):
+        build_method("gan", profile("quick", device="cpu"), loss="wasserstein")
 
 
 def test_non_saturating_generator_keeps_its_gradient_when_d_wins():
