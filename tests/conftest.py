@@ -7,6 +7,15 @@ import torch
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, os.cpu_count() or 1))
 
 
+@pytest.fixture(autouse=True)
+def _lessons_alone_in_the_claims_log(request, monkeypatch):
+    """`make test` logs the lessons' claims (SSLCOURSE_CLAIMS_LOG); the unit tests' own claims, and what the
+    lessons they start in subprocesses claim in other settings, stay out of it. nbval's cells are not
+    ``pytest.Function`` items, so the notebooks keep logging."""
+    if isinstance(request.node, pytest.Function):
+        monkeypatch.delenv("SSLCOURSE_CLAIMS_LOG", raising=False)
+
+
 @pytest.fixture(scope="session")
 def shapes_train():
     from sslcourse.data import load_dataset
