@@ -237,7 +237,7 @@ show_source(type(mae).training_step)
 show_source(type(mae).forward)
 
 # %%
-history = run.fit(mae, train)  # a rerun loads it (lesson 08 too)
+history = run.fit(mae, train)  # a rerun loads it from the cache (so does `sslcourse train mae`)
 history.plot(["loss"])
 plt.show()
 

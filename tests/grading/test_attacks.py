@@ -6,8 +6,8 @@ with a hidden bank, two at a time — beside honest classmates (graded after the
 notebooks at all (a FIFO, a link to /dev/zero, JSON nested 100 000 deep, a 65 MiB file, a folder, a name that is
 not UTF-8, a name and a written answer that a spreadsheet would run as formulas, a torch.py and an sslcourse/
 that would shadow the real ones if a worker imported from the folder). The grader runs as this test's
-user: root in CI (a uid of its own for each worker); test_isolation.py runs the same attacks as an unprivileged
-user.
+user: root in CI (a uid of its own for each worker); test_runner.py's
+test_a_grader_that_is_not_root_isolates_in_a_user_namespace runs attacks as an unprivileged user.
 """
 import csv
 import json
