@@ -122,6 +122,24 @@ def test_the_sandbox_shows_neither_the_course_nor_the_grader():
     assert "home" not in seen["root"] and seen["uid"] != 0
 
 
+@needs_isolation
+def test_a_python_installed_under_tmp_runs_in_the_sandbox_whose_tmp_is_its_own(tmp_path, monkeypatch):
+    """A clone in /tmp (its .venv there) must still grade: the private /tmp is mounted first and the Python's
+    folder on top of it; the grader's other files in /tmp stay out of sight."""
+    assert str(tmp_path).startswith("/tmp/")
+    prefix, secret = tmp_path / "clone" / ".venv", tmp_path / "graders-scratch.txt"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "marker").write_text("the venv\n")
+    secret.write_text("not for learners")
+    monkeypatch.setattr(sys, "prefix", str(prefix))
+    iso = sandbox.probe()
+    cmd = sandbox.command(iso, sandbox.View(hidden=()), sandbox.Limits(1 << 30, 30), uid=sandbox.UID_BASE,
+                          python=False, inner=["/bin/sh", "-c", f"cat {prefix}/bin/marker; test -e {secret} && echo seen; "
+                                               "touch /tmp/mine && echo wrote"])
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert run.stdout.split("\n")[:2] == ["the venv", "wrote"], (run.stdout, run.stderr)
+
+
 def test_grading_for_credit_refuses_where_the_machine_cannot_isolate(tmp_path):
     (tmp_path / "04_x.py").write_text("def nt_xent_loss(z1, z2, temperature=0.5):\n    raise NotImplementedError\n")
     env = {**os.environ, "SSLCOURSE_ISOLATION": "none"}

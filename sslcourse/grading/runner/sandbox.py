@@ -147,7 +147,10 @@ def command(iso: Isolation, view: View, limits: Limits, inner: list[str] | None 
         args += ["--unshare-user"] + (["--disable-userns"] if "--disable-userns" in options else [])
     else:  # root: bwrap sets up the view, setpriv then drops to the worker's uid with no capability
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
-    made = set()
+    # the private /tmp first: a Python installed under /tmp (a clone in /tmp/...) is then bound on top of it
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777"] + (
+        ["--size", str(TMP_BYTES)] if "--size" in options else []) + ["--tmpfs", "/tmp"]
+    made = {"/tmp"}
     roots = view.roots()
 
     def parents(dest: str):
@@ -177,8 +180,7 @@ def command(iso: Isolation, view: View, limits: Limits, inner: list[str] | None 
              "--ro-bind", str(WIRE), "/grader/wire.py"]
     if view.course:
         args += ["--ro-bind", view.course, "/course"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777"] + (
-        ["--size", str(TMP_BYTES)] if "--size" in options else []) + ["--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--chdir", "/tmp"]
     for key, value in worker_env("/tmp").items():
         args += ["--setenv", key, value]
     if info_fd is not None:
