@@ -5,6 +5,9 @@ import os
 
 import pytest
 
+# the attack suite's submissions are data for the grader, never tests: nbval would run its notebooks in this process
+collect_ignore_glob = ["attacks/*"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def course_recorded(tmp_path_factory):
