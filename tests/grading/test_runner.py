@@ -3,10 +3,13 @@ shows neither the course nor the grader, and a grader that is not root isolates 
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -258,3 +261,25 @@ def test_a_uid_is_handed_out_again_only_once_no_process_runs_as_it(monkeypatch):
     monkeypatch.setattr(sandbox.time, "sleep", lambda s: None)
     pool.give(second)
     assert second not in pool.free and len(pool.free) == 2 and len(set(pool.free)) == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="runs a process as another uid: root")
+def test_a_uid_given_back_ends_whatever_still_runs_as_it():
+    """A worker whose sandbox could not be signalled (its first process unknown) would outlive its submission:
+    setpriv's change of uid clears the parent-death signal. Giving the uid back ends it."""
+    pool = sandbox.UidPool(1)
+    uid = pool.take()
+    left = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "600"])
+    try:
+        deadline = time.monotonic() + 10
+        while uid not in sandbox._uids_in_use() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert uid in sandbox._uids_in_use()
+        reaper = threading.Thread(target=left.wait)  # as bwrap would: a killed child is reaped, not left a zombie
+        reaper.start()
+        pool.give(uid)
+        reaper.join(timeout=10)
+        assert left.returncode == -signal.SIGKILL
+        assert pool.free == [uid]
+    finally:
+        left.kill()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -238,8 +239,12 @@ class UidPool:
             return self.free.pop(0)
 
     def give(self, uid: int) -> None:
-        """Take a uid back once no process runs as it. Processes of an ended PID namespace are killed by the
-        kernel but take a moment to go; a uid whose processes do not go in time is never handed out again."""
+        """Take a uid back once no process runs as it. Whatever still runs as it is killed first: the worker's
+        PID namespace normally ends with it, but where its first process could not be signalled (its number not
+        known in time), nothing else would — setpriv's change of uid clears the parent-death signal that bwrap's
+        --die-with-parent sets. The uid is the pool's alone, so every process running as it is the sandbox's.
+        Killed processes take a moment to go; a uid whose processes do not go in time is never handed out again."""
+        _kill_every_process_of(uid)
         gone = _wait_until_no_process_runs_as(uid)
         with self.lock:
             if gone:
@@ -254,7 +259,29 @@ def _wait_until_no_process_runs_as(uid: int, timeout: float = 10.0) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
+        _kill_every_process_of(uid)  # one that a process of the uid started meanwhile
     return True
+
+
+def _kill_every_process_of(uid: int) -> int:
+    """SIGKILL every process whose real, effective or saved uid is ``uid``, through a pidfd opened before its uid
+    is read (so a number reused by another process is never signalled). Returns how many were signalled."""
+    killed = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fd = os.pidfd_open(int(proc.name))
+        except (AttributeError, OSError, ValueError):
+            continue
+        try:
+            line = next(x for x in (proc / "status").read_text().splitlines() if x.startswith("Uid:"))
+            if uid in {int(u) for u in line.split()[1:4]}:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                killed += 1
+        except (OSError, StopIteration, ValueError):
+            pass
+        finally:
+            os.close(fd)
+    return killed
 
 
 def _is_user(uid: int) -> bool:
