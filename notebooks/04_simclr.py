@@ -275,7 +275,7 @@ sharp, flat = softmax_entropy(z, 0.05), softmax_entropy(z, 2.0)
 print(f"entropy of the softmax: τ = 0.05 → {sharp:.2f} nats, τ = 2 → {flat:.2f} nats "
       f"(uniform over 15: {math.log(2 * n - 1):.2f})")
 claim("a small τ concentrates the softmax and a large τ spreads it", sharp, "<", flat, fmt="{:.2f} nats",
-      where="always")
+      where="any")  # on trained embeddings; a smoke run's near-identical ones give a uniform softmax at every τ
 
 # %% [markdown]
 # ## 5. Evaluate before the head
