@@ -435,21 +435,20 @@ plt.show()
 # can be less than the random features kept, so their probe can fall below random init (left panel). A large square
 # or the centre cannot be filled from its border alone: the network has to model what objects look like.
 #
-# In the quick profile (`shapes`, checked below) the **centre** mask is the clear winner at this budget: its probe
-# is at least 3 points above random init and above every other mask, and the masks filled best are the ones that
-# teach least. The order of the other three is not stable at one epoch on half the data (it changed with the number
-# of CPU threads while this lesson was written), so the lesson claims none. In the other profiles, read the bars
-# (and the full-budget table in `BENCHMARKS.md`).
+# In the quick profile (`shapes`, checked below) the two masks that hide a *region* — the square and the centre —
+# both probe above random init and above both scattered masks: the masks filled best teach least. Which of the two
+# leads is not stable at one epoch on half the data — the centre by 4.8 points with seed 0 (bf16), the square by 0.5
+# with seed 1 (fp32) — so the lesson names no winner; nor does it order the scattered masks. In the other profiles,
+# read the bars (and the full-budget table in `BENCHMARKS.md`).
 
 # %%
-runner_up = max(acc for name, acc in probe.items() if name != "centre 25%")
-claim("the centre mask's probe is at least 3 points above random init and every other mask",
-      probe["centre 25%"] - runner_up, ">=", 0.03, fmt="{:+.1%}")
 local, regional = ("pixels 50%", "patches 75%"), ("block 25%", "centre 25%")
+claim("the square and the centre mask both probe above random init",
+      min(probe[n] for n in regional) - probe["random init"], ">", 0, fmt="{:+.1%}")
 claim("scattered pixels and patches are filled better than a square or the centre (relative hole error)",
       min(filled[n] for n in regional) - max(filled[n] for n in local), ">", 0, fmt="{:+.2f}")
-claim("the masks filled best teach least: pixels and patches probe below the centre mask",
-      probe["centre 25%"] - max(probe[n] for n in local), ">", 0, fmt="{:+.1%}")
+claim("the masks filled best teach least: pixels and patches probe below both the square and the centre",
+      min(probe[n] for n in regional) - max(probe[n] for n in local), ">", 0, fmt="{:+.1%}")
 
 # %% [markdown]
 # ## What to try next
