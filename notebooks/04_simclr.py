@@ -223,12 +223,7 @@ plt.show()
 # candidates each, chance 0.1 %):
 
 # %%
-def partner_found(z):
-    """Share of the 2N views whose most similar other view is their partner."""
-    m = len(z) // 2
-    sim = (z @ z.T).fill_diagonal_(float("-inf"))
-    return (sim.argmax(1) == torch.arange(2 * m, device=z.device).roll(m)).float().mean().item()
-
+from sslcourse.methods.simclr import partner_found  # its similarity matrix is exercise 04's: read it after
 
 method.eval()
 z = embed(x, method)
@@ -264,12 +259,7 @@ def draw_softmax(temperature=0.2):
 explore(draw_softmax, dict(temperature=0.1), temperature=(0.02, 2.0, 0.02))
 
 # %%
-def softmax_entropy(z, temperature):
-    """Mean entropy (in nats) of the anchors' softmax over their 2N − 1 candidates."""
-    sim = (z @ z.T / temperature).fill_diagonal_(float("-inf"))
-    logp = sim.log_softmax(1).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), 0.0)
-    return -(logp.exp() * logp).sum(1).mean().item()
-
+from sslcourse.methods.simclr import softmax_entropy  # the mean entropy of every view's softmax, in nats
 
 sharp, flat = softmax_entropy(z, 0.05), softmax_entropy(z, 2.0)
 print(f"entropy of the softmax: τ = 0.05 → {sharp:.2f} nats, τ = 2 → {flat:.2f} nats "

@@ -135,8 +135,8 @@ for ax, title, values in [(axes[0], "linear probe on the few labels", {n: probe_
                           (axes[1], "fine-tuned on the few labels (LP-FT)",
                            {n: [r["test_accuracy"] for r in tuned[n]] for n in tuned})]:
     for name, accs in values.items():
-        ax.plot([100 * f for f in fractions], [100 * a for a in accs], "o-", color=encoder_colour(name), label=name,
-                ls=":" if name.startswith("random") else "-")
+        ax.plot([100 * f for f in fractions], [100 * a for a in accs], marker="o", color=encoder_colour(name),
+                label=name, ls={"random init": ":", "random D": "--"}.get(name, "-"))  # the two untrained references
     ax.set_xscale("log")
     ax.set_xticks([100 * f for f in fractions], [f"{f:.0%}" for f in fractions])
     ax.minorticks_off()

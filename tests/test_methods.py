@@ -245,3 +245,24 @@ def test_spectral_norm_discriminator_is_one_lipschitz_per_layer_and_saves_as_an_
     save_encoder(method.encoder, tmp_path / "d.pt")
     loaded, _ = load_encoder(tmp_path / "d.pt")
     torch.testing.assert_close(loaded(x), method.encoder(x))
+
+
+def test_lesson_04s_partner_and_entropy_measures_against_their_definitions():
+    import torch.nn.functional as F
+
+    from sslcourse.methods.simclr import partner_found, softmax_entropy
+
+    g = torch.Generator().manual_seed(0)
+    base = F.normalize(torch.randn(6, 8, generator=g), dim=1)
+    z = torch.cat([base, base])  # every view's partner is itself again: found for all 12
+    assert partner_found(z.clone()) == 1.0
+    assert partner_found(torch.cat([base, base.roll(1, 0)])) == 0.0  # partners shifted by one image
+    # a direct loop over the definition: entropy of softmax_k≠i(z_i·z_k / τ), averaged over i
+    tau, ent = 0.3, []
+    for i in range(len(z)):
+        logits = torch.stack([z[i] @ z[k] / tau for k in range(len(z)) if k != i])
+        p = logits.softmax(0)
+        ent.append(-(p * p.log()).sum())
+    assert softmax_entropy(z.clone(), tau) == pytest.approx(torch.stack(ent).mean().item(), abs=1e-5)
+    same = F.normalize(torch.ones(6, 8), dim=1)
+    assert softmax_entropy(same, 0.05) == pytest.approx(math.log(5), abs=1e-5)  # identical views: uniform

@@ -60,6 +60,22 @@ def nt_xent_grad(z: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
     return ((p - y) + (p - y).T) @ z / (n2 * temperature)
 
 
+def partner_found(z: torch.Tensor) -> float:
+    """Share of the 2N views (rows i and i + N are two views of one image) whose most similar other view is their
+    partner (lesson 04; here rather than in the lesson, whose exercise asks for this similarity matrix)."""
+    m = len(z) // 2
+    sim = (z @ z.T).fill_diagonal_(float("-inf"))
+    return (sim.argmax(1) == torch.arange(2 * m, device=z.device).roll(m)).float().mean().item()
+
+
+def softmax_entropy(z: torch.Tensor, temperature: float) -> float:
+    """Mean entropy (in nats) of each view's softmax over its 2N − 1 candidates at ``temperature`` (lesson 04):
+    log(2N − 1) when the softmax is uniform, near 0 when it puts everything on one candidate."""
+    sim = (z @ z.T / temperature).fill_diagonal_(float("-inf"))
+    logp = sim.log_softmax(1).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), 0.0)
+    return -(logp.exp() * logp).sum(1).mean().item()
+
+
 class SimCLR(Method):
     """Two augmented views -> encoder f -> projector g -> NT-Xent; evaluate f, not g."""
 
