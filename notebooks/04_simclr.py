@@ -322,7 +322,9 @@ plt.show()
 # %% [markdown]
 # ## 6. Why crop *and* colour?
 # Chen et al. found that no single augmentation is enough; the pair that matters is random crop + colour
-# distortion — the cell checks that it holds in this run too. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
+# distortion. Here the pair beats crop alone by far (checked below: at least 10 points); colour alone comes close to
+# the pair at this short budget — from 0.8 points below it to 3.5 above in four runs (seeds 0–2, bf16 and fp32,
+# `BENCHMARKS.md`), so the lesson prints that difference rather than claiming a winner. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
 # full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
 
 # %%
@@ -335,9 +337,10 @@ for name, changes in variants.items():
     run_v.fit(m_v, half, progress=False)
     ablation[name] = evaluate_encoder(m_v.encoder, half, test)
     print(f"{name:<14} kNN {ablation[name]['knn_accuracy']:.1%}  linear {ablation[name]['linear_probe_accuracy']:.1%}")
-best_single = max(ablation[v]["linear_probe_accuracy"] for v in ("crop only", "colour only"))
-claim("the pair (crop + colour) teaches more than either alone", ablation["crop + colour"]["linear_probe_accuracy"]
-      - best_single, ">", 0, fmt="{:+.1%}")
+lin_v = {name: r["linear_probe_accuracy"] for name, r in ablation.items()}
+print(f"crop + colour over colour only: {100 * (lin_v['crop + colour'] - lin_v['colour only']):+.1f} points")
+claim("the pair (crop + colour) beats crop alone by at least 10 points (linear probe)",
+      lin_v["crop + colour"] - lin_v["crop only"], ">=", 0.10, fmt="{:+.1%}")
 
 # %% [markdown]
 # **Too-weak augmentation is a shortcut.** Without colour jitter, two crops of one image share their colour

@@ -339,7 +339,8 @@ plt.show()
 print(f"Fréchet distance per epoch: {', '.join(f'{v:.1f}' for v in fd)}; precision {final['precision']:.2f}, "
       f"recall {final['recall']:.2f} (real images {real_scores['precision']:.2f}, {real_scores['recall']:.2f})")
 if len(samples_per_epoch) > 1:  # trained here, scored by this judge every epoch
-    claim("the Fréchet distance falls by more than half during training", fd[-1] / fd[0], "<", 0.5, fmt="{:.2f}×")
+    claim("the Fréchet distance falls by more than a quarter during training", fd[-1] / fd[0], "<", 0.75,
+          fmt="{:.2f}×")  # to 0.30-0.44× of its first epoch with seeds 0-1, 0.63× with seed 2 (fp32)
 claim("the distance stays more than 5 times the floor of real images", final["fd"] / real_scores["fd"], ">", 5,
       fmt="{:.0f}×")
 claim("most samples land on the real images' manifold (precision above 0.5)", final["precision"], ">", 0.5,
@@ -368,8 +369,8 @@ claim("the trained resize-conv generator paints no checkerboard (power within 2�
 
 # %% [markdown]
 # Look at the last row: a ground and a sky, and a blurred object in between — no learner would mistake them for
-# the real scenes yet. The numbers say the same and say more: the Fréchet distance falls by more than half over
-# training, to less than half of the random-init generator's, and most samples now land on the real images'
+# the real scenes yet. The numbers say the same and say more: the Fréchet distance falls by more than a quarter
+# over training (by more than half in most runs), to less than half of the random-init generator's, and most samples now land on the real images'
 # manifold (precision above 0.5). Recall stays below real images': the generator makes some kinds of image and
 # misses others. The distance stays far above the floor of real images (more than 5 times it): these are not yet
 # real-looking images. No checkerboard either: the trained generator's power at the checkerboard frequency stays

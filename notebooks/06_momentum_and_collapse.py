@@ -288,11 +288,12 @@ plt.show()
 # fewer epochs, so the fair yardsticks for their kNN are the random-init line and chance):
 #
 # * **No stop-gradient collapses**: its std falls below `fit`'s threshold during training (the warning), the
-#   effective rank of its embeddings ends below 10 of $D$, and its kNN accuracy ends no better than the
-#   random-init encoder's (below it, or at most 2 points above: training taught it nothing a kNN can use). The
-#   gradient through the target lets both branches meet at a constant.
+#   effective rank of its embeddings ends below 10 of $D$, and its kNN accuracy ends nearer the random-init
+#   encoder's than full BYOL's: training taught it next to nothing a kNN can use (a point or two above random init
+#   or a few below it, depending on the seed). The gradient through the target lets both branches meet at a
+#   constant.
 # * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank below 10,
-#   kNN no better than random init's. With both asymmetries gone, the online network only
+#   kNN nearer random init's than BYOL's. With both asymmetries gone, the online network only
 #   has to agree with itself, and a constant agrees best.
 # * **Either asymmetry alone holds the collapse off here.** Without the predictor the std ends below half of
 #   BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going all the way
@@ -315,9 +316,10 @@ neither = collapse["no predictor, no momentum"]
 for name, r in [("without the stop-gradient", no_sg), ("without predictor and momentum", neither)]:
     claim(f"{name} the std falls below fit's threshold (the warning)", warned(r))
     claim(f"{name} the effective rank ends below 10", r["rank"], "<", 10, fmt="{:.1f}")
-    # below random init with seed 0 (by 3-5 points), 0.3-0.5 points above it with seed 1 at fp32: "no better" holds
-    claim(f"{name} kNN ends no better than random init's (at most 2 points above)", r["knn"] - knn_random, "<", 0.02,
-          fmt="{:+.1%}")
+    # 3-5 points below random init with seed 0, 0.3-1.3 above it with seed 1: near it, far from BYOL's either way
+    claim(f"{name} kNN ends nearer random init's than full BYOL's",
+          abs(r["knn"] - knn_random) - abs(collapse["BYOL"]["knn"] - r["knn"]), "<", 0, fmt="{:+.1%}",
+          got=f"{r['knn']:.1%} (random init {knn_random:.1%}, BYOL {collapse['BYOL']['knn']:.1%})")
 claim("without the predictor the std ends below half of BYOL's", no_pred["std"], "<", collapse["BYOL"]["std"] / 2,
       fmt="{:.3f}")
 claim("without the predictor the effective rank is below BYOL's", no_pred["rank"], "<", collapse["BYOL"]["rank"],
@@ -410,13 +412,15 @@ plot_bars(results, title="MoCo and BYOL vs the baselines")
 plt.show()
 
 # %% [markdown]
-# In this run, with the profile's recipes: **MoCo and BYOL each beat random init by at least 20 linear-probe
-# points**, and so does SimCLR; and the supervised encoder, trained with the labels, is the best of all.
+# In this run, with the profile's recipes: **MoCo and SimCLR each beat random init by at least 20 linear-probe
+# points, BYOL by at least 15** (it learns more slowly in a lesson's few epochs: from 19.4 points with seed 1 at bf16
+# to 25.2 with seed 0, `BENCHMARKS.md`); and the supervised encoder, trained with the labels, is the best of all.
 
 # %%
 lin = {k: v["linear_probe_accuracy"] for k, v in results.items()}
-for name in ("MoCo", "BYOL", "SimCLR"):
-    claim(f"{name} beats random init by at least 20 linear-probe points", gains[name], ">=", 0.20, fmt="{:+.1%}")
+for name, points in (("MoCo", 20), ("BYOL", 15), ("SimCLR", 20)):
+    claim(f"{name} beats random init by at least {points} linear-probe points", gains[name], ">=", points / 100,
+          fmt="{:+.1%}")
 claim("the supervised encoder is the best of all", lin["supervised"], ">=", max(lin.values()), fmt="{:.1%}")
 
 # %% [markdown]

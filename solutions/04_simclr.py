@@ -167,7 +167,7 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # (a) Training with NT-Xent drives the alignment down under SimCLR's augmentations: what must the encoder then ignore
 # in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
 # random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
-# (c) Lesson 04 finds crops + colour better than either alone: why could a network trained with crops only solve
+# (c) Lesson 04 finds crops + colour far better than crops alone: why could a network trained with crops only solve
 # its task without learning much about objects? (Think about what two crops of one `shapes` image always share.)
 # (A few sentences.)
 
