@@ -264,7 +264,7 @@ def _wait_until_no_process_runs_as(uid: int, timeout: float = 10.0) -> bool:
 
 
 def _kill_every_process_of(uid: int) -> int:
-    """SIGKILL every process whose real, effective or saved uid is ``uid``, through a pidfd opened before its uid
+    """SIGKILL every process any of whose uids is ``uid``, through a pidfd opened before its uid
     is read (so a number reused by another process is never signalled). Returns how many were signalled."""
     killed = 0
     for proc in Path("/proc").glob("[0-9]*"):
@@ -273,11 +273,10 @@ def _kill_every_process_of(uid: int) -> int:
         except (AttributeError, OSError, ValueError):
             continue
         try:
-            line = next(x for x in (proc / "status").read_text().splitlines() if x.startswith("Uid:"))
-            if uid in {int(u) for u in line.split()[1:4]}:
+            if uid in _uids_of(proc):
                 signal.pidfd_send_signal(fd, signal.SIGKILL)
                 killed += 1
-        except (OSError, StopIteration, ValueError):
+        except OSError:
             pass
         finally:
             os.close(fd)
@@ -296,10 +295,15 @@ def _is_user(uid: int) -> bool:
 
 def _uids_in_use() -> set:
     uids = set()
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            line = next(x for x in status.read_text().splitlines() if x.startswith("Uid:"))
-            uids |= {int(u) for u in line.split()[1:]}
-        except (OSError, StopIteration, ValueError):
-            pass
+    for proc in Path("/proc").glob("[0-9]*"):
+        uids |= _uids_of(proc)
     return uids
+
+
+def _uids_of(proc: Path) -> set:
+    """The real, effective, saved and file-system uids of a /proc/PID entry; none for one that has gone."""
+    try:
+        line = next(x for x in (proc / "status").read_text().splitlines() if x.startswith("Uid:"))
+        return {int(u) for u in line.split()[1:]}
+    except (OSError, StopIteration, ValueError):
+        return set()
