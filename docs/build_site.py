@@ -316,7 +316,9 @@ def build(executed: Path, out: Path, allow_missing: bool = False, jobs: str = "1
     work = out.with_name(out.name + "-build")  # Sphinx's sources, doctrees and myst-nb's output folder
     shutil.rmtree(work, ignore_errors=True)
     staged = stage(executed, work / "src", allow_missing, repo, api)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-j", jobs,
+    # -N: no colour codes, whatever the environment asks for (Sphinx colours its output when CI=true or FORCE_COLOR
+    # is set, and the messages are rewritten and matched line by line below)
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q", "-N", "-j", jobs,
            "-c", str(DOCS), "-d", str(work / "doctrees"), str(work / "src"), str(work / "html")]
     sphinx = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(sphinx_messages(sphinx.stdout, work / "src"), end="", file=sys.stderr)
