@@ -102,10 +102,42 @@ from sslcourse.evaluate import knn_monitor
 
 monitor = knn_monitor(train, test, n_train=5000)
 h_moco = run.fit(moco, train, eval_fn=monitor)  # a rerun loads it (lesson 08 too)
-h_moco.plot(["loss"])
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.2))
+h_moco.plot(["loss"], ax=axes[0])
+h_moco.plot(["positive_similarity", "negative_similarity"], ax=axes[1])
+h_moco.plot(ax=axes[2], per="epochs")  # what the kNN monitor measured after each epoch
+fill = len(moco.queue) // (2 * recipe["batch_size"])  # optimiser steps until every random start key is replaced
+last = h_moco.steps[-1]
+fill_epochs = fill * last["epoch"] / last["step"]
+for ax in axes[:2]:
+    ax.axvline(fill_epochs, ls=":", color="gray", label="queue full of real keys")
+    ax.legend(fontsize=8)
+axes[0].set_title("MoCo's loss (per step)")
+axes[1].set_title("a query's similarity to its key and to the queue")
+axes[2].set_title("kNN accuracy after each epoch")
+fig.tight_layout()
 plt.show()
-h_moco.plot(["positive_similarity", "negative_similarity"])
-plt.show()
+
+# %% [markdown]
+# Why the loss **rises** before it falls: the queue starts as random unit vectors, which are nearly orthogonal to
+# every query — easy negatives. Each step replaces 2 × batch of them with real keys, and an encoder that has barely
+# trained maps all images to nearby points, so the real keys are close to every query: the negatives get harder
+# (the orange curve climbs) and the loss climbs with them, until the queue holds only real keys (the dotted line).
+# From there the loss falls as training pulls each query towards its own key and away from the others.
+# In the quick profile's run (where it was measured) the loss's highest point comes before the queue has been
+# filled 1.5 times over, and at that point the queue's keys are more similar to the queries than at the start.
+
+# %%
+steps_epoch, steps_loss = h_moco.series("loss")
+_, steps_negative = h_moco.series("negative_similarity")
+peak = max(range(len(steps_loss)), key=steps_loss.__getitem__)
+print(f"queue full after {fill} steps = {fill_epochs:.2f} epochs; the loss peaks at epoch {steps_epoch[peak]:.2f} "
+      f"({steps_loss[peak]:.2f}, from {steps_loss[0]:.2f}); q·queue {steps_negative[0]:.2f} at the start, "
+      f"{steps_negative[peak]:.2f} at the peak")
+claim("the loss's highest point comes before the queue has been filled 1.5 times over", steps_epoch[peak], "<",
+      1.5 * fill_epochs, fmt="{:.2f} epochs")
+claim("at the loss's peak the queue's keys are more similar to the queries than at the start",
+      steps_negative[peak], ">", steps_negative[0], fmt="{:.2f}")
 
 # %% [markdown]
 # ### Why the key encoder must move slowly
@@ -139,7 +171,8 @@ for ax in axes:
 plt.show()
 
 # %% [markdown]
-# With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
+# On a quarter of the data the queue takes most of the first epoch to fill, so both losses rise at first (as
+# above). With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
 # a query is **more similar to the queue's keys than with the slow encoder** — the negatives stop being
 # informative, the loss stays **higher**, and the kNN accuracy of the features is **lower** than with the
 # slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries.
@@ -266,15 +299,20 @@ knn_random = knn_accuracy(ftr_random, train.labels, fte_random, test.labels)
 print(f"chance {chance:.1%}; random-init encoder kNN {knn_random:.1%}")
 
 # %%
+from sslcourse.plots import encoder_colour
+
+# one colour per run for the rest of the lesson (BYOL keeps the course's colour for it)
+colour = {"BYOL": encoder_colour("BYOL"), "no predictor": "C1", "no stop-gradient": "C2", "no momentum": "C0",
+          "no predictor, no momentum": "C4"}
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
 for name, r in collapse.items():
-    axes[0].plot(*r["history"].series("embedding_std"), label=name)
-    axes[1].semilogy(r["spectrum"] / r["spectrum"][0], label=f"{name} (rank {r['rank']:.0f})")
+    axes[0].plot(*r["history"].series("embedding_std"), label=name, color=colour[name])
+    axes[1].semilogy(r["spectrum"] / r["spectrum"][0], label=f"{name} (rank {r['rank']:.0f})", color=colour[name])
 axes[0].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
 axes[0].axhline(byol.collapse_threshold, ls=":", color="red", label="fit's warning below this")
 axes[0].set(title="per-dimension std of z/‖z‖ during training", xlabel="epoch", ylim=(0, None))
 axes[1].set(title="singular values of test embeddings", xlabel="k", ylabel="σ_k / σ_1", ylim=(1e-4, 1.5))
-axes[2].bar(list(collapse), [100 * r["knn"] for r in collapse.values()], color="tab:blue")
+axes[2].bar(list(collapse), [100 * r["knn"] for r in collapse.values()], color=[colour[n] for n in collapse])
 axes[2].axhline(100 * chance, ls="--", color="red", label="chance")
 axes[2].axhline(100 * knn_random, ls=":", color="gray", label="random init")
 axes[2].set(title="kNN accuracy of the encoder (%)")
@@ -365,8 +403,9 @@ for name, enc in encoders.items():
 
 # %%
 plt.figure(figsize=(5, 3.8))
+colour["BYOL, no stop-gradient"] = colour["no stop-gradient"]
 for name, r in geometry.items():
-    plt.scatter(r["alignment"], r["uniformity"], s=60)
+    plt.scatter(r["alignment"], r["uniformity"], s=60, color=colour.get(name, encoder_colour(name)))
     plt.annotate(name, (r["alignment"], r["uniformity"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
 plt.xlabel("alignment (lower: views agree)")
 plt.ylabel("uniformity (lower: spread out)")

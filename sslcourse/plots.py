@@ -90,6 +90,17 @@ def _is_rate(key: str) -> bool:
     return "accuracy" in key or key.startswith("knn") or key in ("recognised", "precision", "recall")
 
 
+def _axis_label(keys: list) -> str:
+    """A short label for the numbers on one axis (the legend names each line): their shared last word
+    (``loss_d, loss_g`` -> ``loss``; ``positive_similarity, negative_similarity`` -> ``similarity``)."""
+    if len(keys) == 1:
+        return keys[0].replace("_", " ")
+    if all(k.startswith("loss") for k in keys):
+        return "loss"
+    last = {k.split("_")[-1] for k in keys}
+    return last.pop() if len(last) == 1 else "value (see legend)"
+
+
 def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
     """Plot {key: (xs, ys)} on ``ax``, losses (and other numbers) on its left axis and rates (in %) on a twin
     right axis; each axis labelled, one legend naming every line. Returns the lines."""
@@ -107,31 +118,43 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
             else:
                 lines += target.plot(xs, ys, marker or "o", ls=style, color=colour[k], label=k)
         if group:
-            target.set_ylabel("accuracy (%)" if scale == 100 else
-                              ("loss" if all(k.startswith("loss") for k in group) else ", ".join(group)))
+            target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")
     ax.legend(handles=lines, fontsize=8, loc="best")
     return lines
 
 
-def plot_history(history, keys=None, ax=None):
+def plot_history(history, keys=None, ax=None, per: str = "steps"):
     """Training curves from a ``fit`` History: each logged number averaged over every ``log_every`` steps
-    (thin) with its smoothed trend (thick), and the per-epoch evaluation numbers. Losses and accuracies never
-    share an axis: accuracies (in %) go on a labelled axis of their own."""
+    (thin) with its smoothed trend (thick), and beside them what the per-epoch evaluation measured (``eval_fn``'s
+    numbers, e.g. kNN accuracy — not the epoch means of the numbers already drawn per step). Losses and
+    accuracies never share an axis: accuracies (in %) go on a labelled axis of their own.
+
+    Without ``ax`` both panels are drawn; with ``ax``, one: the per-step curves of ``keys``, or with
+    ``per="epochs"`` the evaluation's numbers."""
+    if per not in ("steps", "epochs"):
+        raise ValueError(f"per={per!r}: choose 'steps' (training curves) or 'epochs' (the evaluation's numbers)")
+    logged = {k for row in history.steps for k in row}
     step_keys = keys or [k for k in (history.steps[0] if history.steps else {}) if k not in ("epoch", "step")]
     eval_keys = [k for k in (history.epochs[-1] if history.epochs else {})
-                 if k not in step_keys and k not in ("epoch", "step", "lr", "seconds")]
+                 if k not in logged and k not in ("epoch", "step", "lr", "seconds")]
+    if per == "epochs" and keys:
+        eval_keys = list(keys)
+    if ax is not None:
+        if per == "epochs":
+            _curves(ax, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o")
+            ax.set_title("evaluation (per epoch)")
+        else:
+            _curves(ax, {k: history.series(k) for k in step_keys}, smoothed=True)
+            ax.set_title("training (per step)")
+        return ax.figure
     ncols = 1 + bool(eval_keys)
-    if ax is None:
-        fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.2), squeeze=False)
-        axes = axes.ravel()
-    else:
-        axes = [ax]
-        fig = ax.figure
+    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.2), squeeze=False)
+    axes = axes.ravel()
     _curves(axes[0], {k: history.series(k) for k in step_keys}, smoothed=True)
     axes[0].set_title("training (per step)")
-    if eval_keys and len(axes) > 1:
-        _curves(axes[1], {k: history.series(k, per="epochs") for k in eval_keys})
+    if eval_keys:
+        _curves(axes[1], {k: history.series(k, per="epochs") for k in eval_keys}, marker="o")
         axes[1].set_title("evaluation (per epoch)")
     fig.tight_layout()
     return fig

@@ -121,10 +121,11 @@ class History:
                 return row[key]
         return None
 
-    def plot(self, keys=None, ax=None):
+    def plot(self, keys=None, ax=None, per: str = "steps"):
+        """``plots.plot_history``: the training curves of ``keys`` and what the evaluation measured each epoch."""
         from .plots import plot_history
 
-        return plot_history(self, keys, ax)
+        return plot_history(self, keys, ax, per)
 
     def to_dict(self) -> dict:
         return {"steps": self.steps, "epochs": self.epochs, "skipped_steps": self.skipped_steps}

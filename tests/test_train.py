@@ -366,3 +366,46 @@ def test_compiled_encoders_train_checkpoint_and_resume(tmp_path):
     history = fit(again, data, epochs=1, batch_size=32, progress=False, compile="eager", checkpoint=tmp_path / "c.pt")
     assert history.epochs and all(torch.equal(a, b) for a, b in zip(method.state_dict().values(),
                                                                       again.state_dict().values()))
+
+
+def _history_with_monitor() -> History:
+    """What fit records for a method that logs three numbers per step, with a kNN monitor after each epoch."""
+    h = History()
+    for step in range(1, 21):
+        h.steps.append(dict(epoch=step / 10, step=step, loss=5 - step / 10, positive_similarity=0.5 + step / 100,
+                            negative_similarity=0.1))
+    for epoch in (1, 2):
+        h.epochs.append(dict(epoch=epoch, loss=4.0, positive_similarity=0.6, negative_similarity=0.1, lr=0.1,
+                             seconds=1.0, knn=0.3 + epoch / 10))
+    return h
+
+
+def _labels(ax) -> list:
+    return [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+
+
+def test_the_history_plot_shows_what_the_evaluation_measured_beside_the_training_curves():
+    """The evaluation panel holds the monitor's numbers only (not the epoch means of what the training panel
+    draws), accuracies on an axis labelled in %, and an axis label that does not run several names together."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = _history_with_monitor()
+    fig = h.plot(["positive_similarity", "negative_similarity"])
+    training, evaluation = fig.axes[0], fig.axes[1]
+    assert _labels(training) == ["positive_similarity", "negative_similarity"]
+    assert training.get_ylabel() == "similarity"
+    assert _labels(evaluation) == ["knn"] and evaluation.get_ylabel() == "accuracy (%)"
+    assert list(evaluation.get_lines()[0].get_ydata()) == pytest.approx([40.0, 50.0])
+    plt.close(fig)
+
+    fig, (a, b) = plt.subplots(1, 2)
+    h.plot(["loss"], ax=a)
+    h.plot(ax=b, per="epochs")
+    assert _labels(a) == ["loss"] and a.get_ylabel() == "loss"
+    assert _labels(b) == ["knn"] and b.get_title() == "evaluation (per epoch)"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="per='step'.*'steps'"):
+        h.plot(per="step")
