@@ -41,8 +41,9 @@ def show_images(images, titles=None, ncols: int = 8, scale: float = 1.3, suptitl
     return fig
 
 
-def show_rows(rows: dict, ncols: int = 8, scale: float = 1.3):
-    """Several aligned rows of images, e.g. {"input": x, "masked": m, "filled": y}."""
+def show_rows(rows: dict, ncols: int = 8, scale: float = 1.3, titles=None):
+    """Several aligned rows of images, e.g. {"input": x, "masked": m, "filled": y}; ``titles``: one per column,
+    over the first row."""
     names = list(rows)
     fig, axes = plt.subplots(len(names), ncols, figsize=(scale * ncols + 1, scale * len(names)), squeeze=False)
     for r, name in enumerate(names):
@@ -53,6 +54,8 @@ def show_rows(rows: dict, ncols: int = 8, scale: float = 1.3):
             if c < len(rows[name]):
                 ax.imshow(to_numpy_image(rows[name][c]), interpolation="nearest")
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    for c, title in enumerate((titles or [])[:ncols]):
+        axes[0, c].set_title(title, fontsize=8)
     fig.tight_layout()
     return fig
 
