@@ -225,10 +225,11 @@ claim("interpolation removes under 10 % of the flat guess's error at 90 % hidden
 # features mix position, texture and shape, and the class is not a linear direction in them: the lesson's linear
 # probe on the MAE features stayed below its fine-tuned accuracy (quote your two numbers). A contrastive method asks for the opposite,
 # invariance to everything but the image's identity, which is what a linear probe rewards. (b) Fine-tuning trains
-# every layer with the labels, so the network can turn its features towards the class; what it keeps from
-# pretraining is the rest — attention that already follows objects across patches, and lower layers that encode
-# parts — a starting point from which a few hundred steps on a few labels go much further than from random weights,
-# which is why the fine-tuned MAE beat the from-scratch ViT at the same labels and steps.
+# every layer with the labels, so the network can turn its features towards the class — it lifts the random-init
+# ViT above its probe too, so that gap alone does not measure pretraining. What it keeps from MAE is a head start:
+# features a little better than random at every depth (the lesson's per-block probes), from which a few hundred
+# steps on a few labels go further than from random weights — the fine-tuned MAE beat the from-scratch ViT at the
+# same labels and steps (quote the gain).
 # <!-- END SOLUTION -->
 
 # %% [markdown]
