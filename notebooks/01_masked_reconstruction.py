@@ -319,12 +319,12 @@ plt.show()
 # test images, all of them.)
 
 # %%
-from sslcourse.methods.inpainting import centre_hidden
+from sslcourse.methods.inpainting import centre_hidden, hidden_mean
 
 xs = to_float(test.images[:500])  # (n, 3, 32, 32), n = 500 or the whole test split if smaller
 mk = make_mask(recipe["strategy"], len(xs), 32, recipe["mask_ratio"], generator=torch.Generator("cpu").manual_seed(3),
                device=xs.device)
-hole_colour = ((1 - mk) * xs).sum((2, 3), keepdim=True) / (1 - mk).sum((2, 3), keepdim=True)  # (n, 3, 1, 1)
+hole_colour = hidden_mean(xs, mk)  # each image's true mean colour over its hole: (n, 3, 1, 1)
 errors = {"copycat, grey": masked_mse(mk * xs + (1 - mk) * 0.5, xs, mk).item(),
           "flat patch, true colour": masked_mse(mk * xs + (1 - mk) * hole_colour, xs, mk).item(),
           "trained fill-in, true colour": masked_mse(method.eval().fill_in(xs, mk, colour_from=xs), xs, mk).item()}
@@ -409,7 +409,7 @@ for name, (strategy, ratio) in variants.items():
     run_i.fit(m_i, half, progress=False)
     ablation[name] = evaluate_encoder(m_i.encoder, half, test)
     mk_i = make_mask(strategy, len(xs), 32, ratio, generator=torch.Generator("cpu").manual_seed(4), device=xs.device)
-    hole = ((1 - mk_i) * xs).sum((2, 3), keepdim=True) / (1 - mk_i).sum((2, 3), keepdim=True)  # true mean colour
+    hole = hidden_mean(xs, mk_i)  # each image's true mean colour over its hole
     with torch.no_grad():
         filled[name] = (masked_mse(m_i.eval().fill_in(xs, mk_i, colour_from=xs), xs, mk_i)
                         / masked_mse(mk_i * xs + (1 - mk_i) * hole, xs, mk_i)).item()

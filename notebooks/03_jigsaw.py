@@ -228,9 +228,11 @@ with torch.no_grad():
     puzzles, targets = method.make_puzzles(test.images[:8].to(p.device))
     guess = method(puzzles).argmax(1)
 solved = shuffle_tiles(puzzles, method.permutations[guess].argsort(1))
-show_rows({"shuffled": assemble_tiles(puzzles).cpu(), "put back": assemble_tiles(solved).cpu()}, ncols=8, scale=1.3)
+marks = ["✔ solved" if g == t else "✘ wrong" for g, t in zip(guess, targets)]  # over each column
+show_rows({"shuffled": assemble_tiles(puzzles).cpu(), "put back": assemble_tiles(solved).cpu()}, ncols=8, scale=1.3,
+          titles=marks)
 plt.show()
-print("solved:", " ".join("✔" if g == t else "✘" for g, t in zip(guess, targets)))
+print(f"solved {sum(m.startswith('✔') for m in marks)} of these {len(marks)}")
 n_puzzles = min(2000, len(test))
 with torch.no_grad():
     solved_count = sum((method(pz).argmax(1) == t).float().sum().item()

@@ -182,6 +182,23 @@ def test_inpainting_loss_only_sees_the_hidden_part():
     assert a.item() == pytest.approx(b.item(), rel=1e-5), "the structure target ignores the hole's mean colour"
 
 
+def test_hidden_mean_is_the_mean_over_the_hidden_pixels_of_each_image_and_channel():
+    from sslcourse.methods.inpainting import hidden_mean
+    from sslcourse.pretext import center_mask
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(3, 3, 8, 8, generator=g)
+    m = center_mask(3, 8, 4)
+    m[2] = 1.0  # nothing hidden in the third image: its mean is 0, not 0/0
+    got = hidden_mean(x, m)
+    assert got.shape == (3, 3, 1, 1)
+    for i in range(2):
+        for c in range(3):
+            pixels = [x[i, c, r, k].item() for r in range(8) for k in range(8) if m[i, 0, r, k] == 0]
+            assert got[i, c, 0, 0].item() == pytest.approx(sum(pixels) / len(pixels), rel=1e-5)
+    assert torch.equal(got[2], torch.zeros(3, 1, 1))
+
+
 def test_rotation_method_predicts_four_classes():
     method, _ = build_method("rotation", profile("quick", device="cpu"))
     assert method(torch.rand(3, 3, 32, 32)).shape == (3, 4)

@@ -15,15 +15,17 @@ from ..pretext import MASK_STRATEGIES, make_mask, masked_mse
 from ..train import Method
 
 
+def hidden_mean(images, mask):
+    """Each image's and channel's mean over its hidden part (mask 0): (N, C, 1, 1); 0 where nothing is hidden."""
+    hidden = 1.0 - mask
+    return (images * hidden).sum((2, 3), keepdim=True) / hidden.sum((2, 3), keepdim=True).clamp(min=1.0)
+
+
 def centre_hidden(pred, target, mask):
     """Subtract each image's mean colour over its hidden part from both prediction and target:
     the unpredictable average colour of a hidden part stops mattering, its structure remains
     (the idea of MAE's normalised-pixel targets)."""
-    hidden = 1.0 - mask
-    area = hidden.sum((2, 3), keepdim=True).clamp(min=1.0)
-    mean_p = (pred * hidden).sum((2, 3), keepdim=True) / area
-    mean_t = (target * hidden).sum((2, 3), keepdim=True) / area
-    return pred - mean_p, target - mean_t
+    return pred - hidden_mean(pred, mask), target - hidden_mean(target, mask)
 
 
 class Inpainting(Method):
