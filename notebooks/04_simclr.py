@@ -178,8 +178,8 @@ claim("a loss far (3 nats) above the chance level exists", anti - math.log(2 * n
 # softmax is uniform and the pull to the partner cancels the push from the negatives term by term: the gradient is
 # zero — collapse is a *stationary point* of NT-Xent, just a bad one. What the negatives change is its
 # neighbourhood: nudge the embeddings a little apart and the gradient points further apart, so one small step
-# already lowers the loss. A network that starts spread out (any random initialisation) is pushed away from
-# collapse, not into it. Measured on 16 embeddings:
+# already lowers the loss. Embeddings that start even slightly apart are pushed away from collapse, not into it.
+# Measured on 16 embeddings:
 
 # %%
 def loss_and_gradient(z):
@@ -200,6 +200,23 @@ claim("at the collapsed point the gradient is zero (norm below 1e-6)", g_collaps
       where="always")
 claim("nudged apart, one small step downhill lowers the loss below the chance level", after_step, "<",
       math.log(2 * n - 1), fmt="{:.4f}", where="always")
+
+# %% [markdown]
+# Where does a real network start? Closer to collapse than you might think: at random initialisation the
+# projections $z$ of any two images point almost the same way — a random ConvNet with ReLUs maps every image into
+# the same narrow cone. *Almost* is what matters: their small differences are the nudge above, and the negatives'
+# gradient pulls them apart from the first step. The untrained method of this lesson, on 256 test images:
+
+# %%
+from sslcourse.evaluate import extract_features
+
+z_init = F.normalize(extract_features(torch.nn.Sequential(method.encoder, method.projector), test.images[:256]), dim=1)
+cos_init = (z_init @ z_init.T)[~torch.eye(len(z_init), dtype=torch.bool, device=z_init.device)]  # pairs i != j
+print(f"random init: mean cosine between two images' projections {cos_init.mean():.4f}, lowest {cos_init.min():.4f}")
+claim("at random init two images' projections nearly coincide (mean cosine above 0.9)", cos_init.mean().item(), ">",
+      0.9, fmt="{:.3f}")
+claim("but not exactly: the least similar pair's cosine is below 0.999", cos_init.min().item(), "<", 0.999,
+      fmt="{:.4f}", where="any")
 
 # %% [markdown]
 # ## 4. Training through `fit`, with a kNN monitor
@@ -330,7 +347,9 @@ plt.show()
 # %%
 half = train.subset(len(train) // 2, seed=SEED)
 variants = {"crop only": dict(strength=0.0, gray_p=0.0), "colour only": dict(min_scale=1.0), "crop + colour": dict()}
-ablation = {}
+ablation = {"random init": evaluate_encoder(build_backbone(p.backbone, seed=SEED).to(p.device), half, test)}
+print(f"{'random init':<14} kNN {ablation['random init']['knn_accuracy']:.1%}  "
+      f"linear {ablation['random init']['linear_probe_accuracy']:.1%}")
 for name, changes in variants.items():
     run_v = plan_run("simclr", p, half, seed=SEED, epochs=recipe["ablation_epochs"], **changes)
     m_v = run_v.build()
@@ -341,11 +360,15 @@ lin_v = {name: r["linear_probe_accuracy"] for name, r in ablation.items()}
 print(f"crop + colour over colour only: {100 * (lin_v['crop + colour'] - lin_v['colour only']):+.1f} points")
 claim("the pair (crop + colour) beats crop alone by at least 10 points (linear probe)",
       lin_v["crop + colour"] - lin_v["crop only"], ">=", 0.10, fmt="{:+.1%}")
+claim("crop alone ends below the random-init encoder (linear probe)", lin_v["crop only"], "<", lin_v["random init"],
+      fmt="{:.1%}")
 
 # %% [markdown]
-# **Too-weak augmentation is a shortcut.** Without colour jitter, two crops of one image share their colour
-# histogram — and in `shapes` every image has its own random colours, so matching histograms solves the task
-# without looking at shapes. The colour statistics of an image identify it among the batch:
+# **Too-weak augmentation is a shortcut.** Crop alone does worse than no training at all: it ends below the
+# random-init encoder on the same half of the data (checked above). Without colour jitter, two crops of one image
+# share their colour histogram — and in `shapes` every image has its own random colours, so matching histograms
+# solves the task without looking at shapes; training then turns the features towards colour statistics and away
+# from what even random filters kept of the shapes. The colour statistics of an image identify it among the batch:
 
 # %%
 def colour_histogram(images):
