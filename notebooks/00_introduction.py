@@ -66,6 +66,7 @@ p = lesson_setup(PROFILE, seed=SEED)
 #
 # | lesson | pretext task | the label we invent | what the network must understand |
 # | --- | --- | --- | --- |
+# | 00 (this one) | none yet: a supervised network and the yardstick | the class, from a human | what labels teach, and the protocol (kNN, linear probe) every lesson measures with |
 # | 01 | masked reconstruction | the hidden pixels | shapes continue behind the mask, textures, context |
 # | 02 | rotation prediction | which of 0°, 90°, 180°, 270° | which way is up: sky, ground, upright objects |
 # | 03 | jigsaw puzzles | the permutation of 9 tiles | how parts of an object fit together |
@@ -143,7 +144,8 @@ claim("the top of a shapes scene is brighter than its bottom in most images", to
 
 from sslcourse.plots import show_images
 
-row = train.images[:4]
+contrast = luma[:, :8].mean((1, 2)) - luma[:, -8:].mean((1, 2))  # top minus bottom brightness, per image
+row = train.images[contrast[:500].topk(4).indices.to(train.images.device)]  # of the first 500, the clearest up-down
 show_images(torch.cat([torch.rot90(row, k, dims=(2, 3)) for k in range(4)]), ncols=8, scale=1.1,
             titles=[f"{90 * k}°" for k in range(4) for _ in range(4)])
 plt.show()
