@@ -1,36 +1,25 @@
 """Exercise 07's grader: the solution earns full marks, the stub nothing, the usual mistakes are caught with a message
 that names them, and the hidden bank's cases run — in this process and through the isolated worker."""
-import ast
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from sslcourse.grading import graded_functions, random_cases
-from sslcourse.grading.checks.core import run_cases
 from sslcourse.grading.checks.mae import reference_mae_loss, reference_patchify, reference_unpatchify
 from sslcourse.grading.classroom.grade import grade_path
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import exercise
+from .exercise import ROOT, solution_functions
 
 
 @pytest.fixture(scope="module")
 def solution():
     """The solution's graded functions, defined from solutions/07_mae.py (definitions only)."""
-    tree = ast.parse((ROOT / "solutions" / "07_mae.py").read_text())
-    graded = set(graded_functions("07"))
-    keep = [n for n in tree.body if (isinstance(n, ast.FunctionDef) and n.name in graded)
-            or (isinstance(n, (ast.Import, ast.ImportFrom)) and "sslcourse" not in ast.unparse(n))]
-    ns = {}
-    exec(compile(ast.Module(body=keep, type_ignores=[]), "solution", "exec"), ns)
-    return ns
+    return solution_functions("07", "07_mae.py")
 
 
 def score(name, fn, cases=None):
-    g = graded_functions("07")[name]
-    results = run_cases(name, fn, cases if cases is not None else g.cases(), g.returns)
-    return sum(r.passed for r in results), len(results), " | ".join(r.message for r in results if not r.passed)
+    return exercise.score("07", name, fn, cases)
 
 
 @pytest.mark.parametrize("name", ["patchify", "random_masking", "mae_loss"])

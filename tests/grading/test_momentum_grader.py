@@ -1,35 +1,24 @@
 """Exercise 06's grader: the solution earns full marks, the stub nothing, and the usual mistakes are caught
 with a message that names them — in this process and through the isolated worker (``sslcourse grade``)."""
-import ast
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sslcourse.grading import graded_functions
-from sslcourse.grading.checks.core import run_cases
 from sslcourse.grading.checks.momentum import reference_byol_loss, reference_ema, reference_enqueue
 from sslcourse.grading.classroom.grade import grade_path
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import exercise
+from .exercise import ROOT, solution_functions
 
 
 @pytest.fixture(scope="module")
 def solution():
     """The solution's graded functions, defined from solutions/06_momentum.py (definitions only)."""
-    tree = ast.parse((ROOT / "solutions" / "06_momentum.py").read_text())
-    keep = [n for n in tree.body if isinstance(n, ast.FunctionDef)
-            or (isinstance(n, (ast.Import, ast.ImportFrom)) and "sslcourse" not in ast.unparse(n))]
-    ns = {}
-    exec(compile(ast.Module(body=keep, type_ignores=[]), "solution", "exec"), ns)
-    return ns
+    return solution_functions("06", "06_momentum.py")
 
 
-def score(name, fn):
-    g = graded_functions("06")[name]
-    results = run_cases(name, fn, g.cases(), g.returns)
-    return sum(r.passed for r in results), len(results), " | ".join(r.message for r in results if not r.passed)
+def score(name, fn, cases=None):
+    return exercise.score("06", name, fn, cases)
 
 
 @pytest.mark.parametrize("name", ["ema_update", "byol_loss", "enqueue"])
