@@ -166,13 +166,18 @@ print("train accuracy on the labelled images after fine-tuning:",
       ", ".join(f"{n} {r[-1]['train_accuracy']:.0%}" for n, r in tuned.items()))
 
 # %% [markdown]
-# With 1 % of the labels every pretrained encoder gives a better frozen linear probe than its network at random
-# init; fine-tuning from a pretrained encoder beats training from scratch for at least one method at each
+# With 1 % of the labels every pretrained ConvNet (and the GAN's discriminator) gives a better frozen linear probe
+# than its network at random init — MAE's ViT does at 10 %; on 100 labels both ViTs' probes sit near chance
+# (10.6–14.1 % in our runs, BENCHMARKS.md); fine-tuning from a pretrained encoder beats training from scratch for at least one method at each
 # fraction, and MAE's ViT beats the same ViT from scratch at 10 %; and fine-tuning, started from the probe, ends
 # above the probe it started from for every pretrained encoder at 10 % of the labels.
 
 # %%
 for name in ssl:
+    if name == "mae":  # the ViT's probes on 100 labels sit near chance, trained or not: judged at 10 % instead
+        claim("mae beats its network at random init at 10 % of the labels (frozen probe)", probe_few["mae"][1], ">",
+              probe_few["random ViT"][1], fmt="{:.1%}")
+        continue
     claim(f"{name} beats its network at random init at 1 % of the labels (frozen probe)", probe_few[name][0], ">",
           probe_few[REFERENCE[name]][0], fmt="{:.1%}")
 for k, f in enumerate(fractions):
