@@ -93,7 +93,8 @@ for name, (ftr, fte) in features.items():
 
 ranked = dict(sorted(board.items(), key=lambda kv: kv[1]["linear_probe_accuracy"]))
 print(results_table(ranked))
-plot_bars(ranked, title=f"frozen features on {train.name}: {p.backbone}, the GAN's discriminator (gan, random D), a ViT (mae, random ViT)")
+plot_bars(ranked, title=f"frozen features on {train.name}: {p.backbone}, the GAN's discriminator (gan, random D), "
+          "a ViT (mae, random ViT)")
 plt.show()
 
 # %% [markdown]
