@@ -284,7 +284,8 @@ claim("the supervised encoder's linear probe is at least 30 points above random 
 # %% [markdown]
 # What do the features look like? A 2-D projection (PCA) of the test features, coloured by class. How far apart
 # the classes lie has a number too, the **silhouette**: for each image, how much closer it is to its own class than
-# to the nearest other class (cosine distance, from −1 to 1; 0 means the classes overlap completely). The
+# to the nearest other class (cosine distance, from −1 to 1; 0 means the classes overlap completely, below 0 that an
+# image is on average closer to another class than to its own). The
 # supervised encoder has pulled the classes apart; the random one has not.
 
 # %%

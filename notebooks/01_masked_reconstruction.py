@@ -299,6 +299,12 @@ history = fit(method, train, **run.fit_kwargs(), eval_fn=record_fill_ins)  # a r
 if not snapshots:  # loaded from the checkpoint: only the final model to show
     record_fill_ins(method)
 
+# %% [markdown]
+# Two curves: `loss`, the structure error the model is trained on (each hole's mean colour removed), and
+# `hidden_mse`, the plain pixel error inside the hole with the model's own colour. The second includes the hole's
+# average colour, which the model was never asked to predict, so it need not fall; the pictures below lend that
+# colour.
+
 # %%
 history.plot(["loss", "hidden_mse"])
 plt.show()
@@ -429,7 +435,7 @@ plt.show()
 # %% [markdown]
 # The right panel says how hard each task is: the trained model's error inside its holes (the hole's mean colour
 # lent, as in section 4) over that of a flat patch of the true colour — 1 means it learnt nothing about the hole.
-# Scattered pixels and small patches are filled far better than a square or the centre — their neighbours give the
+# Scattered pixels and small patches are filled better than a square or the centre — their neighbours give the
 # answer away, so interpolating colour from the pixels around the hole solves them. That is a local skill, and a
 # short run spent on it rewrites the random features into interpolation filters: what those keep about the *object*
 # can be less than the random features kept, so their probe can fall below random init (left panel). A large square

@@ -218,7 +218,8 @@ plt.show()
 # %% [markdown]
 # ## 5. Watch it solve puzzles
 # The network predicts a permutation $\hat\pi$; applying its inverse, $\mathrm{argsort}(\hat\pi)$, puts the tiles
-# back. Puzzles it solved show the original picture; wrong ones are visibly scrambled. Over the test set it
+# back. Puzzles it solved show the picture's layout again (each tile keeps its own colour jitter); wrong ones stay
+# scrambled. Over the test set it
 # solves puzzles far above chance (at least five times the chance rate, checked below).
 
 # %%

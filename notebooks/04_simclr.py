@@ -340,7 +340,7 @@ plt.show()
 # ## 6. Why crop *and* colour?
 # Chen et al. found that no single augmentation is enough; the pair that matters is random crop + colour
 # distortion. Here the pair beats crop alone by far (checked below: at least 10 points); colour alone comes close to
-# the pair at this short budget — from 0.8 points below it to 3.5 above in four runs (seeds 0–2, bf16 and fp32,
+# the pair at this short budget — the pair's lead over it ranged from −0.8 to +3.5 points in four runs (seeds 0–2, bf16 and fp32,
 # `BENCHMARKS.md`), so the lesson prints that difference rather than claiming a winner. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
 # full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
 
@@ -406,7 +406,7 @@ from sslcourse.ddp_demo import simclr_step_comparison
 own = simclr_step_comparison(world_size=2, gather=False)
 gathered = simclr_step_comparison(world_size=2, gather=True)
 print(f"one process, global batch of 16:         loss {own['one_process_loss']:.4f}")
-print(f"two processes, each its own 8 negatives: loss {own['ddp_loss']:.4f}   "
+print(f"two processes, 8 images each, no gather: loss {own['ddp_loss']:.4f}   "
       f"weights differ by up to {own['max_weight_difference']:.1e}")
 print(f"two processes, embeddings gathered:      loss {gathered['ddp_loss']:.4f}   "
       f"weights differ by up to {gathered['max_weight_difference']:.1e}")

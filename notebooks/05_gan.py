@@ -476,7 +476,7 @@ claim("spectral normalisation holds the fast D back: D(G(z)) stays above the pla
 
 # %% [markdown]
 # **Why**: $D$ adapts faster than $G$ can follow; its decision boundary moves before $G$ has used the last one, and
-# with $D(G(z)) \approx 0$ the gradient $G$ receives points at whatever $D$ happens to dislike most right now.
+# with $D(G(z))$ small the gradient $G$ receives points at whatever $D$ happens to dislike most right now.
 # **The fix**: balance the two players — equal rates here; spectral normalisation of $D$'s weights (Miyato et al.
 # 2018) limits how sharp $D$ can become whatever its rate: with it, the same fast $D$ leaves $D(G(z))$ higher.
 #
@@ -615,14 +615,14 @@ claim("the discriminator's features beat the same network at random init by at l
 claim("the supervised backbone stays ahead", results["supervised backbone"]["linear_probe_accuracy"], ">",
       results["GAN discriminator"]["linear_probe_accuracy"], fmt="{:.1%}")
 knn_gain = results["GAN discriminator"]["knn_accuracy"] - results["random-init D"]["knn_accuracy"]
-print(f"kNN: discriminator vs random init {100 * knn_gain:+.1f} points")
+print(f"kNN: discriminator vs random init {100 * knn_gain:+.1f} points, on {method.encoder.feature_dim} features")
 claim("the linear probe gains more than kNN from D's training", gain, ">", knn_gain, fmt="{:+.1%}")
 
 # %% [markdown]
 # A discriminator trained only to tell real from fake has learnt features that beat its own random initialisation
 # by at least 5 points of linear-probe accuracy — without a single label — while the supervised backbone stays
 # ahead. The kNN column moves far less (between −2 and +5 points in our four quick-profile runs, `BENCHMARKS.md`):
-# kNN weighs all of $D$'s 1,792 features alike, and most of them are still close to what random init computed;
+# kNN weighs all of $D$'s features alike (printed above: every stage pooled to 2×2 and concatenated), and most of them are still close to what random init computed;
 # the probe learns which few directions carry the class. What real-vs-fake training taught $D$ is there, but not
 # in the overall geometry of its features — unlike the contrastive methods of lesson 04, whose loss shapes exactly
 # that geometry.

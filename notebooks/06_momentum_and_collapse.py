@@ -228,12 +228,16 @@ plt.show()
 
 # %%
 from sslcourse.collapse import effective_rank, embedding_std, healthy_std, singular_values
+from sslcourse.plots import encoder_colour
 
 h_byol = run_b.fit(byol, train, eval_fn=monitor)  # a rerun loads it (lesson 08 too)
 D = byol.projector[-1].out_features
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 h_byol.plot(["loss"], ax=axes[0])
-axes[1].plot(*h_byol.series("embedding_std"), label="BYOL")
+for line in axes[0].lines:  # BYOL in its colour, as in every figure of this lesson
+    line.set_color(encoder_colour("BYOL"))
+axes[0].legend(fontsize=8)
+axes[1].plot(*h_byol.series("embedding_std"), label="BYOL", color=encoder_colour("BYOL"))
 axes[1].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
 axes[1].set_ylim(0, None)
 axes[1].set_title("per-dimension std of z/‖z‖")
@@ -299,10 +303,8 @@ knn_random = knn_accuracy(ftr_random, train.labels, fte_random, test.labels)
 print(f"chance {chance:.1%}; random-init encoder kNN {knn_random:.1%}")
 
 # %%
-from sslcourse.plots import encoder_colour
-
 # one colour per run for the rest of the lesson (BYOL keeps the course's colour for it)
-colour = {"BYOL": encoder_colour("BYOL"), "no predictor": "C1", "no stop-gradient": "C2", "no momentum": "C0",
+colour = {"BYOL": encoder_colour("BYOL"), "no predictor": "C1", "no stop-gradient": "C2", "no momentum": "C8",
           "no predictor, no momentum": "C4"}
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
 for name, r in collapse.items():
@@ -417,12 +419,18 @@ plt.show()
 # images over the sphere. The BYOL run without the stop-gradient has the **worst alignment** of all — and it is
 # **more uniform than random init** too. Its *projections* collapsed to one point, but nothing constrains the
 # encoder's features any more: they scatter, and two views of one image no longer land together. Uniformity
-# alone does not make a good encoder; it takes both numbers (and the kNN accuracy above agrees).
+# alone does not make a good encoder; it takes both numbers (and the kNN accuracy above agrees). Alignment alone
+# does not either: the random-init encoder is about as well aligned as the trained ones (within 0.05 of the best of
+# them) — it maps every image into one narrow cone (lesson 04: its projections nearly coincide), so two views of
+# an image land close together by default. Read alignment beside uniformity, never alone.
 
 # %%
 for name in ("SimCLR", "MoCo", "BYOL", "BYOL, no stop-gradient"):
     claim(f"{name} is more uniform than the random-init encoder", geometry[name]["uniformity"], "<",
           geometry["random init"]["uniformity"], fmt="{:.2f}")
+trained = min(geometry[k]["alignment"] for k in ("SimCLR", "MoCo", "BYOL"))
+claim("the random-init encoder is about as aligned as SimCLR, MoCo and BYOL (within 0.05 of the best of them)",
+      abs(geometry["random init"]["alignment"] - trained), "<", 0.05, fmt="{:.3f}")
 claim("BYOL without the stop-gradient has the worst alignment of all",
       max(geometry, key=lambda k: geometry[k]["alignment"]) == "BYOL, no stop-gradient",
       got=max(geometry, key=lambda k: geometry[k]["alignment"]))

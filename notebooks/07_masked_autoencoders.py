@@ -277,8 +277,7 @@ claim("the trained MAE's hidden-patch loss is under three quarters of the flat g
 # %% [markdown]
 # ## 7. How much to hide?
 # The same trained model at other mask ratios. Move the slider: at 25 % most hidden patches have visible
-# neighbours and interpolating them already does much of the work; at 90 % a few patches must stand for the whole
-# scene. MAE's paper found 75 % best for fine-tuning on ImageNet; `benchmarks/ablations.py mae` pretrains at other
+# neighbours to copy from; at 90 % a few patches must stand for the whole scene. MAE's paper found 75 % best for fine-tuning on ImageNet; `benchmarks/ablations.py mae` pretrains at other
 # ratios and measures what each teaches (`BENCHMARKS.md` has 85 %).
 
 # %%
@@ -294,17 +293,19 @@ def draw_reconstructions(mask_ratio=0.75, seed=0):
 explore(draw_reconstructions, dict(mask_ratio=0.75, seed=0), mask_ratio=(0.25, 0.9, 0.05), seed=(0, 20))
 
 # %% [markdown]
-# The same model's error on the hidden patches of 512 test images, at four ratios — larger at 75 % hidden than at
-# 25 %, and larger again at 90 %:
+# The same model's error on the hidden patches of 512 test images, at four ratios. In the quick profile it barely
+# changes from 25 % to 75 % hidden — the model was trained at 75 %, and showing it more of the image helps it little
+# — and rises at 90 %, where a few patches must stand for the whole scene: the step from 75 to 90 % costs more than
+# the whole way from 25 to 75 %.
 
 # %%
 ratios = (0.25, 0.5, 0.75, 0.9)
 by_ratio = {r: hidden_loss(mae, r) for r in ratios}
 print("hidden-patch loss of the trained model:", ", ".join(f"{r:.0%} {v:.3f}" for r, v in by_ratio.items()))
-claim("the error on the hidden patches is larger at 75 % hidden than at 25 %", by_ratio[0.75], ">", by_ratio[0.25],
+claim("the error on the hidden patches is larger at 90 % hidden than at 75 %", by_ratio[0.9], ">", by_ratio[0.75],
       fmt="{:.3f}")
-claim("the error on the hidden patches is larger again at 90 % hidden than at 75 %", by_ratio[0.9], ">",
-      by_ratio[0.75], fmt="{:.3f}")
+claim("from 75 to 90 % hidden the error grows more than from 25 to 75 %", by_ratio[0.9] - by_ratio[0.75], ">",
+      abs(by_ratio[0.75] - by_ratio[0.25]), fmt="{:+.3f}")
 
 # %% [markdown]
 # ## 8. MAE beside lesson 01's convolutional inpainting
