@@ -114,6 +114,7 @@ class Claim:
     judged: bool
     why_not_judged: str = ""
     detail: str = ""
+    checked: str = ""  # the comparison itself, shown where ``got`` is another description of the result
 
     @property
     def status(self) -> str:
@@ -124,7 +125,9 @@ class Claim:
     def text(self) -> str:
         mark = {"holds": "✔", "does not hold": "✘", "not judged here": "·"}[self.status]
         line = f"{mark} claim: {self.statement} — got {self.got}"
-        if self.expected:
+        if self.checked:
+            line += f" (checked: {self.checked})"
+        elif self.expected:
             line += f" (expected {self.expected})"
         if not self.judged:
             line += f" [not judged: {self.why_not_judged}]"
@@ -135,6 +138,8 @@ class Claim:
             bar = "─" * 72
             lines = [bar, "✘ This run does not show what the lesson says:", f"    “{self.statement}”",
                      f"  the lesson expected: {self.expected or 'it to hold'}", f"  this run got:        {self.got}"]
+            if self.checked:
+                lines.append(f"  checked:             {self.checked}")
             if self.detail:
                 lines.append(f"  {self.detail}")
             lines += ["  Your settings (a seed, a parameter, other data) can change this; the lesson goes on.", bar]
@@ -185,7 +190,9 @@ def claim(statement: str, value, op: str | None = None, bound=None, *, fmt=None,
         margin = value - bound if op in (">", ">=") else bound - value
         expected = f"{SYMBOLS[op]} {_format(bound, fmt)}"
     judged, why = judged_here(where)
-    c = Claim(statement, holds, got if got is not None else _format(value, fmt), expected, margin, judged, why, detail)
+    checked = f"{_format(value, fmt)} {SYMBOLS[op]} {_format(bound, fmt)}" if got is not None and op else ""
+    c = Claim(statement, holds, got if got is not None else _format(value, fmt), expected, margin, judged, why, detail,
+              checked)
     made.append(c)
     _log(c, where)
     if judged and not holds and strict:

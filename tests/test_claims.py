@@ -24,6 +24,17 @@ def test_a_claim_that_holds_passes_in_both_modes_with_its_margin(quick, monkeypa
         assert "✔ claim: the gain is at least 20 points — got +27.0% (expected ≥ +20.0%)" in capsys.readouterr().out
 
 
+def test_a_result_described_in_words_shows_the_comparison_it_was_judged_on(quick, monkeypatch, capsys):
+    """``got`` describes the result for the reader; the box also shows the number actually compared, so a ✔ never
+    reads "got 25.0% of the pairs (expected < 0.03)"."""
+    monkeypatch.setenv("SSLCOURSE_CLAIMS", "show")
+    claims.claim("a quarter of the pairs", abs(0.25 - 0.25), "<", 0.03, fmt="{:.1%}", got="25.0% of the pairs")
+    assert "— got 25.0% of the pairs (checked: 0.0% < 3.0%)" in capsys.readouterr().out
+    claims.claim("a quarter of the pairs", abs(0.40 - 0.25), "<", 0.03, fmt="{:.1%}", got="40.0% of the pairs")
+    out = capsys.readouterr().out
+    assert "this run got:        40.0% of the pairs" in out and "checked:             15.0% < 3.0%" in out
+
+
 def test_strict_mode_stops_with_the_sentence_what_was_expected_and_what_came(quick, monkeypatch):
     monkeypatch.setenv("SSLCOURSE_CLAIMS", "strict")
     with pytest.raises(claims.ClaimFailed, match="the lesson says “B beats A”, but this run does not show it: "
