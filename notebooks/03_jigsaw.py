@@ -261,6 +261,8 @@ for size in sizes:
 plt.plot(sizes, [100 * a for a in puzzle_acc], "o-", label=f"after {recipe['ablation_epochs']} epoch(s)")
 plt.plot(sizes, [100 / s for s in sizes], "--", label="chance")
 plt.xscale("log")
+plt.xticks(sizes, [str(s) for s in sizes])
+plt.minorticks_off()
 plt.xlabel("permutations in the set")
 plt.ylabel("puzzle accuracy (%)")
 plt.legend()

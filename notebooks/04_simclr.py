@@ -269,7 +269,8 @@ def draw_softmax(temperature=0.2):
     plt.figure(figsize=(6, 2.4))
     plt.bar(range(1, 2 * n), probs, color=colours)
     plt.title(f"τ = {temperature}: p(partner) = {probs[n - 1]:.2f}")
-    plt.xlabel("candidate view k")
+    plt.xlabel("candidate view k (red: the partner)")
+    plt.ylabel("softmax probability")
     plt.show()
 
 

@@ -163,8 +163,8 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 for name, r in short.items():
     axes[0].plot(*r["history"].series("loss"), label=name)
     axes[1].plot(*r["history"].series("negative_similarity"), label=name)
-axes[0].set_title("training loss")
-axes[1].set_title("mean similarity of a query to the queue")
+axes[0].set(title="training loss", ylabel="InfoNCE loss")
+axes[1].set(title="mean similarity of a query to the queue", ylabel="cosine similarity")
 for ax in axes:
     ax.set_xlabel("epoch")
     ax.legend()

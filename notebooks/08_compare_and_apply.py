@@ -208,7 +208,8 @@ claim("fine-tuning the random-init discriminator at 10 % ends below its own froz
 # %% [markdown]
 # ### Nearest neighbours: what "similar" means to each encoder
 # A test image (left) and its eight most similar training images (cosine similarity of the frozen features), one
-# row per encoder. A good encoder retrieves the same *object*, whatever its colours and background.
+# row per encoder; a green frame marks a neighbour of the query's class, a red one another class. A good encoder
+# retrieves the same *object*, whatever its colours and background.
 
 # %%
 from sslcourse.plots import show_retrieval
