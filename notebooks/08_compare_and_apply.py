@@ -127,8 +127,17 @@ from sslcourse.runs import finetune
 fractions = (0.01, 0.1)
 probe_few = {name: [few_label_probe(ftr, train.labels, fte, test.labels, f, seed=SEED) for f in fractions]
              for name, (ftr, fte) in features.items()}
+VITS = ("mae", "random ViT")  # fine-tuned the same way, in the next cell
 tuned = {name: [finetune(enc, train, test, f, amp=p.amp, seed=SEED, details=True) for f in fractions]
-         for name, enc in encoders.items() if name != "supervised"}
+         for name, enc in encoders.items() if name not in ("supervised", *VITS)}
+
+# %% [markdown]
+# MAE's ViT and its untrained twin, fine-tuned with the same recipe in a cell of their own, then every
+# fine-tuning result in one table:
+
+# %%
+tuned.update({name: [finetune(encoders[name], train, test, f, amp=p.amp, seed=SEED, details=True)
+                     for f in fractions] for name in VITS})
 print(results_table({name: {"probe_1pct": probe_few[name][0], "finetune_1pct": runs_[0]["test_accuracy"],
                             "probe_10pct": probe_few[name][1], "finetune_10pct": runs_[1]["test_accuracy"]}
                      for name, runs_ in tuned.items()},
