@@ -143,22 +143,22 @@ def plot_history(history, keys=None, ax=None, per: str = "steps"):
                  if k not in logged and k not in ("epoch", "step", "lr", "seconds")]
     if per == "epochs" and keys:
         eval_keys = list(keys)
-    if ax is not None:
-        if per == "epochs":
-            _curves(ax, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o")
-            ax.set_title("evaluation (per epoch)")
+
+    def draw(target, which):
+        if which == "epochs":
+            _curves(target, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o")
+            target.set_title("evaluation (per epoch)")
         else:
-            _curves(ax, {k: history.series(k) for k in step_keys}, smoothed=True)
-            ax.set_title("training (per step)")
+            _curves(target, {k: history.series(k) for k in step_keys}, smoothed=True)
+            target.set_title("training (per step)")
+
+    if ax is not None:
+        draw(ax, per)
         return ax.figure
-    ncols = 1 + bool(eval_keys)
-    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.2), squeeze=False)
-    axes = axes.ravel()
-    _curves(axes[0], {k: history.series(k) for k in step_keys}, smoothed=True)
-    axes[0].set_title("training (per step)")
-    if eval_keys:
-        _curves(axes[1], {k: history.series(k, per="epochs") for k in eval_keys}, marker="o")
-        axes[1].set_title("evaluation (per epoch)")
+    panels = ["steps"] + (["epochs"] if eval_keys else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.2), squeeze=False)
+    for target, which in zip(axes.ravel(), panels):
+        draw(target, which)
     fig.tight_layout()
     return fig
 
