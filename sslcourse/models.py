@@ -188,14 +188,51 @@ def sincos_position_embedding(grid: int, dim: int) -> torch.Tensor:
     return torch.cat([encode(rows), encode(cols)], 1).float()
 
 
+def _bf16_on_cpu(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and (x.dtype == torch.bfloat16 or (
+        torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16))
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """torch's multi-head attention — the same parameters, the same result — with softmax(Q Kᵀ / √d) V written
+    out as three batched products where torch's fused kernel is slow: bfloat16 on a CPU. There the fused
+    kernel's backward takes about 8× as long as the written-out form at a small ViT's shapes (64 tokens of
+    4 heads × 16: 38 ms against 4.7 ms for forward and backward; BENCHMARKS.md "CPU speed"), which made a
+    lesson's ViT fine-tune 2.5× slower in bf16 than it needs to be. Everywhere else (float32, CUDA, masks,
+    attention weights asked for) torch's own path runs unchanged."""
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True, is_causal=False):
+        if (need_weights or key_padding_mask is not None or attn_mask is not None or is_causal
+                or not (query is key is value) or not self.batch_first or not self._qkv_same_embed_dim
+                or not _bf16_on_cpu(query)):
+            return super().forward(query, key, value, key_padding_mask=key_padding_mask, need_weights=need_weights,
+                                   attn_mask=attn_mask, average_attn_weights=average_attn_weights,
+                                   is_causal=is_causal)
+        n, length, dim = query.shape
+        qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)  # (N, L, 3·dim)
+        q, k, v = qkv.view(n, length, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
+        weights = (q @ k.transpose(-2, -1) * self.head_dim ** -0.5).float().softmax(-1).to(v.dtype)  # (N, h, L, L)
+        out = (weights @ v).transpose(1, 2).reshape(n, length, dim)
+        return self.out_proj(out), None
+
+
 def transformer_blocks(dim: int, depth: int, heads: int, mlp_ratio: float = 4.0) -> nn.ModuleList:
-    """``depth`` pre-norm transformer blocks (x + attention(LN(x)), then x + MLP(LN(x)), GELU), torch's own."""
+    """``depth`` pre-norm transformer blocks (x + attention(LN(x)), then x + MLP(LN(x)), GELU), torch's own
+    ``nn.TransformerEncoderLayer`` with its attention as :class:`SelfAttention` (faster in bf16 on a CPU)."""
     if dim % heads:
         raise ValueError(f"dim={dim} must split evenly over heads={heads}")
-    return nn.ModuleList([
-        nn.TransformerEncoderLayer(dim, heads, dim_feedforward=int(dim * mlp_ratio), dropout=0.0, activation="gelu",
-                                   batch_first=True, norm_first=True)
-        for _ in range(depth)])
+    blocks = nn.ModuleList()
+    for _ in range(depth):
+        block = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=int(dim * mlp_ratio), dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        # built on the meta device (draws no random numbers), then given torch's own block's initial weights:
+        # the same seed builds the same ViT as with torch's attention
+        attention = SelfAttention(dim, heads, dropout=0.0, batch_first=True, device="meta").to_empty(device="cpu")
+        attention.load_state_dict(block.self_attn.state_dict())
+        block.self_attn = attention
+        blocks.append(block)
+    return blocks
 
 
 def vit_init(m: nn.Module) -> None:

@@ -32,10 +32,13 @@ def shapes_test():
 
 @pytest.fixture(scope="session")
 def course_run(tmp_path_factory):
-    """`make run` in small, once a session: lesson 00 executed (quick profile, a cache of its own) into a build
-    folder. (build folder, finished process): tests/test_cli.py checks the run, tests/browser/test_site.py builds
-    the course's website from it. Under pytest-xdist the workers share the one run (pytest-xdist's recipe: the
-    session's temporary folder is common to its workers, and a lock makes the first one run it)."""
+    """`make run` in small, once a session: lesson 00 executed (quick profile) into a build folder. (build folder,
+    finished process): tests/test_cli.py checks the run, tests/browser/test_site.py builds the course's website
+    from it. Under pytest-xdist the workers share the one run (pytest-xdist's recipe: the session's temporary
+    folder is common to its workers, and a lock makes the first one run it). Its cache is the session's
+    (`make test` sets SSLCOURSE_CACHE) when there is one: lesson 00 under nbval trains the same supervised run,
+    and the cache's lock lets only one of them train it; else a cache of its own. (The browser test keeps a
+    fresh cache: it watches the training's progress bar.)"""
     import json
     import subprocess
     import sys
@@ -48,8 +51,8 @@ def course_run(tmp_path_factory):
     base, done = shared / "course-run", shared / "course-run.json"
     with FileLock(str(shared / "course-run.lock")):
         if not done.exists():
-            env = {**os.environ, "SSLCOURSE_DEVICE": "cpu", "SSLCOURSE_CACHE": str(base / "cache"),
-                   "SSLCOURSE_PROFILE": "quick"}
+            env = {**os.environ, "SSLCOURSE_DEVICE": "cpu", "SSLCOURSE_PROFILE": "quick",
+                   "SSLCOURSE_CACHE": os.environ.get("SSLCOURSE_CACHE") or str(base / "cache")}
             proc = subprocess.run([sys.executable, "-m", "sslcourse", "course", "--only", "00",
                                    "--out", str(base / "build")], capture_output=True, text=True, env=env, timeout=900)
             done.write_text(json.dumps({"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))

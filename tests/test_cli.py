@@ -99,7 +99,7 @@ def test_train_all_runs_every_method(tmp_path):
 
 def test_course_runs_a_lesson_into_build(course_run):
     """`make run` in small: the lesson is executed, saved with outputs and as HTML, and its results tabled."""
-    build, out = course_run  # tests/conftest.py: `sslcourse course --only 00`, quick profile, a cache of its own
+    build, out = course_run  # tests/conftest.py: `sslcourse course --only 00`, quick profile
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "00_introduction.ipynb" in out.stdout and " ok" in out.stdout and "1/1 lessons ran" in out.stdout
     assert "Kernel is running over TCP" not in out.stderr

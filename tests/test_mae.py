@@ -117,3 +117,67 @@ def test_a_smoke_run_shrinks_maes_vit_and_keeps_its_code_paths():
     loss, logs = mae.training_step(torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8))
     loss.backward()
     assert torch.isfinite(loss) and mae.encoder.patch_embed.weight.grad is not None
+
+
+def _torch_attention(ours: torch.nn.MultiheadAttention) -> torch.nn.MultiheadAttention:
+    theirs = torch.nn.MultiheadAttention(ours.embed_dim, ours.num_heads, batch_first=True)
+    theirs.load_state_dict(ours.state_dict())
+    return theirs
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_the_vits_attention_is_torchs_in_value_and_gradient(bf16):
+    """SelfAttention writes softmax(QKᵀ/√d)V out under bf16 on a CPU (torch's fused CPU kernel is slow there) and
+    is torch's own elsewhere: both give torch's nn.MultiheadAttention's output and gradients."""
+    from sslcourse.models import SelfAttention, transformer_blocks
+
+    ours = transformer_blocks(32, 1, heads=4)[0].self_attn
+    assert isinstance(ours, SelfAttention)
+    theirs = _torch_attention(ours)
+    x = torch.randn(3, 10, 32, generator=torch.Generator().manual_seed(0))
+    grads, outs = [], []
+    for module in (ours, theirs):
+        xi = x.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out, weights = module(xi, xi, xi, need_weights=False)
+        assert weights is None and out.shape == x.shape
+        out.float().square().sum().backward()
+        outs.append(out.float())
+        grads.append([xi.grad] + [p.grad for p in module.parameters()])
+    if not bf16:  # torch's own path, bit for bit
+        assert torch.equal(outs[0], outs[1]) and all(torch.equal(a, b) for a, b in zip(*grads))
+        return
+    assert not torch.equal(outs[0], outs[1])  # the written-out path ran: torch's fused kernel rounds differently
+    torch.testing.assert_close(outs[0], outs[1], rtol=0.05, atol=0.05)
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=0.05, atol=0.05)
+
+
+def test_the_vits_attention_gives_torchs_weights_and_masks_to_torch():
+    from sslcourse.models import transformer_blocks
+
+    ours = transformer_blocks(16, 1, heads=2)[0].self_attn
+    x = torch.randn(2, 5, 16)
+    mask = torch.zeros(5, 5, dtype=torch.bool)
+    mask[:, -1] = True
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, weights = ours(x, x, x, attn_mask=mask)  # masks and weights: torch's own path
+        ref, ref_weights = _torch_attention(ours)(x, x, x, attn_mask=mask)
+    assert torch.equal(out, ref) and torch.equal(weights, ref_weights)
+    assert weights[..., -1].abs().max() == 0
+
+
+def test_the_same_seed_builds_the_same_vit_as_torchs_own_blocks():
+    """Swapping in SelfAttention draws no random numbers: a seed's ViT (and its cached checkpoints) stays what it was."""
+    torch.manual_seed(3)
+    blocks = [torch.nn.TransformerEncoderLayer(32, 4, 64, 0.0, "gelu", batch_first=True, norm_first=True)
+              for _ in range(2)]
+    after_theirs = torch.rand(1)
+    torch.manual_seed(3)
+    from sslcourse.models import transformer_blocks
+
+    ours = transformer_blocks(32, 2, heads=4, mlp_ratio=2.0)
+    assert torch.equal(torch.rand(1), after_theirs)
+    for a, b in zip(ours, blocks):
+        for (name, p), (name_b, q) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert name == name_b and torch.equal(p, q), name
