@@ -414,6 +414,8 @@ columns = {"linear_probe_accuracy": "linear probe, all labels", "probe_10pct": "
            "finetune_10pct": "fine-tuned, 10 %"}
 for i, (name, row) in enumerate(table.items()):
     ax.bar([j + 0.38 * i for j in range(len(columns))], [100 * row[c] for c in columns], width=0.38, label=name)
+chance = 1 / len(train.classes)  # guessing a class at random
+ax.axhline(100 * chance, color="0.3", lw=1, ls=":", label=f"chance ({chance:.0%})")
 ax.set_xticks([j + 0.19 for j in range(len(columns))], list(columns.values()), fontsize=8)
 ax.set(ylabel="test accuracy (%)", title=f"the ViT on {train.name}: frozen and fine-tuned")
 ax.legend(fontsize=8)
@@ -444,7 +446,6 @@ print(f"frozen linear probe with all labels, MAE over random init: {100 * frozen
 #   and the paper's CIFAR-10 figures).
 
 # %%
-chance = 1 / len(train.classes)
 print(f"chance {chance:.0%}; random-init ViT kNN {table['random init']['knn_accuracy']:.1%}")
 claim("MAE fine-tuned beats the from-scratch ViT by ≥ 2 points at 10 % of the labels", gain, ">=", 0.02,
       fmt="{:+.1%}")

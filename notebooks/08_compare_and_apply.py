@@ -151,6 +151,7 @@ for ax, title, values in [(axes[0], "linear probe on the few labels", {n: probe_
     for name, accs in values.items():
         ax.plot([100 * f for f in fractions], [100 * a for a in accs], marker="o", color=encoder_colour(name),
                 label=name, ls={"random init": ":", "random D": "--", "random ViT": "-."}.get(name, "-"))  # untrained
+    ax.axhline(100 / len(train.classes), color="0.3", lw=1, ls=":", label="chance")  # a class guessed at random
     ax.set_xscale("log")
     ax.set_xticks([100 * f for f in fractions], [f"{f:.0%}" for f in fractions])
     ax.minorticks_off()

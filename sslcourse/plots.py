@@ -95,13 +95,16 @@ def _is_rate(key: str) -> bool:
 
 def _axis_label(keys: list) -> str:
     """A short label for the numbers on one axis (the legend names each line): their shared last word
-    (``loss_d, loss_g`` -> ``loss``; ``positive_similarity, negative_similarity`` -> ``similarity``)."""
+    (``loss_d, loss_g`` -> ``loss``; ``positive_similarity, negative_similarity`` -> ``similarity``), else
+    their names (``loss, hidden_mse`` -> ``loss / hidden mse``)."""
     if len(keys) == 1:
         return keys[0].replace("_", " ")
     if all(k.startswith("loss") for k in keys):
         return "loss"
     last = {k.split("_")[-1] for k in keys}
-    return last.pop() if len(last) == 1 else "value (see legend)"
+    if len(last) == 1:
+        return last.pop()
+    return " / ".join(k.replace("_", " ") for k in keys) if len(keys) <= 3 else "value (each line: the legend)"
 
 
 def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
@@ -228,10 +231,14 @@ def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, m
         from sklearn.manifold import TSNE
 
         xy = TSNE(2, init="pca", perplexity=30, random_state=seed).fit_transform(f)
+        # t-SNE's axes have no meaning of their own: it keeps who is near whom, not distances between clusters
+        axis_labels = ("t-SNE 1 (no units)", "t-SNE 2 (no units)")
     else:
         from sklearn.decomposition import PCA
 
-        xy = PCA(2, random_state=seed).fit_transform(f)
+        pca = PCA(2, random_state=seed)
+        xy = pca.fit_transform(f)
+        axis_labels = tuple(f"PC {i + 1} ({r:.0%} of the variance)" for i, r in enumerate(pca.explained_variance_ratio_))
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.5, 4))
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=y, cmap="tab10", s=5, vmin=-0.5, vmax=9.5)
@@ -242,6 +249,8 @@ def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, m
     ax.set_title(title or method.upper())
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel(axis_labels[0], fontsize=8)
+    ax.set_ylabel(axis_labels[1], fontsize=8)
     ax.figure.tight_layout()
     return ax.figure
 

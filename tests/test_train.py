@@ -407,5 +407,9 @@ def test_the_history_plot_shows_what_the_evaluation_measured_beside_the_training
     assert _labels(a) == ["loss"] and a.get_ylabel() == "loss"
     assert _labels(b) == ["knn"] and b.get_title() == "evaluation (per epoch)"
     plt.close(fig)
+    fig, a = plt.subplots()
+    h.plot(["loss", "positive_similarity"], ax=a)  # no shared word: the axis names both (lesson 01's loss, hidden_mse)
+    assert a.get_ylabel() == "loss / positive similarity"
+    plt.close(fig)
     with pytest.raises(ValueError, match="per='step'.*'steps'"):
         h.plot(per="step")
