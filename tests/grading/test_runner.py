@@ -283,3 +283,19 @@ def test_a_uid_given_back_ends_whatever_still_runs_as_it():
         assert pool.free == [uid]
     finally:
         left.kill()
+
+
+def test_two_graders_on_one_machine_never_share_a_uid():
+    """Two batches at once (two teachers, or two test workers) each take uids for their workers: had they shared
+    one, the first to take it back would kill the other's worker (a CI run saw it). A uid is held by one pool
+    until that pool closes (or its process ends)."""
+    first, second = sandbox.UidPool(3), sandbox.UidPool(3)
+    try:
+        assert not set(first.free) & set(second.free)
+        first.close()
+        third = sandbox.UidPool(3)
+        assert set(third.free) & set(first.free), "a closed pool's uids are free for the next grader"
+        third.close()
+    finally:
+        first.close()
+        second.close()

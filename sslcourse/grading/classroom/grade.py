@@ -135,6 +135,8 @@ class Grader:
         for folder in self._views.values():
             shutil.rmtree(Path(folder).parent, ignore_errors=True)
         self._views = {}
+        if self.uids is not None:
+            self.uids.close()
 
     def __enter__(self):
         return self

@@ -24,11 +24,13 @@ what to install; grading for credit then refuses, and a self-check runs the work
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -215,24 +217,53 @@ def plain_command(limits: Limits) -> list[str]:
 
 # ---- one uid per parallel worker (root) ----
 
+def _reserve(uid: int) -> int | None:
+    """Hold ``uid`` for this grader against every other grader on the machine (two teachers' batches, or two test
+    workers): an exclusive lock on a file named after it, held until the pool's process ends. Two pools that
+    shared a uid would kill each other's workers when one takes it back. The open lock's descriptor, or None
+    if another grader holds the uid."""
+    folder = Path(tempfile.gettempdir()) / "sslcourse-grader-uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)  # not inherited by the workers
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 class UidPool:
-    """Unprivileged uids for the workers of a root grader: none is a user of this machine or runs a process, and
-    no two workers running at the same time share one (a uid's process limit is then the worker's own)."""
+    """Unprivileged uids for the workers of a root grader: none is a user of this machine, runs a process or
+    belongs to another grader's pool, and no two workers running at the same time share one (a uid's process
+    limit is then the worker's own)."""
 
     def __init__(self, size: int):
         base = int(os.environ.get("SSLCOURSE_GRADER_UID", UID_BASE))
-        self.free, self.next = [], base
+        self.free, self.next, self.reserved = [], base, {}
         self.lock = threading.Lock()
         busy = _uids_in_use()
         while len(self.free) < size:
             self.free.append(self._unused(busy))
 
     def _unused(self, busy: set) -> int:
-        """A uid never handed out by this pool, no user of this machine, running no process."""
-        while self.next in busy or _is_user(self.next):
+        """A uid never handed out by this pool, no user of this machine, running no process, held by no other
+        grader (and from now on held by this one)."""
+        while True:
+            uid = self.next
             self.next += 1
-        self.next += 1
-        return self.next - 1
+            if uid in busy or _is_user(uid):
+                continue
+            fd = _reserve(uid)
+            if fd is not None:
+                self.reserved[uid] = fd
+                return uid
+
+    def close(self) -> None:
+        """Let other graders have this pool's uids (a process's locks also go when it ends)."""
+        for fd in self.reserved.values():
+            os.close(fd)
+        self.reserved = {}
 
     def take(self) -> int:
         with self.lock:
