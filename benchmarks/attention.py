@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from sslcourse.models import SelfAttention, build_vit
+from sslcourse.models import SelfAttention, build_vit, written_out_attention
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -32,10 +32,6 @@ def median_ms(fn, repeats: int) -> float:
         fn()
         times.append(1000 * (time.perf_counter() - t0))
     return statistics.median(times)
-
-
-def written_out(q, k, v):
-    return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).float().softmax(-1).to(v.dtype) @ v
 
 
 def attention_alone(dtype, kernel, repeats: int) -> float:
@@ -85,7 +81,7 @@ def main(argv=None) -> None:
     print("attention alone, forward + backward (64 images × 4 heads × 64 tokens × 16), ms:")
     for dtype in (torch.float32, torch.bfloat16):
         fused = attention_alone(dtype, F.scaled_dot_product_attention, args.repeats)
-        ours = attention_alone(dtype, written_out, args.repeats)
+        ours = attention_alone(dtype, written_out_attention, args.repeats)
         print(f"  {str(dtype).removeprefix('torch.'):<9} torch fused {fused:7.2f}   written out {ours:7.2f}   "
               f"fused / written out {fused / ours:4.1f}×")
     print("a fine-tuning step of lesson 07's ViT (batch 64), ms:")

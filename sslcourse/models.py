@@ -188,6 +188,12 @@ def sincos_position_embedding(grid: int, dim: int) -> torch.Tensor:
     return torch.cat([encode(rows), encode(cols)], 1).float()
 
 
+def written_out_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(Q Kᵀ / √d) V as three batched products, the softmax in float32: (..., L, d) each -> (..., L, d)."""
+    weights = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).float().softmax(-1).to(v.dtype)  # (..., L, L)
+    return weights @ v
+
+
 def _bf16_on_cpu(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and (x.dtype == torch.bfloat16 or (
         torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16))
@@ -196,8 +202,8 @@ def _bf16_on_cpu(x: torch.Tensor) -> bool:
 class SelfAttention(nn.MultiheadAttention):
     """torch's multi-head attention — the same parameters, the same result — with softmax(Q Kᵀ / √d) V written
     out as three batched products where torch's fused kernel is slow: bfloat16 on a CPU. There the fused
-    kernel's backward takes about 8× as long as the written-out form at a small ViT's shapes (64 tokens of
-    4 heads × 16: 38 ms against 4.7 ms for forward and backward; BENCHMARKS.md "CPU speed"), which made a
+    kernel takes about 7× as long as the written-out form at a small ViT's shapes (64 tokens of 4 heads ×
+    16: 40 ms against 5.7 ms for forward and backward; BENCHMARKS.md "CPU speed"), which made a
     lesson's ViT fine-tune 2.5× slower in bf16 than it needs to be. Everywhere else (float32, CUDA, masks,
     attention weights asked for) torch's own path runs unchanged."""
 
@@ -212,8 +218,7 @@ class SelfAttention(nn.MultiheadAttention):
         n, length, dim = query.shape
         qkv = F.linear(query, self.in_proj_weight, self.in_proj_bias)  # (N, L, 3·dim)
         q, k, v = qkv.view(n, length, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
-        weights = (q @ k.transpose(-2, -1) * self.head_dim ** -0.5).float().softmax(-1).to(v.dtype)  # (N, h, L, L)
-        out = (weights @ v).transpose(1, 2).reshape(n, length, dim)
+        out = written_out_attention(q, k, v).transpose(1, 2).reshape(n, length, dim)  # heads (N, h, L, d) joined
         return self.out_proj(out), None
 
 
