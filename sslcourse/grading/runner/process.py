@@ -21,6 +21,7 @@ from pathlib import Path
 from . import sandbox, wire
 
 OUTPUT_TAIL = 4096
+REAP_SECONDS = 5.0  # how long bwrap may take to reap a killed worker before it is killed too
 
 
 class Lost(Exception):
@@ -77,6 +78,13 @@ class Worker:
             try:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             except (ProcessLookupError, PermissionError, OSError):
+                pass
+            # bwrap reaps its child and leaves at once. Killed before that, bwrap would leave the dead worker to
+            # the machine's PID 1, which may reap late (about 2 s on a Firecracker VM), and until then the
+            # worker's uid is in use and cannot be handed out again (BENCHMARKS.md "the grader's own time").
+            try:
+                proc.wait(timeout=REAP_SECONDS)
+            except subprocess.TimeoutExpired:
                 pass
         try:
             proc.kill()  # bwrap itself: our child, not yet waited for, so its number is still its own
