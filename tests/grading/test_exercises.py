@@ -249,7 +249,40 @@ def test_a_typical_wrong_answer_fails(exercise, function, wrong, phrase):
         assert any(phrase in r.message or phrase in r.name for r in failed), [(r.name, r.message) for r in failed]
 
 
+def test_no_hidden_bank_lets_a_constant_class_pass_the_knn_case():
+    """With 2 classes and up to 24 neighbours, a hidden case's 10 queries could all vote for one class, and a
+    constant answer (tests/grading/attacks/00_constant_zeros.py) earned the point in 11 banks of 300 (seeds 69, 100
+    and 107 among the first 110)."""
+    from sslcourse.grading import random_cases
+
+    for seed in range(110):
+        cases = random_cases("00", seed)["weighted_knn_predict"]
+        for c in range(5):
+            def constant(train_features, train_labels, test_features, k=20, temperature=0.07, num_classes=None):
+                return torch.full((len(test_features),), c, dtype=torch.int64)
+
+            passed = [r.name for r in run_cases("weighted_knn_predict", constant, cases, 1) if r.passed]
+            assert not passed, (seed, c, passed)
+
+
 # ---- exercise 03: the paper's rule, the package's rule, the grader's reference ----
+
+def shuffle_nothing(tiles, permutation):  # tiles returned as they came (tests/grading/attacks/03_constant_perms.py)
+    return tiles.clone()
+
+
+@pytest.mark.parametrize("wrong", [shuffle_nothing, shuffle_inverse])
+def test_no_hidden_bank_lets_unshuffled_or_inverse_tiles_pass_a_case(wrong):
+    """A hidden bank's shuffle_tiles cases use 4 or 5 tiles, where a random permutation is the identity or its own
+    inverse 10 times in 24: every case of 300 banks must still fail both wrong answers (a red-team run found a
+    do-nothing submission earning a point)."""
+    from sslcourse.grading import random_cases
+
+    for seed in range(300):
+        cases = random_cases("03", seed)["shuffle_tiles"]
+        passed = [r.name for r in run_cases("shuffle_tiles", wrong, cases, 1) if r.passed]
+        assert not passed, (seed, passed)
+
 
 def test_the_grader_reference_is_the_package_rule():
     from sslcourse.grading.checks.jigsaw import reference_permutation_set
