@@ -81,7 +81,7 @@ class Worker:
                 pass
             # bwrap reaps its child and leaves at once. Killed before that, bwrap would leave the dead worker to
             # the machine's PID 1, which may reap late (about 2 s on a Firecracker VM), and until then the
-            # worker's uid is in use and cannot be handed out again (BENCHMARKS.md "the grader's own time").
+            # worker's uid is in use and cannot be handed out again (BENCHMARKS.md "Grading: a worker's end").
             try:
                 proc.wait(timeout=REAP_SECONDS)
             except subprocess.TimeoutExpired:
