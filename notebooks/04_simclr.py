@@ -408,10 +408,10 @@ claim("colour statistics alone identify an image among the batch, for over half 
 # the negatives are the only difference; `sslcourse/ddp_demo.py`).
 
 # %%
-from sslcourse.ddp_demo import simclr_step_comparison
+from sslcourse.ddp_demo import simclr_step_comparisons
 
-own = simclr_step_comparison(world_size=2, gather=False)
-gathered = simclr_step_comparison(world_size=2, gather=True)
+runs = simclr_step_comparisons(world_size=2, gathers=(False, True))  # the two processes take both steps
+own, gathered = runs[False], runs[True]
 print(f"one process, global batch of 16:         loss {own['one_process_loss']:.4f}")
 print(f"two processes, 8 images each, no gather: loss {own['ddp_loss']:.4f}   "
       f"weights differ by up to {own['max_weight_difference']:.1e}")

@@ -1,6 +1,7 @@
 """One SimCLR step on one process and on several: where distributed contrastive learning goes wrong.
 
     simclr_step_comparison(world_size=2, gather=True)   # -> {"one_process_loss", "ddp_loss", "max_weight_difference"}
+    simclr_step_comparisons(world_size=2)                # -> {False: {...}, True: {...}}: both, one process start
 
 Both runs take one optimiser step, through ``train.fit``, on the same global batch of 16 images.
 The several-process run is real: ``world_size`` processes on this machine, joined with the gloo
@@ -72,14 +73,15 @@ def _one_step(gather: bool) -> tuple[float, dict]:
     return history.steps[0]["loss"], {k: v.detach().clone() for k, v in method.state_dict().items()}
 
 
-def _worker(rank: int, world_size: int, port: int, gather: bool, out: str) -> None:
+def _worker(rank: int, world_size: int, port: int, gathers: list[bool], out: str) -> None:
     import torch.distributed as dist
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
-        loss, state = _one_step(gather)
-        torch.save({"loss": loss, "state": state}, Path(out) / f"rank{rank}.pt")
+        for gather in gathers:  # one process group, one fresh method and step per setting
+            loss, state = _one_step(gather)
+            torch.save({"loss": loss, "state": state}, Path(out) / f"gather{int(gather)}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -95,35 +97,47 @@ def simclr_step_comparison(world_size: int = 2, gather: bool = True, timeout: fl
 
     The processes are started as ``python -m sslcourse.ddp_demo`` — not forked from the caller, so this works
     the same from a notebook, a script or a test."""
+    return simclr_step_comparisons(world_size, (gather,), timeout)[gather]
+
+
+def simclr_step_comparisons(world_size: int = 2, gathers=(False, True), timeout: float = 600) -> dict:
+    """``simclr_step_comparison`` for each setting of ``gather``, keyed by it: the processes start once and take
+    one step per setting (starting them — importing torch — costs more than the steps)."""
     import os
     import subprocess
     import sys
 
     if GLOBAL_BATCH % world_size:
         raise ValueError(f"world_size must divide the global batch of {GLOBAL_BATCH}, got {world_size}")
-    one_loss, one_state = _one_step(gather)
+    gathers = [bool(g) for g in gathers]
+    one = {gather: _one_step(gather) for gather in gathers}
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as out:
         procs = [subprocess.Popen([sys.executable, "-m", "sslcourse.ddp_demo", str(rank), str(world_size), str(port),
-                                   str(int(gather)), out], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True) for rank in range(world_size)]
+                                   ",".join(str(int(g)) for g in gathers), out], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for rank in range(world_size)]
         logs = [proc.communicate(timeout=timeout)[0] for proc in procs]
         for rank, (proc, log) in enumerate(zip(procs, logs)):
             if proc.returncode != 0:
                 raise RuntimeError(f"process {rank} of the demo failed:\n{log[-2000:]}")
-        results = [torch.load(Path(out) / f"rank{r}.pt", weights_only=True) for r in range(world_size)]
-    states = [r["state"] for r in results]
-    return {
-        "world_size": world_size, "gather": gather,
-        "one_process_loss": one_loss, "ddp_loss": results[0]["loss"],
-        "max_weight_difference": max((states[0][k] - one_state[k]).abs().max().item() for k in one_state),
-        "ranks_agree": all(torch.equal(s[k], states[0][k]) for s in states for k in one_state),
-    }
+        results = {g: [torch.load(Path(out) / f"gather{int(g)}-rank{r}.pt", weights_only=True)
+                       for r in range(world_size)] for g in gathers}
+    comparisons = {}
+    for gather in gathers:
+        one_loss, one_state = one[gather]
+        states = [r["state"] for r in results[gather]]
+        comparisons[gather] = {
+            "world_size": world_size, "gather": gather,
+            "one_process_loss": one_loss, "ddp_loss": results[gather][0]["loss"],
+            "max_weight_difference": max((states[0][k] - one_state[k]).abs().max().item() for k in one_state),
+            "ranks_agree": all(torch.equal(s[k], states[0][k]) for s in states for k in one_state),
+        }
+    return comparisons
 
 
-if __name__ == "__main__":  # one process of the demo: RANK WORLD_SIZE PORT GATHER OUT_DIR
+if __name__ == "__main__":  # one process of the demo: RANK WORLD_SIZE PORT GATHERS OUT_DIR (GATHERS: "0", "1", "0,1")
     import sys
 
-    rank_, world_, port_, gather_, out_ = sys.argv[1:6]
-    _worker(int(rank_), int(world_), int(port_), bool(int(gather_)), out_)
+    rank_, world_, port_, gathers_, out_ = sys.argv[1:6]
+    _worker(int(rank_), int(world_), int(port_), [bool(int(g)) for g in gathers_.split(",")], out_)

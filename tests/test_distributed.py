@@ -9,21 +9,32 @@ import pytest
 import torch
 
 from sslcourse import distributed
-from sslcourse.ddp_demo import simclr_step_comparison
+from sslcourse.ddp_demo import simclr_step_comparison, simclr_step_comparisons
 
 
-def test_one_ddp_step_of_simclr_equals_one_process_over_the_global_batch():
-    r = simclr_step_comparison(world_size=2, gather=True)
+@pytest.fixture(scope="module")
+def ddp_steps():
+    """Both settings of the demo from one start of its two processes (what lesson 04 runs)."""
+    return simclr_step_comparisons(world_size=2, gathers=(True, False))
+
+
+def test_one_ddp_step_of_simclr_equals_one_process_over_the_global_batch(ddp_steps):
+    r = ddp_steps[True]
     assert r["ddp_loss"] == pytest.approx(r["one_process_loss"], abs=1e-6), r
     assert r["max_weight_difference"] < 1e-6, r
     assert r["ranks_agree"], "every process must end with the same weights"
 
 
-def test_without_the_gather_each_process_sees_only_its_own_negatives_and_the_step_differs():
+def test_without_the_gather_each_process_sees_only_its_own_negatives_and_the_step_differs(ddp_steps):
     """The mutation the equality test must catch: NT-Xent over each process's own slice."""
-    r = simclr_step_comparison(world_size=2, gather=False)
+    r = ddp_steps[False]
     assert abs(r["ddp_loss"] - r["one_process_loss"]) > 0.1, r
     assert r["max_weight_difference"] > 1e-6, r
+
+
+def test_the_demo_batch_must_split_over_its_processes():
+    with pytest.raises(ValueError, match="world_size must divide the global batch of 16, got 3"):
+        simclr_step_comparison(world_size=3)
 
 
 def test_a_world_of_one_is_plain_single_process_training():
