@@ -37,7 +37,7 @@ from .config import Profile, cache_dir, seed_everything, smoke_requested
 from .data import ImageDataset, load_profile_data
 from .methods import build_method, recipe as method_recipe
 from .models import ViT, build_backbone, build_encoder, encoder_spec, save_encoder
-from .train import History, fit, identity_hash, read_checkpoint
+from .train import History, fit, identity_hash, locked, read_checkpoint
 
 RUN_FORMAT = 1  # bump when what a run's files mean changes: every cached run is then redone
 
@@ -222,7 +222,7 @@ SMOKE_FINETUNE_STEPS = 3  # SSLCOURSE_SMOKE=1: the code path, not the result
 def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fraction: float = 0.1,
              steps: int | None = None, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
              amp=None, progress: bool = False, details: bool = False, head_init: str = "probe",
-             layer_decay: float | None = None):
+             layer_decay: float | None = None, cache: bool = True):
     """Fine-tune a copy of ``encoder`` with a linear head on ``fraction`` of the labels; its test accuracy.
 
     Fixed recipe: crop + flip augmentation, AdamW (lr 1e-3, wd 5e-4), cosine schedule, batch 64 (or the
@@ -235,13 +235,42 @@ def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fracti
     per-epoch training loss and the accuracy of the starting point (the probe's head, before fine-tuning).
     ``layer_decay`` (a ViT's fine-tuning, as in MAE): each layer below the top learns ``layer_decay`` times
     slower than the one above it.
-    """
-    from .methods.supervised import Supervised
 
+    ``cache``: the result is kept in the cache, keyed by every weight of ``encoder``, both datasets'
+    fingerprints and every setting above, with the random-number state the run left behind — so lesson 08
+    reuses lesson 07's fine-tunes of the same ViTs, and a re-run gets the same numbers and the same random
+    draws afterwards as a run that trained (``cache=False`` always trains).
+    """
     if head_init not in ("probe", "random"):
         raise ValueError(f"head_init must be 'probe' or 'random', got {head_init!r}")
     if steps is None:
         steps = SMOKE_FINETUNE_STEPS if smoke_requested() else FINETUNE_STEPS
+    settings = dict(fraction=fraction, steps=steps, lr=lr, batch_size=batch_size, seed=seed, amp=amp,
+                    details=details, head_init=head_init, layer_decay=layer_decay)
+    if not cache:
+        return _finetune(encoder, train, test, progress=progress, **settings)
+    identity = {"format": RUN_FORMAT, "kind": "finetune", "encoder": _weights_hash(encoder),
+                "train": train.fingerprint, "test": test.fingerprint, "protocol": _protocol(),
+                "device": train.images.device.type, "torch": str(torch.__version__),
+                **{k: (str(v) if k == "amp" else v) for k, v in settings.items()}}
+    path = (cache_dir() / "results" / f"finetune-{train.name}-{round(fraction * 100)}pct-s{seed}-"
+            f"{identity_hash(identity)}.pt")
+    with locked(path, f"fine-tune {fraction:.0%}"):  # a second process asking for it waits, then reads it
+        saved = _read_saved(path)
+        if saved is not None and saved.get("identity") == identity:
+            _set_rng_states(saved["rng"])
+            return saved["result"]
+        result = _finetune(encoder, train, test, progress=progress, **settings)
+        from .data import atomic_save
+
+        atomic_save({"identity": identity, "result": result, "rng": _rng_states()}, path)
+    return result
+
+
+def _finetune(encoder, train, test, fraction, steps, lr, batch_size, seed, amp, details, head_init, layer_decay,
+              progress):
+    from .methods.supervised import Supervised
+
     subset = evaluate.few_label_subset(train, fraction, seed)
     bs = min(batch_size, len(subset))
     epochs = max(1, round(steps / (len(subset) // bs)))
@@ -258,6 +287,37 @@ def finetune(encoder: nn.Module, train: ImageDataset, test: ImageDataset, fracti
     return {"test_accuracy": test_accuracy, "train_accuracy": evaluate.accuracy(model, subset),
             "start_accuracy": start, "steps": epochs * (len(subset) // bs),
             "loss": [row["loss"] for row in history.epochs]}
+
+
+def _weights_hash(module: nn.Module) -> str:
+    """Every parameter and buffer of ``module`` (names, shapes, dtypes, values) and its class, hashed."""
+    from .data.files import content_hash
+
+    parts = [type(module).__qualname__]
+    for name, t in module.state_dict().items():
+        t = t.detach().cpu().contiguous().reshape(-1)
+        parts += [name, tuple(t.shape), str(t.dtype), memoryview(t.view(torch.uint8).numpy()).cast("B")]
+    return content_hash(*parts)
+
+
+def _read_saved(path: Path) -> dict | None:
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception:  # missing, half-written by an old version, or not ours: train instead
+        return None
+
+
+def _rng_states() -> dict:
+    states = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["cpu"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def _init_head_from_probe(model: nn.Module, subset: ImageDataset) -> None:

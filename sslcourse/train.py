@@ -292,7 +292,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
     name = desc or type(method).__name__
     step_fn = _distributed_step(method, device, len(optimizers)) if world.size > 1 else method.training_step
     say = print if world.is_main else (lambda *args, **kwargs: None)
-    with _locked(checkpoint if world.size == 1 else None, name):
+    with locked(checkpoint if world.size == 1 else None, name):
         history, start_epoch = History(), 0
         if checkpoint is not None:
             checkpoint = _resolve_checkpoint(Path(checkpoint), identity, on_mismatch, name, say)
@@ -539,10 +539,11 @@ def _load_checkpoint(path, method, optimizers, schedulers, scaler, epochs):
 
 
 @contextlib.contextmanager
-def _locked(checkpoint, desc: str):
+def locked(checkpoint, desc: str):
     """Hold ``<checkpoint>.lock`` while training into ``checkpoint``: a second run on the same file
     waits for the first, then resumes or reuses what it left (POSIX ``flock``; released even if
-    the process dies). Without a checkpoint, or where ``fcntl`` is missing, nothing to lock."""
+    the process dies). Without a checkpoint, or where ``fcntl`` is missing, nothing to lock.
+    (``runs.finetune`` holds it around a fine-tune whose result it caches.)"""
     try:
         import fcntl
     except ImportError:  # Windows: unique temporary files still keep every checkpoint whole

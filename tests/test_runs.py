@@ -183,8 +183,41 @@ def test_random_init_and_supervised_are_clearly_apart(shapes_train, shapes_test)
 def test_finetune_learns_from_few_labels(shapes_train, shapes_test):
     from sslcourse.models import build_backbone
 
-    acc = finetune(build_backbone(seed=0), shapes_train, shapes_test.subset(500), fraction=0.1)
+    acc = finetune(build_backbone(seed=0), shapes_train, shapes_test.subset(500), fraction=0.1, cache=False)
     assert acc > 0.25, f"fine-tuning on 1,000 labelled images reached only {acc:.0%} (chance: 10%)"
+
+
+def test_a_fine_tune_is_kept_and_its_rerun_returns_the_result_and_the_random_state_of_a_run(cache, monkeypatch):
+    """Lesson 08 reuses lesson 07's fine-tunes of the same ViTs: a cached result must be the one training gives,
+    leave the random-number state training leaves (later cells draw from it), and never serve other weights."""
+    from sslcourse import runs
+    from sslcourse.models import build_backbone
+
+    train, test = tiny(0, n=64), tiny(1, n=32)
+    encoder = build_backbone("small_convnet", seed=0)
+    settings = dict(fraction=0.5, steps=4, seed=3, details=True)
+    torch.manual_seed(7)
+    trained = finetune(encoder, train, test, **settings)
+    after_training = torch.get_rng_state()
+    assert trained == finetune(encoder, train, test, cache=False, **settings), "the cache holds what training gives"
+    assert len(list((cache / "results").glob("finetune-*.pt"))) == 1
+
+    calls = []
+    real = runs._finetune
+    monkeypatch.setattr(runs, "_finetune", lambda *a, **k: calls.append(1) or real(*a, **k))
+    torch.manual_seed(8)  # another state before the call: a hit must still leave training's state
+    assert finetune(encoder, train, test, **settings) == trained
+    assert not calls, "a re-run with the same weights, data and settings trains nothing"
+    assert torch.equal(torch.get_rng_state(), after_training), "a hit leaves the random state a run leaves"
+
+    changed = build_backbone("small_convnet", seed=0)
+    first = next(changed.parameters())
+    with torch.no_grad():
+        first[(0,) * first.dim()] += 1e-3  # one weight
+    finetune(changed, train, test, **settings)
+    finetune(encoder, train, test, **{**settings, "steps": 5})
+    finetune(encoder, tiny(2, n=64), test, **settings)
+    assert len(calls) == 3, "other weights, another budget or other data are trained, never served from the cache"
 
 
 # ---- the layers ----
