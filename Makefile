@@ -48,9 +48,10 @@ $(IPYWIDGETS7):
 TEST_DATA := $(CURDIR)/$(BUILD)/test-data
 REPORTS := $(BUILD)/test-reports
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
-# Every core runs a pytest worker with one thread (a notebook is one scope: its cells stay in order on one worker);
-# the files go out longest first, by the seconds tests/scope-seconds.json records (conftest.py).
-XDIST := -n auto --dist loadscope --no-loadscope-reorder
+# Every core runs a pytest worker with one thread (a notebook is one scope: its cells stay in order on one worker).
+# xdist's own order (the files with the most tests first) is kept: longest-first by measured seconds was tried and
+# measured slower (BENCHMARKS.md, "`make test`: where its time goes").
+XDIST := -n auto --dist loadscope
 TEST_ENV := SSLCOURSE_CACHE=$(TEST_CACHE) SSLCOURSE_CLAIMS=strict TQDM_MININTERVAL=10 OMP_NUM_THREADS=1
 SMOKE_ENV := SSLCOURSE_SMOKE=1 SSLCOURSE_DEVICE=cpu SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 SSLCOURSE_NO_DOWNLOAD=1
 
@@ -61,7 +62,7 @@ test: $(STAMP) $(IPYWIDGETS7)
 	@echo "== 1/2 unit tests, graders, and every lesson, exercise and solution in the quick profile"
 	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_CLAIMS_LOG=$(CURDIR)/$(REPORTS)/claims-quick.jsonl \
 		$(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
-		--durations=25 --junitxml=$(REPORTS)/1-quick.xml --scope-seconds=$(REPORTS)/1-scope-seconds.json
+		--durations=25 --junitxml=$(REPORTS)/1-quick.xml
 	@echo "== 2/2 three runs side by side (one worker each; each ends on one long lesson, so two of them fill the cores"
 	@echo "       while the third waits less): the GPU check's dry run, the full profile's smoke run, 300 photos"
 	$(MAKE) --no-print-directory -j3 --output-sync=target test-gpu-check test-full-smoke test-folder
