@@ -57,8 +57,9 @@ SMOKE_ENV := SSLCOURSE_SMOKE=1 SSLCOURSE_DEVICE=cpu SSLCOURSE_ROOT=$(TEST_DATA)/
 
 test: $(STAMP) $(IPYWIDGETS7)
 	rm -rf $(TEST_CACHE) $(REPORTS)
-	$(PY) tests/datasets.py cifar10 $(TEST_DATA)/cifar10
-	$(PY) tests/datasets.py photos $(TEST_DATA)/photos
+	# on the tests' cache: where the files are made from shapes, the tests then find shapes generated already
+	SSLCOURSE_CACHE=$(TEST_CACHE) $(PY) tests/datasets.py cifar10 $(TEST_DATA)/cifar10
+	SSLCOURSE_CACHE=$(TEST_CACHE) $(PY) tests/datasets.py photos $(TEST_DATA)/photos
 	@echo "== 1/2 unit tests, graders, and every lesson, exercise and solution in the quick profile"
 	$(TEST_ENV) SSLCOURSE_PROFILE=quick SSLCOURSE_CLAIMS_LOG=$(CURDIR)/$(REPORTS)/claims-quick.jsonl \
 		$(PY) -m pytest -q $(XDIST) tests notebooks solutions exercises $(NBVAL) \
