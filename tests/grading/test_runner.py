@@ -299,3 +299,25 @@ def test_two_graders_on_one_machine_never_share_a_uid():
     finally:
         first.close()
         second.close()
+
+
+def test_uids_another_grader_holds_are_told_from_ones_this_process_holds():
+    """test_attacks' check that nothing of its batch outlives it skips the uids another grader holds at that moment
+    (the other xdist worker grading a class): told by the holder's process in /proc/locks, never this process."""
+    from sslcourse.grading.runner import sandbox
+
+    theirs, mine = sandbox.UID_BASE + 901, sandbox.UID_BASE + 902  # outside any pool's first 64
+    fd = sandbox._reserve(mine)
+    assert fd is not None
+    other = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom sslcourse.grading.runner import sandbox\n"
+                              f"print(sandbox._reserve({theirs}) is not None, flush=True)\ntime.sleep(60)"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "True", "the other process could not take its uid"
+        held = sandbox.uids_held_by_others()
+        assert theirs in held and mine not in held, held
+    finally:
+        other.kill()
+        other.wait()
+        os.close(fd)
+    assert theirs not in sandbox.uids_held_by_others(), "a lock goes with the process that held it"

@@ -217,12 +217,43 @@ def plain_command(limits: Limits) -> list[str]:
 
 # ---- one uid per parallel worker (root) ----
 
+def uid_lock_folder() -> Path:
+    """Where each grader's uids are held: ``<uid>.lock``, locked (``flock``) by the grader that holds the uid."""
+    return Path(tempfile.gettempdir()) / "sslcourse-grader-uids"
+
+
+def uids_held_by_others() -> set[int]:
+    """The uids other processes' graders hold right now (their locks in ``/proc/locks``): their workers' uids."""
+    inodes = {}
+    for f in uid_lock_folder().glob("*.lock"):
+        try:
+            inodes[f.stat().st_ino] = int(f.stem)
+        except (OSError, ValueError):
+            continue
+    held = set()
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return held
+    for line in lines:  # "3: FLOCK  ADVISORY  WRITE 4242 00:2c:1931 0 EOF" (a waiter: "3: -> FLOCK ...")
+        parts = [x for x in line.split() if x != "->"]
+        if len(parts) < 6 or parts[1] != "FLOCK":
+            continue
+        try:
+            pid, inode = int(parts[4]), int(parts[5].split(":")[2])
+        except (ValueError, IndexError):
+            continue
+        if inode in inodes and pid != os.getpid():
+            held.add(inodes[inode])
+    return held
+
+
 def _reserve(uid: int) -> int | None:
     """Hold ``uid`` for this grader against every other grader on the machine (two teachers' batches, or two test
     workers): an exclusive lock on a file named after it, held until the pool's process ends. Two pools that
     shared a uid would kill each other's workers when one takes it back. The open lock's descriptor, or None
     if another grader holds the uid."""
-    folder = Path(tempfile.gettempdir()) / "sslcourse-grader-uids"
+    folder = uid_lock_folder()
     folder.mkdir(mode=0o700, exist_ok=True)
     fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)  # not inherited by the workers
     try:
