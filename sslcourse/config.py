@@ -207,12 +207,18 @@ def describe_precision(p: Profile) -> str:
     if p.device.startswith("cuda"):
         name = torch.cuda.get_device_name(torch.device(p.device))
         cap = ".".join(map(str, torch.cuda.get_device_capability(torch.device(p.device))))
-        reason = {"bf16": f"the {name} (compute capability {cap}) has bf16 units",
-                  "fp16": f"the {name} (compute capability {cap}) has no bf16 units: fp16 with a gradient scaler",
-                  None: "fp32 was asked for (SSLCOURSE_PRECISION)"}[p.amp]
+        native = "bf16" if cuda_has_bf16(p.device) else "fp16"
+        if p.amp == native:
+            reason = (f"the {name} (compute capability {cap}) has bf16 units" if native == "bf16" else
+                      f"the {name} (compute capability {cap}) has no bf16 units: fp16 with a gradient scaler")
+        else:  # asked for: say so, not what the GPU would have chosen
+            reason = f"asked for (SSLCOURSE_PRECISION; the {name} would run {native})" + (
+                ", with a gradient scaler" if p.amp == "fp16" else "")
     else:
-        reason = {"bf16": "this CPU multiplies bf16 natively", "fp16": "fp16 was asked for",
-                  None: "full float32"}[p.amp]
+        native = "bf16" if cpu_has_fast_bf16() else None
+        reason = {"bf16": "this CPU multiplies bf16 natively" if native else
+                  "asked for (SSLCOURSE_PRECISION; this CPU emulates bf16, slower than float32)",
+                  "fp16": "fp16 was asked for", None: "full float32"}[p.amp]
         if p.smoke and p.name != "quick" and p.amp:
             reason = (f"{p.precision} as a GPU runs the {p.name} profile"
                       + (", with its gradient scaler" if p.amp == "fp16" else "") + " (smoke run on the CPU: slow kernels)")

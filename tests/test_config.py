@@ -122,6 +122,26 @@ def test_precision_on_request(monkeypatch):
         profile()
 
 
+def test_a_precision_asked_for_is_described_as_asked_for_not_as_the_hardware_s_choice(monkeypatch):
+    """fp16 forced on an H200 (the GPU check's T4 path) once read "the H200 has no bf16 units"."""
+    from sslcourse.config import describe_precision
+
+    fake_gpu(monkeypatch, "NVIDIA H200", (9, 0))
+    assert describe_precision(profile()) == "precision bf16: the NVIDIA H200 (compute capability 9.0) has bf16 units"
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "fp16")
+    line = describe_precision(profile())
+    assert line == ("precision fp16: asked for (SSLCOURSE_PRECISION; the NVIDIA H200 would run bf16), "
+                    "with a gradient scaler") and "no bf16 units" not in line
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "fp32")
+    assert describe_precision(profile()) == \
+        "precision fp32: asked for (SSLCOURSE_PRECISION; the NVIDIA H200 would run bf16)"
+    monkeypatch.undo()
+    monkeypatch.setenv("SSLCOURSE_CPU_BF16", "0")
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "bf16")
+    assert describe_precision(profile("quick")) == \
+        "precision bf16: asked for (SSLCOURSE_PRECISION; this CPU emulates bf16, slower than float32)"
+
+
 def test_cpu_precision_follows_its_bf16_units(monkeypatch):
     monkeypatch.setenv("SSLCOURSE_CPU_BF16", "1")
     assert profile("quick", device="cpu").amp == "bf16"
