@@ -69,7 +69,8 @@ test: $(STAMP) $(IPYWIDGETS7)
 	$(MAKE) --no-print-directory -j3 --output-sync=target test-gpu-check test-full-smoke test-folder
 
 # The gpu profile's smoke run on the CPU (fp16, narrow ResNet-18, CIFAR-10 files): every method, then every lesson,
-# exercise and solution, as benchmarks/gpu_check.sh runs them on a GPU.
+# exercise and solution under nbval: benchmarks/gpu_check.sh's dry run (on a GPU the script executes the same
+# notebooks with benchmarks/run_notebooks.py, which keeps their outputs).
 test-gpu-check: $(STAMP)
 	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(REPORTS)/2-gpu-check SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
 		NBVAL_ARGS="-n 1" bash benchmarks/gpu_check.sh
