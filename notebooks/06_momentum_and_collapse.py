@@ -336,7 +336,9 @@ plt.show()
 # * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank below 10,
 #   kNN nearer random init's than BYOL's. With both asymmetries gone, the online network only
 #   has to agree with itself, and a constant agrees best.
-# * **Either asymmetry alone holds the collapse off here.** Without the predictor the std ends below half of
+# * **Either asymmetry alone holds the collapse off in the quick profile.** (In one gpu-profile run on CIFAR-10
+#   the run without the predictor collapsed fully, with its std below the threshold and an effective rank of 4, as
+#   BYOL's paper reports; the run without the momentum did not.) Without the predictor the std ends below half of
 #   BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going all the way
 #   in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet runs). Without the momentum
 #   nothing collapses: with the predictor and the stop-gradient in place, a target that is the previous step's
@@ -421,8 +423,9 @@ plt.show()
 # **more uniform than random init** too. Its *projections* collapsed to one point, but nothing constrains the
 # encoder's features any more: they scatter, and two views of one image no longer land together. Uniformity
 # alone does not make a good encoder; it takes both numbers (and the kNN accuracy above agrees). Alignment alone
-# does not either: the random-init encoder is about as well aligned as the trained ones (within 0.05 of the best of
-# them) — it maps every image into one narrow cone (lesson 04: its projections nearly coincide), so two views of
+# does not either: the random-init encoder is as well aligned as the trained ones, or better (within 0.05 of the
+# best of them in the quick profile; 0.02 against SimCLR's 0.13 in one gpu run on CIFAR-10) — it maps every image
+# into one narrow cone (lesson 04: its projections nearly coincide), so two views of
 # an image land close together by default. Read alignment beside uniformity, never alone.
 
 # %%
@@ -460,9 +463,11 @@ plot_bars(results, title="MoCo and BYOL vs the baselines")
 plt.show()
 
 # %% [markdown]
-# In this run, with the profile's recipes: **MoCo and SimCLR each beat random init by at least 20 linear-probe
+# In the quick profile, with its recipes: **MoCo and SimCLR each beat random init by at least 20 linear-probe
 # points, BYOL by at least 15** (it learns more slowly in a lesson's few epochs: from 19.4 points with seed 1 at bf16
 # to 25.2 with seed 0, `BENCHMARKS.md`); and the supervised encoder, trained with the labels, is the best of all.
+# One gpu-profile run on CIFAR-10 gave SimCLR about 30 points, MoCo 20 and BYOL 12: BYOL's eight epochs there are
+# too few for it too.
 
 # %%
 lin = {k: v["linear_probe_accuracy"] for k, v in results.items()}
