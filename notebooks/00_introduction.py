@@ -81,7 +81,9 @@ p = lesson_setup(PROFILE, seed=SEED)
 #
 # The quick profile trains on **`shapes`**: ten kinds of objects standing in little outdoor scenes, generated
 # on your machine in a few seconds — no download. Each image is `uint8`, 3×32×32, like CIFAR-10.
-# With a GPU, the `gpu` profile (and the longer `full` one) uses CIFAR-10 itself; the code does not change.
+# With a GPU, the `gpu` profile (and the longer `full` one) uses CIFAR-10 itself; the code does not change. The
+# rest of this section describes `shapes`; in the gpu profile the same checks run on CIFAR-10's photos, and their
+# numbers show where the two differ.
 
 # %%
 from sslcourse.data import load_profile_data

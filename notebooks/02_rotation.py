@@ -273,7 +273,7 @@ with torch.no_grad():
 seen_rotated = (seen != 0).float().mean().item()
 print(f"labelled 0° but seen as rotated: {seen_rotated:.0%} of the images")
 claim("most '0°' labels would contradict what the model sees", seen_rotated, ">", 0.5, fmt="{:.0%}")
-show_images(turned[:8], titles=[f"{a:.0f}° → sees {90 * int(s)}°" for a, s in zip(angles[:8] * 57.3, seen[:8])],
+show_images(turned[:8], titles=[f"turned {a:.0f}°\nsees {90 * int(s)}°" for a, s in zip(angles[:8] * 57.3, seen[:8])],
             ncols=8, scale=1.1)
 plt.show()
 

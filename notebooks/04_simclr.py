@@ -110,7 +110,7 @@ method.eval()
 z = embed(x, method)
 n = len(x)
 plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, untrained", "view k", "view i",
-            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
+            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma", vmin=-1, vmax=1)  # one scale for both
 plt.show()
 untrained_loss = nt_xent_loss(z[:n], z[n:], recipe["temperature"]).item()
 print(f"loss of the untrained network: {untrained_loss:.3f}; chance level log(2N−1) = {math.log(2 * n - 1):.3f}")
@@ -245,7 +245,7 @@ from sslcourse.methods.simclr import partner_found  # its similarity matrix is e
 method.eval()
 z = embed(x, method)
 plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, trained", "view k", "view i",
-            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma")
+            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma", vmin=-1, vmax=1)  # one scale for both
 plt.show()
 many = test.images[:512]  # 512 test images (or all, if fewer): 2 × 512 views, 1,023 candidates each
 found = partner_found(embed(many, method))

@@ -342,8 +342,10 @@ plt.show()
 # and at a lesson's budget it does not. In the quick profile's runs $D$ wins a little more every epoch: $D(x)$
 # climbs, $D(G(z))$ sinks (its epoch mean ends lower than it started, but well above 0) and $G$'s loss
 # $-\log D(G(z))$ grows with it. That is not failure by itself: with the non-saturating loss (section 1) $G$'s
-# gradient is largest exactly when $D(G(z))$ is small, and the samples keep improving — the Fréchet distance falls,
-# below. Failure is $D(G(z))$ pinned near 0 while the distance stops falling (section 5's fast $D$).
+# gradient is largest exactly when $D(G(z))$ is small, and in the quick profile the samples keep improving — the
+# Fréchet distance falls, below. Failure is $D(G(z))$ pinned near 0 while the distance stops falling (section 5's
+# fast $D$). On CIFAR-10 (one gpu-profile run) the distance fell for about ten epochs and then levelled off,
+# with spikes in $D$'s loss: the sign to stop, or to reach for the stabilisers of section 5.
 
 # %%
 d_fake = history.series("d_fake", per="epochs")[1]
@@ -385,8 +387,8 @@ claim("the trained resize-conv generator paints no checkerboard (power within 2�
       trained_board / board["real"], "<", 2, fmt="{:.2f}×")
 
 # %% [markdown]
-# Look at the last row: a ground and a sky, and a blurred object in between — no learner would mistake them for
-# the real scenes yet. The numbers say the same and say more: the Fréchet distance falls by more than a quarter
+# Look at the last row: on `shapes`, a ground and a sky, and a blurred object in between — no learner would mistake
+# them for the real scenes yet. The numbers say the same and say more: the Fréchet distance falls by more than a quarter
 # over training (by more than half in most runs), to less than half of the random-init generator's, and most samples now land on the real images'
 # manifold (precision above 0.5). Recall stays below real images': the generator makes some kinds of image and
 # misses others. The distance stays far above the floor of real images (more than 5 times it): these are not yet

@@ -122,10 +122,13 @@ plt.show()
 # Why the loss **rises** before it falls: the queue starts as random unit vectors, which are nearly orthogonal to
 # every query — easy negatives. Each step replaces 2 × batch of them with real keys, and an encoder that has barely
 # trained maps all images to nearby points, so the real keys are close to every query: the negatives get harder
-# (the orange curve climbs) and the loss climbs with them, until the queue holds only real keys (the dotted line).
-# From there the loss falls as training pulls each query towards its own key and away from the others.
+# (the orange curve climbs) and the loss climbs with them while real keys replace the random ones (the dotted line
+# marks the step when none of those is left). Later the loss falls, as training pulls each query towards its own key
+# and away from the others.
 # In the quick profile's run (where it was measured) the loss's highest point comes before the queue has been
-# filled 1.5 times over, and at that point the queue's keys are more similar to the queries than at the start.
+# filled 1.5 times over, and at that point the queue's keys are more similar to the queries than at the start. In
+# one gpu-profile run on CIFAR-10 (seed 0) the peak came later, at 0.21 epochs, after the queue had been filled
+# about two and a half times over.
 
 # %%
 steps_epoch, steps_loss = h_moco.series("loss")
@@ -171,8 +174,8 @@ for ax in axes:
 plt.show()
 
 # %% [markdown]
-# On a quarter of the data the queue takes most of the first epoch to fill, so both losses rise at first (as
-# above). With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
+# On a quarter of the data the queue takes a large part of the first epoch to fill (most of it in the quick
+# profile), so both losses rise at first (as above). With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
 # a query is **more similar to the queue's keys than with the slow encoder** — the negatives stop being
 # informative, the loss stays **higher**, and the kNN accuracy of the features is **lower** than with the
 # slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries.
@@ -336,15 +339,16 @@ plt.show()
 # * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank below 10,
 #   kNN nearer random init's than BYOL's. With both asymmetries gone, the online network only
 #   has to agree with itself, and a constant agrees best.
-# * **Either asymmetry alone holds the collapse off in the quick profile.** (In one gpu-profile run on CIFAR-10
-#   the run without the predictor collapsed fully, with its std below the threshold and an effective rank of 4, as
-#   BYOL's paper reports; the run without the momentum did not.) Without the predictor the std ends below half of
-#   BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going all the way
-#   in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet runs). Without the momentum
-#   nothing collapses: with the predictor and the stop-gradient in place, a target that is the previous step's
-#   online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own table reports a
-#   collapse at $m = 0$ with its settings), and its std stays above half of $1/\sqrt{D}$. Neither sets off `fit`'s
-#   warning. Not collapsing is not the same as learning, though: compare that run's kNN bar with the random-init
+# * **Either asymmetry alone holds the collapse off in the quick profile.** Without the predictor the std ends
+#   below half of BYOL's and the effective rank below BYOL's — a partial collapse the slow target keeps from going
+#   all the way in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet runs). Without the
+#   momentum nothing collapses: with the predictor and the stop-gradient in place, a target that is the previous
+#   step's online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own table reports
+#   a collapse at $m = 0$ with its settings), and its std stays above half of $1/\sqrt{D}$. In the quick profile
+#   neither sets off `fit`'s warning. In one gpu-profile run on CIFAR-10 (seed 0) the run without the predictor did
+#   go all the way — its std fell below the threshold, `fit` warned, and its effective rank ended at 4, the
+#   near-total collapse of BYOL's paper — while the run without the momentum did not collapse. Not collapsing is
+#   not the same as learning, though: compare the kNN bar of the run without the momentum with the random-init
 #   line in the kNN panel above — in a run this short, without the slow target, it may have learnt next to nothing.
 # * Full BYOL keeps its std within a factor of 2 of $1/\sqrt{D}$, and its kNN accuracy is above random init.
 
@@ -466,8 +470,8 @@ plt.show()
 # In the quick profile, with its recipes: **MoCo and SimCLR each beat random init by at least 20 linear-probe
 # points, BYOL by at least 15** (it learns more slowly in a lesson's few epochs: from 19.4 points with seed 1 at bf16
 # to 25.2 with seed 0, `BENCHMARKS.md`); and the supervised encoder, trained with the labels, is the best of all.
-# One gpu-profile run on CIFAR-10 gave SimCLR about 30 points, MoCo 20 and BYOL 12: BYOL's eight epochs there are
-# too few for it too.
+# One gpu-profile run on CIFAR-10 (seed 0) gave SimCLR about 30 points, MoCo 20 and BYOL 12: BYOL gained least
+# there too.
 
 # %%
 lin = {k: v["linear_probe_accuracy"] for k, v in results.items()}

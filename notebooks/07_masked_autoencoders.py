@@ -296,7 +296,8 @@ explore(draw_reconstructions, dict(mask_ratio=0.75, seed=0), mask_ratio=(0.25, 0
 # The same model's error on the hidden patches of 512 test images, at four ratios. In the quick profile it barely
 # changes from 25 % to 75 % hidden — the model was trained at 75 %, and showing it more of the image helps it little
 # — and rises at 90 %, where a few patches must stand for the whole scene: the step from 75 to 90 % costs more than
-# the whole way from 25 to 75 %.
+# the whole way from 25 to 75 %. In one gpu-profile run on CIFAR-10 (seed 0) the error rose all the way instead:
+# 0.32, 0.38, 0.49 and 0.63 at the four ratios.
 
 # %%
 ratios = (0.25, 0.5, 0.75, 0.9)
@@ -367,8 +368,8 @@ print("structure of the hidden patches, correlation with the truth: "
 # neighbouring patches suggest them, and its patches' structure correlates with the truth's. The ConvNet, trained
 # on one large square, fills scattered 4-pixel holes with nearly flat patches whose little structure is not the
 # truth's: stretched to the true contrast it shows as stripes and noise (its correlation under 0.3 in the quick
-# profile). That is a statement about the task each was trained on, not about
-# convolutions: lesson 01's ConvNet trained on these masks would do better. The two differ as much in what they
+# profile; 0.36, against MAE's 0.68, in one gpu-profile run on CIFAR-10, seed 0). That is a statement about the
+# task each was trained on, not about convolutions: lesson 01's ConvNet trained on these masks would do better. The two differ as much in what they
 # *compute*: the ConvNet runs on every pixel, hole or not, while MAE's encoder ran on 16 of 64 tokens (section 4).
 # What their encoders learnt is the subject of the next two sections.
 
@@ -409,16 +410,20 @@ print(f"fine-tuning: {tuned['steps']} steps on {round(0.1 * len(train))} labelle
 print(results_table(table, ("knn_accuracy", "linear_probe_accuracy", "probe_10pct", "finetune_10pct")))
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3))
+from sslcourse.plots import encoder_colour  # one colour per encoder across the course
+
+fig, ax = plt.subplots(figsize=(7.5, 3))
 columns = {"linear_probe_accuracy": "linear probe, all labels", "probe_10pct": "linear probe, 10 %",
            "finetune_10pct": "fine-tuned, 10 %"}
 for i, (name, row) in enumerate(table.items()):
-    ax.bar([j + 0.38 * i for j in range(len(columns))], [100 * row[c] for c in columns], width=0.38, label=name)
+    ax.bar([j + 0.38 * i for j in range(len(columns))], [100 * row[c] for c in columns], width=0.38, label=name,
+           color=encoder_colour(name))
 chance = 1 / len(train.classes)  # guessing a class at random
 ax.axhline(100 * chance, color="0.3", lw=1, ls=":", label=f"chance ({chance:.0%})")
 ax.set_xticks([j + 0.19 for j in range(len(columns))], list(columns.values()), fontsize=8)
 ax.set(ylabel="test accuracy (%)", title=f"the ViT on {train.name}: frozen and fine-tuned")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, never over them
+fig.tight_layout()
 plt.show()
 
 # %%

@@ -198,12 +198,13 @@ def show_retrieval(query, gallery, neighbours: dict, gallery_labels=None, query_
 
 
 def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", marks=None, ax=None,
-                cmap: str = "viridis", ticklabels=None, annotate: bool = False):
-    """A heatmap (similarity or confusion matrix); ``marks`` = [(row, col), ...] outlined in red."""
+                cmap: str = "viridis", ticklabels=None, annotate: bool = False, vmin=None, vmax=None):
+    """A heatmap (similarity or confusion matrix); ``marks`` = [(row, col), ...] outlined in red; ``vmin``/``vmax``
+    fix the colour scale (two matrices to compare need the same one: each scaled to its own range looks alike)."""
     m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    im = ax.imshow(m, cmap=cmap)
+    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
     ax.figure.colorbar(im, ax=ax, fraction=0.046)
     for r, c in marks or []:
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
