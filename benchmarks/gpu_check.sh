@@ -7,8 +7,9 @@
 # Every claim's number is logged (claims.jsonl): the quick profile's claims are printed, not judged, in the gpu
 # profile, and the log says which would hold here. Results in $OUT (default build/gpu-check): env.txt, steps.txt,
 # summary.txt, claims.jsonl, notebooks/ (executed copies, logs); with PACK_TO=DIR, also DIR/summary.txt and all of
-# $OUT as DIR/gpu-check.tar.gz.part-*, the archive in parts of 15 MB (the device tool brings back at most 8 files). It goes on after a failed step and exits 1 at the
-# end if any step failed. DEADLINE (seconds, default 480) stops notebooks still running.
+# $OUT as DIR/gpu-check.tar.gz.part-*, the archive in parts of 15 MB (the device tool brings back at most 8 files).
+# It goes on after a failed step and exits 1 at the end if any step failed. DEADLINE (seconds, default 480) stops
+# notebooks still running.
 #
 # Prepare here, then carry .whl and data to the GPU machine (64 MiB at most with the checkout):
 #   bash benchmarks/gpu_wheels.sh                                               # .whl/, about 15 MB
@@ -79,7 +80,7 @@ else
       --deadline "${DEADLINE:-480}"
   if wait $fp16_pid; then status=ok; else status=FAILED; failed+=(fp16); fi
   echo "=== fp16: $status in $((SECONDS - t0)) s" | tee -a "$OUT/steps.txt"
-  [ -n "${load_pid:-}" ] && kill "$load_pid"
+  [ -z "${load_pid:-}" ] || kill "$load_pid" 2> /dev/null || true
   { cat "$OUT/steps.txt"; echo; tail -n 40 "$OUT/notebooks.log"; echo; echo "fp16:"; tail -n 5 "$OUT/fp16.log"; } \
       > "$OUT/summary.txt"
   if [ -n "${PACK_TO:-}" ]; then

@@ -1,6 +1,6 @@
 """Execute notebooks side by side and keep every output, for a GPU machine lent for a few minutes.
 
-    python benchmarks/run_notebooks.py OUT NOTEBOOK... [--jobs N] [--deadline S] [--env NAME=VALUE ...]
+    python benchmarks/run_notebooks.py OUT NOTEBOOK... [--jobs N] [--deadline S] [--cell-timeout S]
 
 Each notebook runs in its own process and kernel (nbclient), in the order given, at most N at a time. The
 executed copy is written to OUT/<name>.ipynb after *every* cell, so a run stopped at its deadline still brings
@@ -41,13 +41,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def stem(notebook: Path) -> str:
+    """The name of a notebook's files in OUT (.ipynb, .json, .log): its folder and stem, e.g. notebooks-04_simclr."""
+    return notebook.parent.name + "-" + notebook.stem
+
+
 def run_one(notebook: Path, out: Path, cell_timeout: int) -> dict:
     """Execute one notebook in a fresh kernel; save after each cell; return its record."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
-    dest = out / (notebook.parent.name + "-" + notebook.stem + ".ipynb")
+    dest = out / (stem(notebook) + ".ipynb")
     record = {"notebook": str(notebook), "cells": 0, "failed": [], "seconds": 0.0, "finished": False}
     start = time.time()
     cell_start = [start]
@@ -102,7 +107,7 @@ def main(argv=None) -> int:
     while queue or running:
         while queue and len(running) < args.jobs:
             nb = queue.pop(0)
-            log = open(args.out / (nb.parent.name + "-" + nb.stem + ".log"), "w")
+            log = open(args.out / (stem(nb) + ".log"), "w")
             running[nb] = subprocess.Popen([sys.executable, __file__, str(args.out), str(nb), "--one",
                                             "--cell-timeout", str(args.cell_timeout)], stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True)
@@ -127,7 +132,7 @@ def main(argv=None) -> int:
 
     summary = []
     for nb in args.notebooks:
-        path = args.out / (nb.parent.name + "-" + nb.stem + ".json")
+        path = args.out / (stem(nb) + ".json")
         summary.append(json.loads(path.read_text()) if path.exists() else {"notebook": str(nb), "started": False})
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     bad = 0

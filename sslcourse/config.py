@@ -215,8 +215,7 @@ def describe_precision(p: Profile) -> str:
             reason = f"asked for (SSLCOURSE_PRECISION; the {name} would run {native})" + (
                 ", with a gradient scaler" if p.amp == "fp16" else "")
     else:
-        native = "bf16" if cpu_has_fast_bf16() else None
-        reason = {"bf16": "this CPU multiplies bf16 natively" if native else
+        reason = {"bf16": "this CPU multiplies bf16 natively" if cpu_has_fast_bf16() else
                   "asked for (SSLCOURSE_PRECISION; this CPU emulates bf16, slower than float32)",
                   "fp16": "fp16 was asked for", None: "full float32"}[p.amp]
         if p.smoke and p.name != "quick" and p.amp:
