@@ -1,6 +1,7 @@
 """Which pretext settings teach the most? Full quick-profile budget per variant, shared protocol.
 
     python benchmarks/ablations.py inpainting|jigsaw|simclr|rotation|moco|byol [--seed 0] [--profile gpu] [--only NAME ...]
+        [--device cpu --precision bf16 --train-size N --test-size N --epochs N]   # a smaller run, e.g. a CPU proxy
     python benchmarks/ablations.py mae [--seeds 0 1 2] [--only NAME ...]
 
 Each variant trains a fresh encoder with the method's quick recipe plus the listed
@@ -117,11 +118,18 @@ def main():
     ap.add_argument("--profile", default="quick", choices=("quick", "gpu", "full"),
                     help="the recipe the variants change (mae: quick only)")
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.01, 0.1], help="mae: the few-label splits")
+    ap.add_argument("--device", help="default: the profile's (cpu runs a GPU profile's recipe as a CPU proxy)")
+    ap.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="default: the hardware's")
+    ap.add_argument("--train-size", type=int, help="train on a random subset of this many images")
+    ap.add_argument("--test-size", type=int, help="test on a random subset of this many images")
+    ap.add_argument("--epochs", type=int, help="default: the recipe's")
     args = ap.parse_args()
     if args.method == "mae":
         return mae_table(args.seeds, args.only, tuple(args.fractions))
-    p = profile(args.profile)
-    train, test = load_profile_data(p)
+    p = profile(args.profile, device=args.device, precision=args.precision)
+    train, test = load_profile_data(p, train_size=args.train_size)
+    if args.test_size:
+        test = test.subset(args.test_size)
     rand = baseline("random", p, train, test, seed=args.seed)
     print(f"{args.method} on {train.name}, {p}")
     print(f"{'variant':<40}{'kNN':>8}{'linear':>9}{'train s':>9}{'z std':>8}{'rank':>7}")
@@ -132,7 +140,8 @@ def main():
         seed_everything(args.seed)
         method, r = build_method(args.method, p, seed=args.seed, **changes)
         t0 = time.perf_counter()
-        fit(method, train, **fit_settings(p, r), seed=args.seed, progress=False)
+        fit(method, train, **{**fit_settings(p, r), **({"epochs": args.epochs} if args.epochs else {})},
+            seed=args.seed, progress=False)
         seconds = time.perf_counter() - t0
         res = evaluate_encoder(method.encoder, train, test)
         print(f"{name:<40}{100 * res['knn_accuracy']:7.1f}%{100 * res['linear_probe_accuracy']:8.1f}%{seconds:9.0f}"
