@@ -30,6 +30,15 @@ KNN_TEMPERATURE = 0.07
 # mean cross-entropy + (PROBE_L2 / 2)·||W||² with full-batch L-BFGS for PROBE_STEPS steps.
 PROBE_L2 = 1e-3
 PROBE_STEPS = 200
+# Images per forward pass where nothing trains (features, accuracy, a judge's scores). On a CPU large batches
+# spill out of the caches: at the course's 32×32 sizes, 128 extracts the ConvNet's features 2× and the ViT's
+# 1.25–2× as fast as 512, bit for bit the same (BENCHMARKS.md, "CPU speed"). A GPU wants large batches.
+INFERENCE_BATCH = {"cuda": 512, "cpu": 128}
+
+
+def inference_batch_size(device) -> int:
+    """The batch :func:`extract_features` uses on ``device`` when none is given (``INFERENCE_BATCH``)."""
+    return INFERENCE_BATCH.get(torch.device(device).type, 512)
 
 
 def _inference_autocast(device: torch.device):
@@ -43,10 +52,12 @@ def _inference_autocast(device: torch.device):
 
 
 @torch.no_grad()
-def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 512, device=None,
+def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int | None = None, device=None,
                      stage: int | None = None) -> torch.Tensor:
-    """Encoder outputs (N, D) as float32, in eval mode; the encoder's mode is restored afterwards."""
+    """Encoder outputs (N, D) as float32, in eval mode; the encoder's mode is restored afterwards.
+    ``batch_size``: images per forward pass, by default the device's (:func:`inference_batch_size`)."""
     device = torch.device(device or next(encoder.parameters()).device)
+    batch_size = batch_size or inference_batch_size(device)
     was_training = encoder.training
     encoder.eval()
     out = []
@@ -126,7 +137,7 @@ def linear_probe(train_features, train_labels, test_features, test_labels, l2: f
 
 
 def evaluate_encoder(encoder: nn.Module, train: ImageDataset, test: ImageDataset, ks=(20, 200),
-                     stage: int | None = None, batch_size: int = 512) -> dict:
+                     stage: int | None = None, batch_size: int | None = None) -> dict:
     """The shared protocol: kNN (k = 20, 200) and linear-probe accuracy of frozen features."""
     t0 = time.perf_counter()
     ftr = extract_features(encoder, train.images, batch_size, stage=stage)
@@ -178,7 +189,7 @@ def few_label_probe(train_features, train_labels, test_features, test_labels, fr
     return linear_probe(train_features[idx], train_labels.to(train_features.device)[idx], test_features, test_labels)
 
 
-def accuracy(classifier: nn.Module, data: ImageDataset, batch_size: int = 512) -> float:
+def accuracy(classifier: nn.Module, data: ImageDataset, batch_size: int | None = None) -> float:
     """Test accuracy (0..1) of a classifier (images -> logits) on ``data``, in eval mode, no augmentation."""
     logits = extract_features(classifier, data.images, batch_size)
     return (logits.argmax(1).cpu() == data.labels.cpu()).float().mean().item()

@@ -37,7 +37,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .evaluate import extract_features, linear_probe
+from .evaluate import extract_features, inference_batch_size, linear_probe
 
 RECOGNISED = 0.5  # a sample is recognised when the judge's top probability reaches this
 FOUND_SHARE = 0.01  # a class is found when at least this share of the samples is recognised as it
@@ -186,10 +186,11 @@ class SampleJudge:
     encoder: the feature extractor of the Fréchet distance (default ``classifier.encoder``);
     real: uint8 images (N, 3, H, W), the reference — their feature statistics are computed once, here.
     Generated images come as floats in [0, 1] and are rounded to uint8 first, as a saved image would be.
+    batch_size: images per forward pass, by default the device's (:func:`~sslcourse.evaluate.inference_batch_size`).
     """
 
     def __init__(self, classifier: nn.Module, real: torch.Tensor, encoder: nn.Module | None = None,
-                 batch_size: int = 500):
+                 batch_size: int | None = None):
         self.classifier = classifier
         self.encoder = encoder if encoder is not None else getattr(classifier, "encoder", None)
         if self.encoder is None:
@@ -205,11 +206,12 @@ class SampleJudge:
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """(N, classes) softmax probabilities of the judge, in eval mode (its mode is restored)."""
         device = next(self.classifier.parameters()).device
+        step = self.batch_size or inference_batch_size(device)
         was_training = self.classifier.training
         self.classifier.eval()
         try:
-            out = [self.classifier(as_uint8(images[s:s + self.batch_size]).to(device).float() / 255).float().softmax(1)
-                   for s in range(0, len(images), self.batch_size)]
+            out = [self.classifier(as_uint8(images[s:s + step]).to(device).float() / 255).float().softmax(1)
+                   for s in range(0, len(images), step)]
         finally:
             self.classifier.train(was_training)
         return torch.cat(out)

@@ -66,6 +66,23 @@ def test_extract_features_restores_the_training_mode():
     assert not feats.requires_grad
 
 
+def test_features_do_not_depend_on_the_batch_and_the_cpu_extracts_in_small_batches():
+    from sslcourse.evaluate import inference_batch_size
+    from sslcourse.models import SmallConvNet
+
+    torch.manual_seed(0)
+    net = SmallConvNet((8, 8, 8, 8)).eval()
+    images = torch.randint(0, 256, (300, 3, 32, 32), dtype=torch.uint8)
+    batches = []
+    real = net.forward
+    net.forward = lambda x, **kw: (batches.append(len(x)), real(x, **kw))[1]
+    default = extract_features(net, images)  # the CPU's batch: 128, 128, 44
+    assert inference_batch_size("cpu") == 128 and batches == [128, 128, 44]
+    assert inference_batch_size("cuda") == 512 and inference_batch_size(torch.device("cuda", 1)) == 512
+    torch.testing.assert_close(default, extract_features(net, images, batch_size=512))
+    torch.testing.assert_close(default, extract_features(net, images, batch_size=7))
+
+
 def test_few_label_subset_is_balanced(shapes_train):
     sub = few_label_subset(shapes_train, 0.01)
     assert len(sub) == 100 and torch.bincount(sub.labels).tolist() == [10] * 10
