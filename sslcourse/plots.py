@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.colors as mcolors
+import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -257,19 +259,31 @@ def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, m
 
 
 def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), title: str = "", ax=None):
-    """Grouped bars: ``results`` = {name: {key: value}}; one group per name, one bar per key."""
+    """Grouped bars: ``results`` = {name: {key: value}}; one group per name, one bar per key.
+
+    A group takes its encoder's colour (:func:`encoder_colour`), as in every other figure of the course; where a
+    name is no encoder of the course (an ablation's settings), each group takes a colour of its own. The keys
+    are told apart by shade, lightest first, as the legend shows in grey."""
     names = list(results)
     if ax is None:
         fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
+    named = all(_encoder_key(n) in ENCODER_COLOURS for n in names)
+    colours = [mcolors.to_rgb(encoder_colour(n) if named else f"C{i % 10}") for i, n in enumerate(names)]
     width = 0.8 / len(keys)
+    handles = []
     for i, k in enumerate(keys):
+        tint = 0.55 * (len(keys) - 1 - i) / max(1, len(keys) - 1)  # share of white: the last key at full colour
+        shade = lambda c: tuple(x + (1 - x) * tint for x in c)  # noqa: E731
         vals = [100 * results[n].get(k, float("nan")) for n in names]
-        bars = ax.bar(np.arange(len(names)) + i * width, vals, width, label=k.replace("_", " "))
+        bars = ax.bar(np.arange(len(names)) + i * width, vals, width, color=[shade(c) for c in colours],
+                      edgecolor="0.25", linewidth=0.5)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
+        handles.append(mpatches.Patch(facecolor=shade(mcolors.to_rgb("0.35")), edgecolor="0.25", linewidth=0.5,
+                                      label=k.replace("_", " ")))
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)
-    ax.legend(fontsize=8)
+    ax.legend(handles=handles, fontsize=8)
     ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
@@ -306,5 +320,9 @@ ENCODER_COLOURS = {"random": "0.55", "supervised": "0.1", "inpainting": "C0", "r
 
 def encoder_colour(name: str) -> str:
     """The colour of an encoder in the course's figures: ``encoder_colour("SimCLR f(x)") == encoder_colour("simclr")``."""
-    key = str(name).lower().replace("-", " ").split()[0] if str(name).strip() else ""
-    return ENCODER_COLOURS.get(key, "C7")
+    return ENCODER_COLOURS.get(_encoder_key(name), "C7")
+
+
+def _encoder_key(name) -> str:
+    """The first word of ``name``, lower case: what :data:`ENCODER_COLOURS` is keyed by."""
+    return str(name).lower().replace("-", " ").split()[0] if str(name).strip() else ""
