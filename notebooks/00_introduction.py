@@ -177,14 +177,17 @@ except DatasetNotFoundError as err:
 # Several methods (SimCLR above all) compare two randomly **augmented views** of one image: a random crop
 # resized back to 32×32, a horizontal flip, colour jitter (brightness, contrast, saturation, hue),
 # sometimes grayscale. `sslcourse.augment` applies them to a **whole batch at once**, with a different
-# random draw for every image — several times faster than one Python call per image (`BENCHMARKS.md`).
+# random draw for every image — several times faster than one Python call per image (`BENCHMARKS.md`). Below, the
+# most colourful of the first 64 training images, so that the colour jitter shows (CIFAR-10 has grey planes).
 
 # %%
 from sslcourse.augment import SimCLRAugment
 
 augment = SimCLRAugment()  # crop scale 0.2–1, colour strength 0.5 (SimCLR's CIFAR recipe)
 print(augment)
-one = train.images[:1].expand(16, -1, -1, -1)  # the same image 16 times ...
+pixels = train.images[:64].float()
+colourfulness = (pixels.amax(1) - pixels.amin(1)).mean((1, 2))  # mean saturation: max − min over R, G, B
+one = train.images[colourfulness.argmax()][None].expand(16, -1, -1, -1)  # the most colourful image 16 times ...
 show_images(augment(one), ncols=16, scale=0.8)  # ... 16 different views
 plt.show()
 

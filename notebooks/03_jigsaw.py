@@ -184,7 +184,8 @@ plt.show()
 # * *Per-tile normalisation* — standardise each tile's brightness and contrast (`per_tile_norm`). It blocks more,
 #   and on `shapes` it also removes information the encoder could use: in BENCHMARKS.md's quick-profile ablation
 #   it cost linear-probe accuracy, so the **quick** recipe turns it off; the **gpu** and **full** recipes
-#   (CIFAR-10) turn it on.
+#   (CIFAR-10) turn it on. It standardises each colour channel of a tile on its own, so where it is on, the puzzles
+#   drawn below are in false colours: that is what the network sees, with no colour left to match tiles by.
 
 # %%
 from sslcourse.methods.jigsaw import RECIPES
@@ -203,7 +204,9 @@ from sslcourse.train import fit
 
 method = run.build()
 puzzles, targets = method.make_puzzles(test.images[:6])
-show_images(assemble_tiles(puzzles), titles=[f"π #{int(t)}" for t in targets], ncols=6, scale=1.4)
+show_images(assemble_tiles(puzzles), titles=[f"π #{int(t)}" for t in targets], ncols=6, scale=1.4,
+            suptitle="puzzles as the network sees them"
+            + (" (each tile standardised: false colours)" if method.per_tile_norm else ""))
 plt.show()
 show_source(type(method).forward)
 
