@@ -379,7 +379,7 @@ explore(draw_fill_ins, dict(strategy="center", mask_ratio=0.25, seed=0),
 
 # %%
 from sslcourse.evaluate import evaluate_encoder
-from sslcourse.plots import plot_bars, results_table
+from sslcourse.plots import group_colours, plot_bars, results_table
 from sslcourse.runs import baseline
 
 results = {
@@ -428,7 +428,8 @@ for name, acc in probe.items():
           + (f"   hole error / flat patch's: {filled[name]:.2f}" if name in filled else ""))
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 plot_bars(ablation, title=f"masks, {recipe['ablation_epochs']} epoch(s) on half the data", ax=axes[0])
-axes[1].bar(list(filled), list(filled.values()), color="C2")
+colours = group_colours(ablation)  # each mask in the colour the left panel gives it
+axes[1].bar(list(filled), list(filled.values()), color=[colours[name] for name in filled])
 axes[1].axhline(1, ls="--", color="gray", label="flat patch of the true colour")
 axes[1].set(ylabel="hole error / flat patch's", title="how well each task is solved (lower: easier)")
 axes[1].legend(fontsize=8)

@@ -267,8 +267,7 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     names = list(results)
     if ax is None:
         fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
-    named = all(_encoder_key(n) in ENCODER_COLOURS for n in names)
-    colours = [mcolors.to_rgb(encoder_colour(n) if named else f"C{i % 10}") for i, n in enumerate(names)]
+    colours = [mcolors.to_rgb(c) for c in group_colours(names).values()]
     width = 0.8 / len(keys)
     handles = []
     for i, k in enumerate(keys):
@@ -287,6 +286,15 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def group_colours(names) -> dict:
+    """{name: colour} as :func:`plot_bars` draws its groups: each encoder's own colour (:func:`encoder_colour`)
+    when every name is an encoder of the course, else one colour of the default cycle per name, in order — so a
+    second panel about the same runs can use the same colours."""
+    names = list(names)
+    named = all(_encoder_key(n) in ENCODER_COLOURS for n in names)
+    return {n: encoder_colour(n) if named else f"C{i % 10}" for i, n in enumerate(names)}
 
 
 def _is_percent(key: str) -> bool:
