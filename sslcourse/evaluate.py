@@ -31,8 +31,9 @@ KNN_TEMPERATURE = 0.07
 PROBE_L2 = 1e-3
 PROBE_STEPS = 200
 # Images per forward pass where nothing trains (features, accuracy, a judge's scores). On a CPU large batches
-# spill out of the caches: at the course's 32×32 sizes, 128 extracts the ConvNet's features 2× and the ViT's
-# 1.25–2× as fast as 512, bit for bit the same (BENCHMARKS.md, "CPU speed"). A GPU wants large batches.
+# spill out of the caches: at the course's 32×32 sizes, 128 extracts the ConvNet's features 1.75× as fast as 512
+# and the ViT's 1.1× (one thread; 2× with two), bit for bit the same (BENCHMARKS.md, "CPU speed"). A GPU wants
+# large batches.
 INFERENCE_BATCH = {"cuda": 512, "cpu": 128}
 
 

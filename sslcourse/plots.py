@@ -271,14 +271,13 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     width = 0.8 / len(keys)
     handles = []
     for i, k in enumerate(keys):
-        tint = 0.55 * (len(keys) - 1 - i) / max(1, len(keys) - 1)  # share of white: the last key at full colour
-        shade = lambda c: tuple(x + (1 - x) * tint for x in c)  # noqa: E731
+        white = 0.55 * (len(keys) - 1 - i) / max(1, len(keys) - 1)  # share of white: the last key at full colour
         vals = [100 * results[n].get(k, float("nan")) for n in names]
-        bars = ax.bar(np.arange(len(names)) + i * width, vals, width, color=[shade(c) for c in colours],
+        bars = ax.bar(np.arange(len(names)) + i * width, vals, width, color=[_lighten(c, white) for c in colours],
                       edgecolor="0.25", linewidth=0.5)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
-        handles.append(mpatches.Patch(facecolor=shade(mcolors.to_rgb("0.35")), edgecolor="0.25", linewidth=0.5,
-                                      label=k.replace("_", " ")))
+        handles.append(mpatches.Patch(facecolor=_lighten(mcolors.to_rgb("0.35"), white), edgecolor="0.25",
+                                      linewidth=0.5, label=k.replace("_", " ")))
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)
@@ -286,6 +285,11 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     ax.set_title(title)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def _lighten(rgb, white: float) -> tuple:
+    """``rgb`` mixed with ``white`` (0..1) parts of white."""
+    return tuple(x + (1 - x) * white for x in rgb)
 
 
 def group_colours(names) -> dict:
