@@ -2,12 +2,17 @@
 
     python benchmarks/ablations.py inpainting|jigsaw|simclr|rotation|moco|byol [--seed 0] [--profile gpu] [--only NAME ...]
         [--device cpu --precision bf16 --train-size N --test-size N --epochs N]   # a smaller run, e.g. a CPU proxy
+        [--layers]   # also: the probe at every stage of the backbone, and with BatchNorm's statistics re-measured
     python benchmarks/ablations.py mae [--seeds 0 1 2] [--only NAME ...]
 
 Each variant trains a fresh encoder with the method's quick recipe plus the listed
 changes, then reports kNN and linear-probe accuracy on shapes (and the training time);
 for methods with a projector, also the per-dimension std and the effective rank of the
 normalised projections of 1,024 test images (sslcourse.collapse: 1/√D and D when healthy).
+``--layers`` asks where in the network a variant's features are (for a pretext task trained on other inputs than
+the protocol's whole images, jigsaw's tiles): kNN / linear probe on the pooled output of every stage, and on the
+last stage after BatchNorm's running statistics are re-measured on whole training images (the trained weights
+unchanged), for random init and each variant.
 
 ``mae`` answers lesson 07's question instead: per variant and seed, the frozen protocol and
 fine-tuning on 1 % and 10 % of the labels (``sslcourse.runs.finetune``), beside the same ViT
@@ -123,6 +128,8 @@ def main():
     ap.add_argument("--train-size", type=int, help="train on a random subset of this many images")
     ap.add_argument("--test-size", type=int, help="test on a random subset of this many images")
     ap.add_argument("--epochs", type=int, help="default: the recipe's")
+    ap.add_argument("--layers", action="store_true",
+                    help="also the probes at every stage and with BatchNorm re-measured on whole images")
     args = ap.parse_args()
     if args.method == "mae":
         return mae_table(args.seeds, args.only, tuple(args.fractions))
@@ -134,6 +141,10 @@ def main():
     print(f"{args.method} on {train.name}, {p}")
     print(f"{'variant':<40}{'kNN':>8}{'linear':>9}{'train s':>9}{'z std':>8}{'rank':>7}")
     print(f"{'random init':<40}{100 * rand['knn_accuracy']:7.1f}%{100 * rand['linear_probe_accuracy']:8.1f}%")
+    if args.layers:
+        seed_everything(args.seed)
+        print(layer_report("random init", build_method(args.method, p, seed=args.seed)[0].encoder, train, test),
+              flush=True)
     for name, changes in VARIANTS[args.method].items():
         if args.only and name not in args.only:
             continue
@@ -146,6 +157,8 @@ def main():
         res = evaluate_encoder(method.encoder, train, test)
         print(f"{name:<40}{100 * res['knn_accuracy']:7.1f}%{100 * res['linear_probe_accuracy']:8.1f}%{seconds:9.0f}"
               + collapse_columns(method, test), flush=True)
+        if args.layers:
+            print(layer_report(name, method.encoder, train, test), flush=True)
 
 
 def mae_table(seeds, only=None, fractions=(0.01, 0.1)):
@@ -195,6 +208,36 @@ def mae_table(seeds, only=None, fractions=(0.01, 0.1)):
                                       for c in cols)
               + "".join(f"   gain {f:.0%}: {100 * statistics.mean(g):+.1f} (min {100 * min(g):+.1f})"
                         for f, g in gains.items()), flush=True)
+
+
+def layer_report(name: str, encoder: nn.Module, train, test, batches: int = 50) -> str:
+    """kNN / linear probe of every stage's pooled output, then of the last stage with BatchNorm re-measured.
+
+    The re-measure: a copy of the encoder whose BatchNorm layers forget their running statistics and take the
+    plain average over ``batches`` batches of whole training images, in train mode without gradients; its
+    weights are the trained ones."""
+    import copy
+
+    import torch
+
+    rows = []
+    for stage in range(len(encoder.stages)):
+        r = evaluate_encoder(encoder, train, test, stage=stage)
+        rows.append(f"stage {stage + 1} {100 * r['knn_accuracy']:.1f} / {100 * r['linear_probe_accuracy']:.1f} %")
+    bn = copy.deepcopy(encoder)
+    norms = [m for m in bn.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+    device = next(bn.parameters()).device
+    bn.train()
+    size = 256
+    with torch.no_grad():
+        for start in range(0, min(len(train.images), batches * size), size):
+            bn(train.images[start:start + size].to(device).contiguous(memory_format=torch.channels_last))
+    r = evaluate_encoder(bn, train, test)
+    rows.append(f"BatchNorm re-measured {100 * r['knn_accuracy']:.1f} / {100 * r['linear_probe_accuracy']:.1f} %")
+    return f"  {name}, kNN / linear: " + "; ".join(rows)
 
 
 def collapse_columns(method, test) -> str:
