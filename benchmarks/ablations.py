@@ -143,7 +143,8 @@ def main():
     print(f"{'random init':<40}{100 * rand['knn_accuracy']:7.1f}%{100 * rand['linear_probe_accuracy']:8.1f}%")
     if args.layers:
         seed_everything(args.seed)
-        print(layer_report("random init", build_method(args.method, p, seed=args.seed)[0].encoder, train, test),
+        print(layer_report("random init", build_method(args.method, p, seed=args.seed)[0].encoder.to(p.device),
+                           train, test),
               flush=True)
     for name, changes in VARIANTS[args.method].items():
         if args.only and name not in args.only:
