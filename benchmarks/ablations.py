@@ -10,7 +10,7 @@ changes, then reports kNN and linear-probe accuracy on shapes (and the training 
 for methods with a projector, also the per-dimension std and the effective rank of the
 normalised projections of 1,024 test images (sslcourse.collapse: 1/√D and D when healthy).
 ``--layers`` asks where in the network a variant's features are (for a pretext task trained on other inputs than
-the protocol's whole images, jigsaw's tiles): kNN / linear probe on the pooled output of every stage, and on the
+the protocol's whole images, jigsaw's tiles): the linear probe on the pooled output of every stage, and on the
 last stage after BatchNorm's running statistics are re-measured on whole training images (the trained weights
 unchanged), for random init and each variant.
 
@@ -31,7 +31,7 @@ import torch.nn as nn
 from sslcourse.collapse import effective_rank, embedding_std
 from sslcourse.config import profile, seed_everything
 from sslcourse.data import load_profile_data
-from sslcourse.evaluate import evaluate_encoder, extract_features
+from sslcourse.evaluate import evaluate_encoder, extract_features, probe_by_stage
 from sslcourse.methods import build_method
 from sslcourse.runs import baseline, finetune, fit_settings, plan_run
 from sslcourse.train import fit
@@ -212,7 +212,8 @@ def mae_table(seeds, only=None, fractions=(0.01, 0.1)):
 
 
 def layer_report(name: str, encoder: nn.Module, train, test, batches: int = 50) -> str:
-    """kNN / linear probe of every stage's pooled output, then of the last stage with BatchNorm re-measured.
+    """Linear probe of every stage's pooled output (stage 0 the stem), then of the last stage with BatchNorm
+    re-measured.
 
     The re-measure: a copy of the encoder whose BatchNorm layers forget their running statistics and take the
     plain average over ``batches`` batches of whole training images, in train mode without gradients; its
@@ -221,10 +222,8 @@ def layer_report(name: str, encoder: nn.Module, train, test, batches: int = 50) 
 
     import torch
 
-    rows = []
-    for stage in range(len(encoder.stages)):
-        r = evaluate_encoder(encoder, train, test, stage=stage)
-        rows.append(f"stage {stage + 1} {100 * r['knn_accuracy']:.1f} / {100 * r['linear_probe_accuracy']:.1f} %")
+    accs = probe_by_stage({name: encoder}, train, test, range(len(encoder.stages)))[name]
+    rows = [f"stage {k} {100 * a:.1f} %" for k, a in enumerate(accs)]
     bn = copy.deepcopy(encoder)
     norms = [m for m in bn.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for m in norms:
@@ -237,8 +236,8 @@ def layer_report(name: str, encoder: nn.Module, train, test, batches: int = 50) 
         for start in range(0, min(len(train.images), batches * size), size):
             bn(train.images[start:start + size].to(device).contiguous(memory_format=torch.channels_last))
     r = evaluate_encoder(bn, train, test)
-    rows.append(f"BatchNorm re-measured {100 * r['knn_accuracy']:.1f} / {100 * r['linear_probe_accuracy']:.1f} %")
-    return f"  {name}, kNN / linear: " + "; ".join(rows)
+    rows.append(f"last stage, BatchNorm re-measured {100 * r['linear_probe_accuracy']:.1f} %")
+    return f"  {name}, linear probe: " + "; ".join(rows)
 
 
 def collapse_columns(method, test) -> str:

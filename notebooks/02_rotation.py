@@ -316,26 +316,24 @@ plt.show()
 # ## 7. Which layer holds the best features?
 # RotNet's finding, on its deeper networks: the *middle* blocks transfer best — the last ones specialise in the
 # pretext task. Does that hold for our encoder? Probe each stage's pooled output (on half the training set, to
-# save time) for the rotation encoder and a random one:
+# save time) for the rotation encoder and a random one: `probe_by_stage` runs the protocol's linear probe on the
+# features after stage k, `evaluate_encoder(encoder, half, test, stage=k)`, for every stage after the first.
 
 # %%
+from sslcourse.evaluate import probe_by_stage
 from sslcourse.models import build_backbone
+from sslcourse.plots import plot_by_stage
 
 half = train.subset(len(train) // 2, seed=SEED)
 random_encoder = build_backbone(p.backbone, seed=SEED).to(p.device)
 stages = range(1, len(method.encoder.stages))
-layer_acc = {name: [evaluate_encoder(enc, half, test, stage=k)["linear_probe_accuracy"] for k in stages]
-             for name, enc in [("rotation", method.encoder), ("random init", random_encoder)]}
-for name, accs in layer_acc.items():
-    plt.plot(list(stages), [100 * a for a in accs], "o-", label=name)
-plt.xticks(list(stages), [f"stage {k}\n{method.encoder.stage_dims[k]} ch" for k in stages])
-plt.ylabel("linear probe (%)")
-plt.legend()
-plt.title("features by depth")
+layer_acc = probe_by_stage({"rotation": method.encoder, "random init": random_encoder}, half, test, stages)
+plot_by_stage(layer_acc, method.encoder)
 plt.show()
 best = max(stages, key=lambda k: layer_acc["rotation"][k - 1])
 print(f"best stage for the rotation encoder: {best} of {list(stages)}")
-print("rotation - random init, by stage:", [f"{100 * (a - b):+.1f}" for a, b in zip(*layer_acc.values())])
+print("rotation - random init, by stage:",
+      ", ".join(f"stage {k} {100 * (a - b):+.1f}" for k, a, b in zip(stages, *layer_acc.values())))
 claim("rotation beats random init at every stage", min(a - b for a, b in zip(*layer_acc.values())), ">", 0,
       fmt="{:+.1%}")
 claim("the last stage is best in the quick profile", best == stages[-1], got=f"stage {best}")

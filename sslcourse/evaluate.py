@@ -11,7 +11,7 @@
    semi-supervised protocol, and a linear probe fit on them alone (fine-tuning, which trains the
    encoder, is ``sslcourse.runs.finetune``).
 
-``evaluate_encoder`` runs 1–3 and returns one dict. The protocol measures any encoder and
+``evaluate_encoder`` runs 1–3 and returns one dict; ``probe_by_stage`` runs 3 on every stage of a backbone. The protocol measures any encoder and
 trains nothing: baselines and fine-tuning, which train, are in ``sslcourse.runs``.
 """
 from __future__ import annotations
@@ -149,6 +149,22 @@ def evaluate_encoder(encoder: nn.Module, train: ImageDataset, test: ImageDataset
     result["linear_probe_accuracy"] = linear_probe(ftr, train.labels.to(ftr.device), fte, test.labels)
     result["eval_seconds"] = time.perf_counter() - t0
     return result
+
+
+def probe_by_stage(encoders: dict, train: ImageDataset, test: ImageDataset, stages=None) -> dict:
+    """Where in a network its features are: ``{name: [linear-probe accuracy of each stage's pooled output]}``.
+
+    ``encoders``: ``{name: backbone}`` with the same stages (``models.Backbone``). ``stages``: the stage indices
+    to probe, by default all but stage 0 (the first convolution, or ResNet's stem), so that index k is ResNet's
+    ``layer{k}``. The last stage's entry is the protocol's linear probe on these splits. Lessons 02 and 03 probe
+    their pretext encoders against random init this way."""
+    encoders = dict(encoders)
+    depth = {len(e.stages) for e in encoders.values()}
+    if len(depth) != 1:
+        raise ValueError(f"probe_by_stage compares encoders with the same stages, got {sorted(depth)} stages")
+    stages = list(range(1, depth.pop())) if stages is None else list(stages)
+    return {name: [evaluate_encoder(enc, train, test, stage=k)["linear_probe_accuracy"] for k in stages]
+            for name, enc in encoders.items()}
 
 
 def knn_monitor(train: ImageDataset, test: ImageDataset, k: int = 20, n_train: int = 5000):

@@ -287,6 +287,22 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     return ax.figure
 
 
+def plot_by_stage(layer_acc: dict, encoder, stages=None, title: str = "features by depth", ax=None):
+    """``evaluate.probe_by_stage``'s result as one line per encoder, in the encoder's colour: linear-probe accuracy
+    (%) against the stage, each stage labelled with its channels."""
+    ax = ax or plt.figure(figsize=(5.6, 3.4)).gca()
+    stages = list(range(1, len(encoder.stages))) if stages is None else list(stages)
+    for name, accs in layer_acc.items():
+        if len(accs) != len(stages):
+            raise ValueError(f"{name!r} has {len(accs)} accuracies for {len(stages)} stages {stages}")
+        ax.plot(stages, [100 * a for a in accs], "o-", color=encoder_colour(name), label=name)
+    ax.set_xticks(stages, [f"stage {k}\n{encoder.stage_dims[k]} ch" for k in stages])
+    ax.set_ylabel("linear probe (%)")
+    ax.legend()
+    ax.set_title(title)
+    return ax
+
+
 def _lighten(rgb, white: float) -> tuple:
     """``rgb`` mixed with ``white`` (0..1) parts of white."""
     return tuple(x + (1 - x) * white for x in rgb)

@@ -86,3 +86,28 @@ def test_features_do_not_depend_on_the_batch_and_the_cpu_extracts_in_small_batch
 def test_few_label_subset_is_balanced(shapes_train):
     sub = few_label_subset(shapes_train, 0.01)
     assert len(sub) == 100 and torch.bincount(sub.labels).tolist() == [10] * 10
+
+
+def test_probe_by_stage_probes_each_stage_as_the_protocol_does():
+    from sslcourse.data import ImageDataset
+    from sslcourse.evaluate import evaluate_encoder, probe_by_stage
+    from sslcourse.models import SmallConvNet, build_backbone
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat(30)
+    images = torch.randint(0, 256, (120, 3, 32, 32), generator=g, dtype=torch.uint8)
+    images[torch.arange(120), labels % 3, :4, :4] //= 2  # a faint class signal: which channel's corner is darker
+    data = ImageDataset(images, labels, ["a", "b", "c", "d"], name="toy")
+    train, test = data.subset(80, seed=0), data.subset(40, seed=1)
+    torch.manual_seed(0)
+    nets = {"one": SmallConvNet((8, 8, 8, 8)), "two": SmallConvNet((8, 8, 8, 8))}
+    got = probe_by_stage(nets, train, test)
+    assert list(got) == ["one", "two"] and all(len(v) == 3 for v in got.values())  # stages 1-3: the first left out
+    for name, net in nets.items():
+        expected = [evaluate_encoder(net, train, test, stage=k)["linear_probe_accuracy"] for k in (1, 2, 3)]
+        assert got[name] == expected and len(set(expected)) > 1  # stages that differ: an off-by-one would show
+        assert got[name][-1] == evaluate_encoder(net, train, test)["linear_probe_accuracy"]  # the protocol's
+    assert probe_by_stage({"one": nets["one"]}, train, test, stages=[0])["one"] == [
+        evaluate_encoder(nets["one"], train, test, stage=0)["linear_probe_accuracy"]]
+    with pytest.raises(ValueError, match="same stages"):
+        probe_by_stage({"small": nets["one"], "resnet": build_backbone("resnet18_narrow")}, train, test)

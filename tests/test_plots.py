@@ -23,3 +23,24 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
     for bar, colour in zip(ablation.patches[3:], group_colours(settings).values()):  # what a second panel reuses
         assert colors.to_hex(bar.get_facecolor()) == colors.to_hex(colour)
 
+
+
+def test_features_by_depth_draw_one_line_per_encoder_in_its_colour():
+    import matplotlib
+    import pytest
+
+    matplotlib.use("Agg")
+    from matplotlib import colors
+
+    from sslcourse.models import SmallConvNet
+    from sslcourse.plots import encoder_colour, plot_by_stage
+
+    net = SmallConvNet((8, 16, 24, 32))
+    ax = plot_by_stage({"jigsaw": [0.2, 0.3, 0.4], "random init": [0.1, 0.2, 0.35]}, net)
+    assert [colors.to_hex(line.get_color()) for line in ax.lines] == [
+        colors.to_hex(encoder_colour("jigsaw")), colors.to_hex(encoder_colour("random"))]
+    assert list(ax.lines[0].get_ydata()) == [20.0, 30.0, 40.0] and list(ax.lines[0].get_xdata()) == [1, 2, 3]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["stage 1\n16 ch", "stage 2\n24 ch", "stage 3\n32 ch"]
+    assert ax.get_ylabel() == "linear probe (%)"
+    with pytest.raises(ValueError, match="2 accuracies for 3 stages"):
+        plot_by_stage({"jigsaw": [0.2, 0.3]}, net)
