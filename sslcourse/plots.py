@@ -297,7 +297,8 @@ def plot_by_stage(layer_acc: dict, encoder, stages=None, title: str = "features 
             raise ValueError(f"{name!r} has {len(accs)} accuracies for {len(stages)} stages {stages}")
         ax.plot(stages, [100 * a for a in accs], "o-", color=encoder_colour(name), label=name)
     ax.set_xticks(stages, [f"stage {k}\n{encoder.stage_dims[k]} ch" for k in stages])
-    ax.set_ylabel("linear probe (%)")
+    ax.set_xlabel("the stage whose pooled output is probed (its channels)")
+    ax.set_ylabel("linear probe, test accuracy (%)")
     ax.legend()
     ax.set_title(title)
     return ax

@@ -41,6 +41,6 @@ def test_features_by_depth_draw_one_line_per_encoder_in_its_colour():
         colors.to_hex(encoder_colour("jigsaw")), colors.to_hex(encoder_colour("random"))]
     assert list(ax.lines[0].get_ydata()) == [20.0, 30.0, 40.0] and list(ax.lines[0].get_xdata()) == [1, 2, 3]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["stage 1\n16 ch", "stage 2\n24 ch", "stage 3\n32 ch"]
-    assert ax.get_ylabel() == "linear probe (%)"
+    assert ax.get_ylabel() == "linear probe, test accuracy (%)" and "stage" in ax.get_xlabel()
     with pytest.raises(ValueError, match="2 accuracies for 3 stages"):
         plot_by_stage({"jigsaw": [0.2, 0.3]}, net)
