@@ -99,6 +99,8 @@ VARIANTS = {
         "no crop (flip only)": dict(min_scale=1.0),
         "pixel target (no norm_pix)": dict(norm_pix=False),
         "decoder width 32": dict(decoder_dim=32),
+        "12 epochs": dict(epochs=12),
+        "16 epochs": dict(epochs=16),
         "20 epochs": dict(epochs=20),
         "lr 3e-3, no crop": dict(lr=3e-3, min_scale=1.0),
         "lr 3e-3, no crop, batch 64": dict(lr=3e-3, min_scale=1.0, batch_size=64),
