@@ -354,6 +354,8 @@ claim("the last stage is jigsaw's best in the quick profile", best == stages[-1]
 # * `tile_jitter=False`: every tile at the same offset, so neighbours sit exactly one pixel apart with their rows
 #   lined up. Does the puzzle get easier? Do the features get better?
 # * `per_tile_norm=True`, or remove the per-tile colour jitter in `Jigsaw.make_puzzles`, and compare.
+# * On a GPU: `plan_run("jigsaw", p, train, tile_size=32, per_tile_norm=False, epochs=1)`, then 3 epochs, and
+#   draw section 8's curve for each. Where does the last stage start to fall below random init's?
 # * `permutation_rule="maxmin"`: a set whose closest pair is farther apart. Does the puzzle accuracy or the probe
 #   change?
 # * `plan_run("jigsaw", p, train, num_permutations=16)` (or 100): a harder puzzle is not always a better teacher —
