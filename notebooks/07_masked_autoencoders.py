@@ -511,19 +511,22 @@ for name, enc in encoders.items():
           + ", ".join(f"{k + 1}: {v:.1%}" for k, v in enumerate(per_block[name])))
 
 # %% [markdown]
-# In the quick profile the rows are flat: no block's mean token gives a probe more than 2 points above the last
-# block's, and MAE stays above random init after every block. At this budget, then, the features are not hiding in
-# an earlier layer: MAE's encoder holds a little more than a random one at every depth, and fine-tuning — which
-# trains every weight on the labels — builds on that head start (section 9's gain over the from-scratch ViT).
-# MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on ImageNet: its linear probe lags
-# contrastive methods, and tuning only the last block or two closes most of the gap. Two minutes on a CPU do
-# not reproduce that; the gpu profile's recipe is the place to look. The written answer of exercise 07 asks you to
-# explain the disagreement with your numbers.
+# MAE stays above random init after every block (checked below): its encoder holds a little more than a random
+# one at every depth, and fine-tuning — which trains every weight on the labels — builds on that head start
+# (section 9's gain over the from-scratch ViT). Where MAE's best block is varies from run to run at this budget:
+# in six runs of this lesson (seeds 0–2, bf16 and fp32; `BENCHMARKS.md`), the best block was the last one or within
+# a few tenths of a point of it in most, and in one an earlier block probed 2.2 points above the last. The cell
+# below prints where yours is. MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on
+# ImageNet: its last block's features are far from linearly separable (its linear probe lags contrastive
+# methods), and tuning only the last block or two closes most of the gap. Two minutes on a CPU do not reproduce
+# that; the gpu profile's recipe is the place to look. The written answer of exercise 07 asks you to explain the
+# disagreement with your numbers.
 
 # %%
 last = {name: rows[-1] for name, rows in per_block.items()}
-claim("no block's probe is more than 2 points above the last block's (MAE)", max(per_block["MAE"]) - last["MAE"],
-      "<=", 0.02, fmt="{:+.1%}")
+best_block = max(range(len(per_block["MAE"])), key=lambda k: per_block["MAE"][k])
+print(f"MAE's best block: {best_block + 1} of {len(per_block['MAE'])}, "
+      f"{100 * (per_block['MAE'][best_block] - last['MAE']):+.1f} points above the last block's probe")
 claim("MAE's probe is above random init's after every block",
       min(m - r for m, r in zip(per_block["MAE"], per_block["random init"])), ">", 0, fmt="{:+.1%}")
 
