@@ -514,9 +514,9 @@ for name, enc in encoders.items():
 # MAE stays above random init after every block (checked below): its encoder holds a little more than a random
 # one at every depth, and fine-tuning — which trains every weight on the labels — builds on that head start
 # (section 9's gain over the from-scratch ViT). Where MAE's best block is varies from run to run at this budget:
-# in six runs of this lesson (seeds 0–2, bf16 and fp32; `BENCHMARKS.md`), the best block was the last one or within
-# a few tenths of a point of it in most, and in one an earlier block probed 2.2 points above the last. The cell
-# below prints where yours is. MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on
+# in six runs of this lesson (seeds 0–2, bf16 and fp32; `BENCHMARKS.md`), the best block was the last one, or
+# within 0.2 points of it, in four; in the two runs of seed 2 an earlier block probed 2.2 points above the last.
+# The cell below prints where yours is. MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on
 # ImageNet: its last block's features are far from linearly separable (its linear probe lags contrastive
 # methods), and tuning only the last block or two closes most of the gap. Two minutes on a CPU do not reproduce
 # that; the gpu profile's recipe is the place to look. The written answer of exercise 07 asks you to explain the
