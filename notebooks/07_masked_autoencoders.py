@@ -515,7 +515,7 @@ for name, enc in encoders.items():
 # one at every depth, and fine-tuning — which trains every weight on the labels — builds on that head start
 # (section 9's gain over the from-scratch ViT). Where MAE's best block is varies from run to run at this budget:
 # in six runs of this lesson (seeds 0–2, bf16 and fp32; `BENCHMARKS.md`), the best block was the last one, or
-# within 0.2 points of it, in four; in the two runs of seed 2 an earlier block probed 2.2 points above the last.
+# within 0.3 points of it, in four; in the two runs of seed 2 an earlier block probed 2.2 points above the last.
 # The cell below prints where yours is. MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on
 # ImageNet: its last block's features are far from linearly separable (its linear probe lags contrastive
 # methods), and tuning only the last block or two closes most of the gap. Two minutes on a CPU do not reproduce
