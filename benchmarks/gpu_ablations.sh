@@ -29,22 +29,9 @@ if [ -z "${JOBS:-}" ]; then
 --only '$R' --epochs 2"
 fi
 
-if [ "$DRY" = 1 ]; then
-  export SSLCOURSE_SMOKE=1 SSLCOURSE_DEVICE=cpu SSLCOURSE_CACHE=${SSLCOURSE_CACHE:-$PWD/build/test-cache}
-  export SSLCOURSE_ROOT=${SSLCOURSE_ROOT:-$PWD/build/test-data/cifar10} OMP_NUM_THREADS=1
-  "$PY" tests/datasets.py cifar10 "$SSLCOURSE_ROOT"
-else
-  if [ -d .whl ]; then  # the packages the image lacks (benchmarks/gpu_wheels.sh)
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/gpu-check-site .whl/*.whl
-    export PYTHONPATH=/tmp/gpu-check-site:$PWD
-  else
-    export PYTHONPATH=$PWD
-  fi
-  export SSLCOURSE_CACHE=${SSLCOURSE_CACHE:-/tmp/sslcourse-gpu-ablations} SSLCOURSE_ROOT=${SSLCOURSE_ROOT:-/tmp/sslcourse-cifar10}
-  [ -f data/cifar10-full-jpeg.tar.gz ] || { echo "data/cifar10-full-jpeg.tar.gz is missing: copy ../shared/data/cifar10-full-jpeg.tar.gz there"; exit 2; }
-  "$PY" tests/datasets.py cifar10 "$SSLCOURSE_ROOT" --archive data/cifar10-full-jpeg.tar.gz --train 50000 --test 10000
-  export OMP_NUM_THREADS=2
-fi
+source benchmarks/gpu_prepare.sh
+gpu_prepare /tmp/sslcourse-gpu-ablations
+if [ "$DRY" = 1 ]; then export OMP_NUM_THREADS=1; else export OMP_NUM_THREADS=2; fi
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi"
   "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } 2>&1 | tee "$OUT/env.txt"
 if command -v nvidia-smi > /dev/null; then  # the GPU's load, every 5 s

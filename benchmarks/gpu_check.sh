@@ -26,21 +26,8 @@ PY=${PYTHON:-python3}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30 SSLCOURSE_PROFILE=gpu SSLCOURSE_CLAIMS=strict SSLCOURSE_NO_DOWNLOAD=1
 
-if [ "$DRY" = 1 ]; then
-  export SSLCOURSE_SMOKE=1 SSLCOURSE_DEVICE=cpu
-  export SSLCOURSE_CACHE=${SSLCOURSE_CACHE:-$PWD/build/test-cache} SSLCOURSE_ROOT=${SSLCOURSE_ROOT:-$PWD/build/test-data/cifar10}
-  "$PY" tests/datasets.py cifar10 "$SSLCOURSE_ROOT"
-else
-  if [ -d .whl ]; then  # the packages the image lacks (benchmarks/gpu_wheels.sh)
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/gpu-check-site .whl/*.whl
-    export PYTHONPATH=/tmp/gpu-check-site:$PWD
-  else
-    export PYTHONPATH=$PWD
-  fi
-  export SSLCOURSE_CACHE=${SSLCOURSE_CACHE:-/tmp/sslcourse-gpu-check} SSLCOURSE_ROOT=${SSLCOURSE_ROOT:-/tmp/sslcourse-cifar10}
-  [ -f data/cifar10-full-jpeg.tar.gz ] || { echo "data/cifar10-full-jpeg.tar.gz is missing: copy ../shared/data/cifar10-full-jpeg.tar.gz there"; exit 2; }
-  "$PY" tests/datasets.py cifar10 "$SSLCOURSE_ROOT" --archive data/cifar10-full-jpeg.tar.gz --train 50000 --test 10000
-fi
+source benchmarks/gpu_prepare.sh
+gpu_prepare /tmp/sslcourse-gpu-check
 
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi"
   "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"

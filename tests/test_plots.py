@@ -24,7 +24,6 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
         assert colors.to_hex(bar.get_facecolor()) == colors.to_hex(colour)
 
 
-
 def test_features_by_depth_draw_one_line_per_encoder_in_its_colour():
     import matplotlib
     import pytest
