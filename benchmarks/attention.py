@@ -8,7 +8,11 @@ Prints milliseconds per call (median of ``--repeats``), forward and backward:
   ``scaled_dot_product_attention`` (its fused CPU kernel) and the three products written out, fp32 and bf16;
 * one fine-tuning step (ViT + linear head, cross-entropy, AdamW) with torch's ``nn.MultiheadAttention`` and
   with the course's ``SelfAttention`` (which writes the products out under bf16 on a CPU only), fp32 and bf16
-  autocast.
+  autocast;
+* in bf16, the written-out form's softmax computed on scores cast to float32 and back against a bf16 softmax
+  (``models.BF16_SOFTMAX_FROM``: the course takes the bf16 one from that many keys on), at MAE's encoder's 16
+  visible tokens and at 64 tokens, then a fine-tuning step and an MAE pretraining step (the quick recipe, batch
+  128) with each.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from sslcourse import models
 from sslcourse.models import SelfAttention, build_vit, written_out_attention
 
 
@@ -34,9 +39,9 @@ def median_ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def attention_alone(dtype, kernel, repeats: int) -> float:
+def attention_alone(dtype, kernel, repeats: int, images: int = 64, tokens: int = 64) -> float:
     g = torch.Generator().manual_seed(0)
-    q, k, v = (torch.randn(64, 4, 64, 16, generator=g).to(dtype).requires_grad_() for _ in range(3))
+    q, k, v = (torch.randn(images, 4, tokens, 16, generator=g).to(dtype).requires_grad_() for _ in range(3))
 
     def once():
         kernel(q, k, v).float().sum().backward()
@@ -73,6 +78,45 @@ def finetune_step(ours: bool, bf16: bool, repeats: int) -> float:
     return median_ms(once, repeats)
 
 
+def float32_softmax(q, k, v):
+    """The written-out form with the scores cast to float32 for the softmax and back (the course's below
+    ``BF16_SOFTMAX_FROM`` keys)."""
+    return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).float().softmax(-1).to(v.dtype) @ v
+
+
+def bf16_softmax(q, k, v):
+    return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(-1) @ v
+
+
+def mae_pretraining_step(repeats: int) -> float:
+    """One step of the quick recipe's MAE (crop, masking, encoder, decoder, loss, AdamW), batch 128, bf16."""
+    from sslcourse.config import profile
+    from sslcourse.methods.mae import RECIPES, build
+
+    mae = build(profile("quick", device="cpu"), RECIPES["quick"])
+    opt = mae.configure_optimizers()["main"]
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (128, 3, 32, 32), dtype=torch.uint8, generator=g)
+
+    def once():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss, _ = mae.training_step(images)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return median_ms(once, repeats)
+
+
+def with_softmax_from(keys: int, fn, *args):
+    """``fn(*args)`` with the course's bf16 softmax taken from ``keys`` keys on."""
+    before, models.BF16_SOFTMAX_FROM = models.BF16_SOFTMAX_FROM, keys
+    try:
+        return fn(*args)
+    finally:
+        models.BF16_SOFTMAX_FROM = before
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -89,6 +133,20 @@ def main(argv=None) -> None:
         theirs, ours = finetune_step(False, bf16, args.repeats), finetune_step(True, bf16, args.repeats)
         print(f"  {'bf16 autocast' if bf16 else 'fp32':<13} nn.MultiheadAttention {theirs:7.1f}   "
               f"SelfAttention {ours:7.1f}   speed-up {theirs / ours:4.2f}×")
+    print(f"bf16, the written-out form's softmax: on float32 scores, or in bf16 (the course's from "
+          f"{models.BF16_SOFTMAX_FROM} keys on), ms:")
+    for images, tokens in ((128, 16), (64, 64), (128, 64)):
+        cast = attention_alone(torch.bfloat16, float32_softmax, args.repeats, images, tokens)
+        kept = attention_alone(torch.bfloat16, bf16_softmax, args.repeats, images, tokens)
+        print(f"  attention alone, {images} images × 4 heads × {tokens:>2} tokens   float32 {cast:7.2f}   "
+              f"bf16 {kept:7.2f}   float32 / bf16 {cast / kept:4.2f}×")
+    never = 10 ** 9  # no length takes the bf16 softmax: the course before BF16_SOFTMAX_FROM
+    for name, fn, fn_args in (("a fine-tuning step (batch 64)", finetune_step, (True, True, args.repeats)),
+                              ("an MAE pretraining step (batch 128)", mae_pretraining_step, (args.repeats,))):
+        cast = with_softmax_from(never, fn, *fn_args)
+        ours = fn(*fn_args)
+        print(f"  {name:<36} float32 softmax everywhere {cast:7.1f}   the course's {ours:7.1f}   "
+              f"speed-up {cast / ours:4.2f}×")
 
 
 if __name__ == "__main__":

@@ -188,10 +188,20 @@ def sincos_position_embedding(grid: int, dim: int) -> torch.Tensor:
     return torch.cat([encode(rows), encode(cols)], 1).float()
 
 
+# From this many keys on, a bf16 softmax (which computes in float32 inside and rounds its output once, the same
+# forward as float32's) is faster than casting the scores to float32 and back: at 64 keys (MAE's decoder, every
+# fine-tune) 2-3× for softmax and its backward together; at 16 (MAE's encoder on the visible quarter) it is the
+# slower one, its rows shorter than a 32-wide bf16 vector (BENCHMARKS.md "CPU speed").
+BF16_SOFTMAX_FROM = 32
+
+
 def written_out_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """softmax(Q Kᵀ / √d) V as three batched products, the softmax in float32: (..., L, d) each -> (..., L, d)."""
-    weights = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).float().softmax(-1).to(v.dtype)  # (..., L, L)
-    return weights @ v
+    """softmax(Q Kᵀ / √d) V as three batched products: (..., L, d) each -> (..., L, d). The softmax is computed in
+    float32; a bf16 one keeps its rounded output for the backward from ``BF16_SOFTMAX_FROM`` keys on."""
+    scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5  # (..., L, L)
+    if scores.dtype == torch.bfloat16 and k.shape[-2] >= BF16_SOFTMAX_FROM:
+        return scores.softmax(-1) @ v
+    return scores.float().softmax(-1).to(v.dtype) @ v
 
 
 def _bf16_on_cpu(x: torch.Tensor) -> bool:

@@ -153,6 +153,32 @@ def test_the_vits_attention_is_torchs_in_value_and_gradient(bf16):
         torch.testing.assert_close(a, b, rtol=0.05, atol=0.05)
 
 
+@pytest.mark.parametrize("keys", [16, 64])
+def test_the_written_out_softmax_keeps_float32s_output_in_bf16_at_every_length(keys):
+    """From BF16_SOFTMAX_FROM keys on the softmax runs in bf16 (faster there): its output is float32's rounded once,
+    bit for bit; only the backward differs, by its saved bf16 probabilities."""
+    from sslcourse.models import BF16_SOFTMAX_FROM, written_out_attention
+
+    assert 16 < BF16_SOFTMAX_FROM <= 64  # so that the two lengths take the two paths
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(3, 4, keys, 16, generator=g).bfloat16() for _ in range(3))
+    grad = torch.randn(3, 4, keys, 16, generator=g).bfloat16()
+    outs, grads = [], []
+    for kernel in (written_out_attention,
+                   lambda q, k, v: (q @ k.transpose(-2, -1) * 0.25).float().softmax(-1).bfloat16() @ v):
+        qi, ki, vi = (t.clone().requires_grad_() for t in (q, k, v))
+        out = kernel(qi, ki, vi)
+        out.backward(grad)
+        outs.append(out)
+        grads.append((qi.grad, ki.grad, vi.grad))
+    assert outs[0].dtype == torch.bfloat16 and torch.equal(outs[0], outs[1])
+    assert torch.equal(grads[0][2], grads[1][2])  # v's gradient does not go through the softmax
+    same = all(torch.equal(a, b) for a, b in zip(grads[0][:2], grads[1][:2]))
+    assert same == (keys < BF16_SOFTMAX_FROM)  # short rows keep the float32 softmax; long ones took the bf16 one
+    for a, b in zip(grads[0], grads[1]):
+        torch.testing.assert_close(a.float(), b.float(), rtol=0.02, atol=0.02)
+
+
 def test_the_vits_attention_gives_torchs_weights_and_masks_to_torch():
     from sslcourse.models import transformer_blocks
 
