@@ -2,6 +2,8 @@
 to a training step of lesson 07's ViT (the fine-tuning step lessons 07 and 08 take 300 of, per run).
 
     OMP_NUM_THREADS=1 python benchmarks/attention.py [--repeats 20]
+    python benchmarks/attention.py --pretrain course|float32     # lesson 07's whole pretraining, nothing else
+
 
 Prints milliseconds per call (median of ``--repeats``), forward and backward:
 * attention alone at the quick ViT's shapes (batch 64, 4 heads, 64 tokens of 16): torch's
@@ -117,10 +119,37 @@ def with_softmax_from(keys: int, fn, *args):
         models.BF16_SOFTMAX_FROM = before
 
 
+def pretrain(softmax: str) -> None:
+    """Lesson 07's pretraining as the lesson runs it (the quick recipe, seed 0, through ``fit``, the profile's
+    precision) into a throw-away checkpoint, with the course's softmax or the float32 one everywhere; prints its
+    seconds. For ``farm-bench``: it times the whole command, data and imports included."""
+    import tempfile
+
+    from sslcourse.config import lesson_setup
+    from sslcourse.data import load_profile_data
+    from sslcourse.runs import plan_run
+
+    if softmax == "float32":
+        models.BF16_SOFTMAX_FROM = 10 ** 9
+    p = lesson_setup(seed=0)
+    train, _ = load_profile_data(p)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = plan_run("mae", p, train, seed=0, checkpoint=f"{tmp}/mae.pt")
+        mae = run.build()
+        t0 = time.perf_counter()
+        history = run.fit(mae, train, progress=False)
+    print(f"MAE pretraining, {softmax} softmax, {torch.get_num_threads()} thread(s): {time.perf_counter() - t0:.1f} s, "
+          f"last epoch's loss {history.epochs[-1]['loss']:.6f}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--pretrain", choices=("course", "float32"),
+                        help="only time lesson 07's pretraining, with the course's softmax or float32's everywhere")
     args = parser.parse_args(argv)
+    if args.pretrain:
+        return pretrain(args.pretrain)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {platform.processor() or platform.machine()}")
     print("attention alone, forward + backward (64 images × 4 heads × 64 tokens × 16), ms:")
     for dtype in (torch.float32, torch.bfloat16):

@@ -451,8 +451,8 @@ print(f"fine-tuned on 1 % of the labels, MAE over from scratch: {100 * gain_1:+.
 # * **Frozen, MAE's features are better than random ones — and every number here is low.** Chance is 10 %; the
 #   random-init ViT's kNN is barely above it, and MAE's frozen probe stays far below the ConvNets of lessons 01–06,
 #   which start at about 35 % at random init and pass 60 % with SimCLR on `shapes` (lesson 08's leaderboard). A ViT
-#   has no built-in notion that neighbouring pixels belong together; it must learn it from data, and two minutes
-#   of a CPU are little data. MAE's published numbers come from hundreds of epochs (`BENCHMARKS.md` has the gpu recipe
+#   has no built-in notion that neighbouring pixels belong together; it must learn it from data, and a minute or so
+#   of a CPU is little data. MAE's published numbers come from hundreds of epochs (`BENCHMARKS.md` has the gpu recipe
 #   and the paper's CIFAR-10 figures).
 # * **At 1 % of the labels (10 images per class) neither ViT learns much.** Both fine-tuned ViTs stay within
 #   5 points of chance; MAE is ahead by about a point. A hundred labelled images are too few for a ViT at this
@@ -518,7 +518,7 @@ for name, enc in encoders.items():
 # within 0.3 points of it, in four; in the two runs of seed 2 an earlier block probed 2.2 points above the last.
 # The cell below prints where yours is. MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on
 # ImageNet: its last block's features are far from linearly separable (its linear probe lags contrastive
-# methods), and tuning only the last block or two closes most of the gap. Two minutes on a CPU do not reproduce
+# methods), and tuning only the last block or two closes most of the gap. A minute or so on a CPU does not reproduce
 # that; the gpu profile's recipe is the place to look. The written answer of exercise 07 asks you to explain the
 # disagreement with your numbers.
 
