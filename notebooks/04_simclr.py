@@ -347,9 +347,9 @@ plt.show()
 # ## 6. Why crop *and* colour?
 # Chen et al. found that no single augmentation is enough; the pair that matters is random crop + colour
 # distortion. In the quick profile the pair beats crop alone by far (checked below: at least 10 points); colour
-# alone comes close to the pair at this short budget — the pair's lead over it ranged from −0.8 to +3.5 points in four runs (seeds 0–2, bf16 and fp32,
-# `BENCHMARKS.md`), so the lesson prints that difference rather than claiming a winner. On CIFAR-10 the order
-# changes: in one gpu-profile run crop alone gained 6 points over random init, colour alone none, and the pair led
+# alone comes close to the pair at this short budget — the pair's lead over it ranged from about −1 to +4 points in
+# the runs measured (seeds 0–2, bf16 and fp32, `BENCHMARKS.md`), so the lesson prints that difference rather than
+# claiming a winner. On CIFAR-10 the order changes: in one gpu-profile run crop alone gained 6 points over random init, colour alone none, and the pair led
 # crop alone by 5 points and colour alone by 13. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
 # full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
 

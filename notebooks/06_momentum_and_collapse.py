@@ -472,7 +472,7 @@ plt.show()
 # %% [markdown]
 # In the quick profile, with its recipes: **MoCo and SimCLR each beat random init by at least 20 linear-probe
 # points, BYOL by at least 15** (it learns more slowly in a lesson's few epochs: from 19.4 points with seed 1 at bf16
-# to 25.2 with seed 0, `BENCHMARKS.md`); and the supervised encoder, trained with the labels, is the best of all.
+# to about 25 with seed 0, `BENCHMARKS.md`); and the supervised encoder, trained with the labels, is the best of all.
 # One gpu-profile run on CIFAR-10 (seed 0) gave SimCLR about 30 points, MoCo 20 and BYOL 12: BYOL gained least
 # there too.
 

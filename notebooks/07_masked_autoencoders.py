@@ -21,8 +21,9 @@
 # You will: cut images into patches and put them back; build a small ViT from `torch.nn` blocks; hide a random
 # set of patches in every image and keep the indices that restore their order; measure what the encoder saves by
 # skipping the hidden patches; train MAE through `fit` and look at its reconstructions, at mask ratios you choose;
-# compare them with lesson 01's convolutional inpainting; and meet this lesson's surprise: an encoder whose frozen
-# features a linear probe finds weak can still be the best one to **fine-tune** — measured here, and explained.
+# compare them with lesson 01's convolutional inpainting; and measure the question MAE raises: its paper found
+# that an encoder whose frozen features a linear probe finds weak can still be among the best to **fine-tune**.
+# What does a minute of MAE buy a frozen probe, and what does it buy fine-tuning? Both are measured here.
 
 # %%
 import subprocess
@@ -94,7 +95,7 @@ plt.show()
 # * **transformer blocks** — $t \leftarrow t + \mathrm{Attention}(\mathrm{LN}(t))$, then
 #   $t \leftarrow t + \mathrm{MLP}(\mathrm{LN}(t))$: torch's own `nn.TransformerEncoderLayer`, $B$ of them;
 # * **features** — the mean of the $L$ output tokens, $f(x) = \frac1L\sum_l t_l$, what the shared protocol
-#   measures. MAE's loss is on the patches, so a class token would learn nothing in pretraining: we pool instead.
+#   measures. MAE's loss is on the patches, so nothing in it asks a class token to summarise the image: we pool instead.
 
 # %%
 mae = run.build()
@@ -215,8 +216,9 @@ show_source(type(mae).decode)
 # the **hidden** patches only, as in lesson 01 — the visible ones were given to the encoder. The target
 # $\tilde x$ is either the patch's pixels or, MAE's better choice, the patch **normalised by its own mean and
 # standard deviation** (`norm_pix`), the idea of lesson 01's structure target, patch by patch: a patch's average
-# colour and contrast are often unpredictable (in `shapes`, every part has a random colour); its edges and
-# texture are not. What the model is asked to predict, with `norm_pix`:
+# brightness and contrast are often unpredictable (in `shapes`, every part has a random colour); its edges and
+# texture are not. The mean and deviation are taken over the patch's 48 values together, all three channels. What
+# the model is asked to predict, with `norm_pix`:
 
 # %%
 from sslcourse.methods.mae import normalise_patches
@@ -227,7 +229,9 @@ show_rows({"image": x, "normalised patches": shown}, ncols=8)
 plt.show()
 
 # %% [markdown]
-# Every patch becomes its own pattern of light and dark, whatever its colour: flat patches grey, edges sharp.
+# Brightness and contrast are gone; what is left is each patch's pattern and the balance of its three channels:
+# edges stand out sharp, a flat coloured patch keeps its hue at full strength, and a flat, nearly grey patch turns
+# into amplified noise — there is nothing in it to predict.
 #
 # ## 6. Training through `fit`
 # One training step: a random crop and flip of each image, then masking, encoder, decoder and loss:
