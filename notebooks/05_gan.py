@@ -142,10 +142,10 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# $D$ outputs a **logit** $\ell$, with $D = \sigma(\ell)$. Both losses are computed from logits, through
-# $\log\sigma(\ell) = -\mathrm{softplus}(-\ell)$ and $\log(1 - \sigma(\ell)) = -\mathrm{softplus}(\ell)$ — never as
-# `log(sigmoid(ℓ))`, which is $-\infty$ once $\sigma(\ell)$ rounds to 0. Writing `discriminator_loss` and
-# `generator_loss` this way is **exercise 05**; here is how the course's versions behave at an extreme logit:
+# $D$ outputs a **logit** $\ell$, with $D = \sigma(\ell)$. Both losses are computed from logits, in a form that never
+# computes $\sigma(\ell)$ first — never as `log(sigmoid(ℓ))`, which is $-\infty$ once $\sigma(\ell)$ rounds to 0.
+# Finding that form and writing `discriminator_loss` and `generator_loss` with it is **exercise 05**; here is how
+# the course's versions behave at an extreme logit:
 
 # %%
 from sslcourse.methods.gan import discriminator_loss, generator_loss

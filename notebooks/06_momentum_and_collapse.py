@@ -178,9 +178,11 @@ plt.show()
 # profile), so both losses rise at first (as above). With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
 # a query is **more similar to the queue's keys than with the slow encoder** — the negatives stop being
 # informative, the loss stays **higher**, and the kNN accuracy of the features is **lower** than with the
-# slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries. How short these runs
-# are shows on CIFAR-10: in one gpu-profile run (48 steps each) the same three differences showed, but both
-# encoders ended below the random-init encoder's kNN accuracy (34.0 % and 29.2 % against 39.3 %, `BENCHMARKS.md`)
+# slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries. The comparison is
+# between the two momentum settings: a run this short may leave the encoder with $m = 0$ no better than the
+# random-init encoder (its kNN accuracy is printed in section 2, beside BYOL's ablations — compare). How short
+# these runs are shows on CIFAR-10: in one gpu-profile run (48 steps each) the same three differences showed, but
+# both encoders ended below the random-init encoder's kNN accuracy (34.0 % and 29.2 % against 39.3 %, `BENCHMARKS.md`)
 # — two encoders that had not learnt yet. Raise `recipe["ablation_epochs"]` to compare trained ones.
 
 # %%
