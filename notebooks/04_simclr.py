@@ -349,9 +349,10 @@ plt.show()
 # distortion. In the quick profile the pair beats crop alone by far (checked below: at least 10 points); colour
 # alone comes close to the pair at this short budget — the pair's lead over it ranged from about −1 to +4 points in
 # the runs measured (seeds 0–2, bf16 and fp32, `BENCHMARKS.md`), so the lesson prints that difference rather than
-# claiming a winner. On CIFAR-10 the order changes: in one gpu-profile run crop alone gained 6 points over random init, colour alone none, and the pair led
-# crop alone by 5 points and colour alone by 13. Each variant below trains for `recipe["ablation_epochs"]` epochs on half the data; the
-# full-budget table is in `BENCHMARKS.md`, from `benchmarks/ablations.py simclr`:
+# claiming a winner. On CIFAR-10 the order changes: in one gpu-profile run (linear probe) crop alone gained 6 points
+# over random init, colour alone lost 2, and the pair led crop alone by 5 points and colour alone by 13. Each variant
+# below trains for `recipe["ablation_epochs"]` epochs on half the data; the full-budget table is in `BENCHMARKS.md`,
+# from `benchmarks/ablations.py simclr`:
 
 # %%
 half = train.subset(len(train) // 2, seed=SEED)

@@ -95,18 +95,28 @@ def _is_rate(key: str) -> bool:
     return "accuracy" in key or key.startswith("knn") or key in ("recognised", "precision", "recall")
 
 
+# what a legend calls a logged number where its key says it badly (others: the key with spaces)
+LEGEND_NAMES = {"loss_d": "D's loss", "loss_g": "G's loss", "d_real": "D(x)", "d_fake": "D(G(z))",
+                "knn": "kNN accuracy", "knn_accuracy": "kNN accuracy"}
+
+
+def legend_name(key: str) -> str:
+    """A logged number's name in a legend: ``loss_d`` -> "D's loss", ``train_accuracy`` -> "train accuracy"."""
+    return LEGEND_NAMES.get(key, key.replace("_", " "))
+
+
 def _axis_label(keys: list) -> str:
     """A short label for the numbers on one axis (the legend names each line): their shared last word
     (``loss_d, loss_g`` -> ``loss``; ``positive_similarity, negative_similarity`` -> ``similarity``), else
     their names (``loss, hidden_mse`` -> ``loss / hidden mse``)."""
     if len(keys) == 1:
-        return keys[0].replace("_", " ")
+        return legend_name(keys[0])
     if all(k.startswith("loss") for k in keys):
         return "loss"
     last = {k.split("_")[-1] for k in keys}
     if len(last) == 1:
         return last.pop()
-    return " / ".join(k.replace("_", " ") for k in keys) if len(keys) <= 3 else "value (each line: the legend)"
+    return " / ".join(map(legend_name, keys)) if len(keys) <= 3 else "value (each line: the legend)"
 
 
 def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
@@ -122,9 +132,9 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
             ys = np.asarray(ys, dtype=float) * scale
             if smoothed:
                 target.plot(xs, ys, lw=0.8, alpha=0.45, ls=style, color=colour[k])
-                lines += target.plot(xs, smooth(ys), color=colour[k], lw=1.8, label=k, ls=style)
+                lines += target.plot(xs, smooth(ys), color=colour[k], lw=1.8, label=legend_name(k), ls=style)
             else:
-                lines += target.plot(xs, ys, marker or "o", ls=style, color=colour[k], label=k)
+                lines += target.plot(xs, ys, marker or "o", ls=style, color=colour[k], label=legend_name(k))
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")

@@ -395,9 +395,9 @@ def test_the_history_plot_shows_what_the_evaluation_measured_beside_the_training
     h = _history_with_monitor()
     fig = h.plot(["positive_similarity", "negative_similarity"])
     training, evaluation = fig.axes[0], fig.axes[1]
-    assert _labels(training) == ["positive_similarity", "negative_similarity"]
+    assert _labels(training) == ["positive similarity", "negative similarity"]  # names, not keys
     assert training.get_ylabel() == "similarity"
-    assert _labels(evaluation) == ["knn"] and evaluation.get_ylabel() == "accuracy (%)"
+    assert _labels(evaluation) == ["kNN accuracy"] and evaluation.get_ylabel() == "accuracy (%)"
     assert list(evaluation.get_lines()[0].get_ydata()) == pytest.approx([40.0, 50.0])
     plt.close(fig)
 
@@ -405,7 +405,7 @@ def test_the_history_plot_shows_what_the_evaluation_measured_beside_the_training
     h.plot(["loss"], ax=a)
     h.plot(ax=b, per="epochs")
     assert _labels(a) == ["loss"] and a.get_ylabel() == "loss"
-    assert _labels(b) == ["knn"] and b.get_title() == "evaluation (per epoch)"
+    assert _labels(b) == ["kNN accuracy"] and b.get_title() == "evaluation (per epoch)"
     plt.close(fig)
     fig, a = plt.subplots()
     h.plot(["loss", "positive_similarity"], ax=a)  # no shared word: the axis names both (lesson 01's loss, hidden_mse)
@@ -413,3 +413,21 @@ def test_the_history_plot_shows_what_the_evaluation_measured_beside_the_training
     plt.close(fig)
     with pytest.raises(ValueError, match="per='step'.*'steps'"):
         h.plot(per="step")
+
+
+def test_a_gans_history_plot_names_its_numbers_for_a_reader():
+    """The GAN logs loss_d, loss_g, d_real and d_fake: its legends say D's loss, G's loss, D(x) and D(G(z))."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = History()
+    for step in range(1, 11):
+        h.steps.append(dict(epoch=step / 10, step=step, loss_d=1.0, loss_g=0.7, d_real=0.8, d_fake=0.3))
+    fig, (a, b) = plt.subplots(1, 2)
+    h.plot(["loss_d", "loss_g"], ax=a)
+    h.plot(["d_real", "d_fake"], ax=b)
+    assert _labels(a) == ["D's loss", "G's loss"] and a.get_ylabel() == "loss"
+    assert _labels(b) == ["D(x)", "D(G(z))"] and b.get_ylabel() == "D(x) / D(G(z))"
+    plt.close(fig)
