@@ -4,7 +4,6 @@ to a training step of lesson 07's ViT (the fine-tuning step lessons 07 and 08 ta
     OMP_NUM_THREADS=1 python benchmarks/attention.py [--repeats 20]
     python benchmarks/attention.py --pretrain course|float32     # lesson 07's whole pretraining, nothing else
 
-
 Prints milliseconds per call (median of ``--repeats``), forward and backward:
 * attention alone at the quick ViT's shapes (batch 64, 4 heads, 64 tokens of 16): torch's
   ``scaled_dot_product_attention`` (its fused CPU kernel) and the three products written out, fp32 and bf16;
@@ -80,16 +79,6 @@ def finetune_step(ours: bool, bf16: bool, repeats: int) -> float:
     return median_ms(once, repeats)
 
 
-def float32_softmax(q, k, v):
-    """The written-out form with the scores cast to float32 for the softmax and back (the course's below
-    ``BF16_SOFTMAX_FROM`` keys)."""
-    return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).float().softmax(-1).to(v.dtype) @ v
-
-
-def bf16_softmax(q, k, v):
-    return (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(-1) @ v
-
-
 def mae_pretraining_step(repeats: int) -> float:
     """One step of the quick recipe's MAE (crop, masking, encoder, decoder, loss, AdamW), batch 128, bf16."""
     from sslcourse.config import profile
@@ -108,6 +97,9 @@ def mae_pretraining_step(repeats: int) -> float:
         opt.step()
 
     return median_ms(once, repeats)
+
+
+NEVER = 10 ** 9  # no length takes the bf16 softmax: the course before BF16_SOFTMAX_FROM; 0: every length does
 
 
 def with_softmax_from(keys: int, fn, *args):
@@ -130,7 +122,7 @@ def pretrain(softmax: str) -> None:
     from sslcourse.runs import plan_run
 
     if softmax == "float32":
-        models.BF16_SOFTMAX_FROM = 10 ** 9
+        models.BF16_SOFTMAX_FROM = NEVER
     p = lesson_setup(seed=0)
     train, _ = load_profile_data(p)
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,14 +157,13 @@ def main(argv=None) -> None:
     print(f"bf16, the written-out form's softmax: on float32 scores, or in bf16 (the course's from "
           f"{models.BF16_SOFTMAX_FROM} keys on), ms:")
     for images, tokens in ((128, 16), (64, 64), (128, 64)):
-        cast = attention_alone(torch.bfloat16, float32_softmax, args.repeats, images, tokens)
-        kept = attention_alone(torch.bfloat16, bf16_softmax, args.repeats, images, tokens)
+        cast, kept = (with_softmax_from(keys, attention_alone, torch.bfloat16, written_out_attention, args.repeats,
+                                        images, tokens) for keys in (NEVER, 0))
         print(f"  attention alone, {images} images × 4 heads × {tokens:>2} tokens   float32 {cast:7.2f}   "
               f"bf16 {kept:7.2f}   float32 / bf16 {cast / kept:4.2f}×")
-    never = 10 ** 9  # no length takes the bf16 softmax: the course before BF16_SOFTMAX_FROM
     for name, fn, fn_args in (("a fine-tuning step (batch 64)", finetune_step, (True, True, args.repeats)),
                               ("an MAE pretraining step (batch 128)", mae_pretraining_step, (args.repeats,))):
-        cast = with_softmax_from(never, fn, *fn_args)
+        cast = with_softmax_from(NEVER, fn, *fn_args)
         ours = fn(*fn_args)
         print(f"  {name:<36} float32 softmax everywhere {cast:7.1f}   the course's {ours:7.1f}   "
               f"speed-up {cast / ours:4.2f}×")
