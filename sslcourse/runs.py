@@ -127,13 +127,68 @@ def plan_run(name: str, profile: Profile, train: ImageDataset, seed: int = 0, ch
 
 
 def train_method(name: str, profile: Profile, train: ImageDataset, seed: int = 0, checkpoint=None,
-                 progress: bool = True, eval_fn=None, **overrides):
+                 progress: bool = True, eval_fn=None, test: ImageDataset | None = None, **overrides):
     """(method, recipe, history): ``name`` trained on ``train`` with the profile's recipe through ``fit`` —
-    a finished checkpoint of the same run (a lesson's, or an earlier command's) is loaded instead."""
+    a finished checkpoint of the same run (a lesson's, or an earlier command's) is loaded instead.
+
+    ``test``: given (and no ``eval_fn``), the run is evaluated after every epoch as its lesson evaluates it
+    (:func:`lesson_monitor`), so the checkpoint carries the curves the lesson draws whoever trains it first."""
     run = plan_run(name, profile, train, seed, checkpoint, **overrides)
     method = run.build()
+    if eval_fn is None and test is not None:
+        eval_fn = lesson_monitor(name, profile, train, test, seed)
     history = run.fit(method, train, progress=progress, eval_fn=eval_fn)
     return method, run.recipe, history
+
+
+KNN_MONITORED = ("simclr", "moco", "byol")  # lessons 04 and 06 draw kNN accuracy after every epoch
+KNN_MONITOR_BANK = 5000  # training images in the monitor's kNN bank
+
+
+def gan_judge(profile: Profile, train: ImageDataset, test: ImageDataset, seed: int = 0, progress: bool = True,
+              **supervised_overrides):
+    """Lesson 05's judge of generated images: the linear probe of the supervised run (lesson 00's, loaded or
+    trained) on ``train``, with the test split as the real reference (``generative.SampleJudge``)."""
+    from .generative import SampleJudge, probe_classifier
+
+    supervised, _, _ = train_method("supervised", profile, train, seed=seed, progress=progress,
+                                    **supervised_overrides)
+    return SampleJudge(probe_classifier(supervised.encoder, train), test.images)
+
+
+def gan_scored_samples(train: ImageDataset, test: ImageDataset) -> int:
+    """How many samples lesson 05 scores: 1,000, or fewer where a split is smaller."""
+    return min(1000, len(train), len(test))
+
+
+def lesson_monitor(name: str, profile: Profile, train: ImageDataset, test: ImageDataset, seed: int = 0,
+                   **overrides):
+    """The ``eval_fn`` whose numbers the lesson of ``name`` draws per epoch — kNN accuracy for SimCLR, MoCo
+    and BYOL (lessons 04 and 06), the Fréchet distance, precision and recall of 1,000 samples for the GAN
+    (lesson 05) — or None where the lesson draws none. Every trainer of a run passes it (the lesson itself,
+    lesson 08, ``sslcourse train``, ``checkpoints export``), so a checkpoint shows the same curves whoever
+    trained it. The GAN's judge is built at the first evaluation only (a finished checkpoint needs none; under
+    torchrun at once, by every process); ``overrides`` (e.g. ``epochs``) apply to its supervised run, as to the command's own runs."""
+    if name in KNN_MONITORED:
+        return evaluate.knn_monitor(train, test, n_train=KNN_MONITOR_BANK)
+    if name != "gan":
+        return None
+
+    def judged():
+        judge = gan_judge(profile, train, test, seed, progress=False, **overrides)
+        return judge.monitor(gan_scored_samples(train, test), seed=seed)
+
+    if distributed.current().size > 1:  # under torchrun every process takes part in the supervised run: now
+        return judged()
+    monitor = None
+
+    def eval_fn(method) -> dict:
+        nonlocal monitor
+        if monitor is None:
+            monitor = judged()
+        return monitor(method)
+
+    return eval_fn
 
 
 # ---- baselines ----
@@ -344,7 +399,8 @@ def train_and_evaluate(name: str, profile: Profile, epochs: int | None = None, s
     run = plan_run(name, profile, train, seed, checkpoint, epochs=epochs, batch_size=batch_size)
     t0 = time.perf_counter()
     method = run.build()
-    history = run.fit(method, train, progress=progress)
+    history = run.fit(method, train, progress=progress,  # the GAN's judge: the supervised run of this command
+                      eval_fn=lesson_monitor(name, profile, train, test, seed, epochs=epochs, batch_size=batch_size))
     seconds = time.perf_counter() - t0
     world = distributed.current()
     if not world.is_main:  # under torchrun, rank 0 evaluates and writes; the others are done

@@ -95,6 +95,11 @@ def test_train_all_runs_every_method(tmp_path):
     assert "random init" in out.stdout and "simclr" in out.stdout
     assert "random ViT (mae's)" in out.stdout, "MAE's row has its own reference: a ViT at random init"
     assert results["mae"]["random_init"] != results["simclr"]["random_init"]
+    # each checkpoint carries the per-epoch numbers its lesson draws, whoever trained it (runs.lesson_monitor)
+    for name in ("simclr", "moco", "byol"):
+        assert all(0 <= row["knn"] <= 1 for row in results[name]["history"]), name
+    assert all({"fd", "precision", "recall"} <= set(row) for row in results["gan"]["history"])
+    assert not any("knn" in row or "fd" in row for row in results["rotation"]["history"])
 
 
 def test_course_runs_a_lesson_into_build(course_run):

@@ -308,3 +308,16 @@ def test_lp_ft_starts_fine_tuning_from_the_frozen_probe_exactly(shapes_train):
         probe_says = head((features - mean) / std).argmax(1)
         model_says = model(data.images.float() / 255).argmax(1)
     assert torch.equal(probe_says, model_says)
+
+
+def test_a_lessons_monitor_is_cheap_to_ask_for(cache):
+    """`lesson_monitor` is passed by every trainer, also where the checkpoint is finished and nothing is
+    evaluated: the GAN's judge (a supervised run) is built at its first evaluation, not before."""
+    from sslcourse.runs import lesson_monitor
+
+    p = profile("quick", device="cpu")
+    train, test = tiny(0), tiny(1, n=32, name="tiny")
+    assert callable(lesson_monitor("gan", p, train, test))
+    assert not list(cache.glob("checkpoints/supervised-*")), "no supervised run trained for a monitor never called"
+    assert callable(lesson_monitor("moco", p, train, test))
+    assert lesson_monitor("rotation", p, train, test) is None, "lesson 02 draws no per-epoch evaluation"
