@@ -119,22 +119,29 @@ def _axis_label(keys: list) -> str:
     return " / ".join(map(legend_name, keys)) if len(keys) <= 3 else "value (each line: the legend)"
 
 
-def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
+LINE_STYLES = ("-", ":", "-.", (0, (5, 1, 1, 1)))  # several numbers in one colour: told apart by their lines
+
+
+def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: str | None = None):
     """Plot {key: (xs, ys)} on ``ax``, losses (and other numbers) on its left axis and rates (in %) on a twin
-    right axis; each axis labelled, one legend naming every line. Returns the lines."""
+    right axis (dashed where both are drawn); each axis labelled, one legend naming every line. ``colour``: every
+    line in it (a method's colour, :func:`encoder_colour`), the numbers told apart by their line styles, else one
+    colour per number. Returns the lines."""
     rates = {k: v for k, v in series.items() if _is_rate(k)}
     others = {k: v for k, v in series.items() if k not in rates}
-    colour = {k: f"C{i % 10}" for i, k in enumerate(series)}  # one colour per number, whichever axis it is on
+    colours = {k: colour or f"C{i % 10}" for i, k in enumerate(series)}  # one per number, whichever axis it is on
     lines = []
     for target, group, scale in ((ax, others, 1), (ax.twinx() if rates and others else ax, rates, 100)):
-        style = "--" if scale == 100 and others else "-"
-        for k, (xs, ys) in group.items():
+        for i, (k, (xs, ys)) in enumerate(group.items()):
+            style = "--" if scale == 100 and others else "-"
+            if colour is not None and i:
+                style = LINE_STYLES[i % len(LINE_STYLES)]
             ys = np.asarray(ys, dtype=float) * scale
             if smoothed:
-                target.plot(xs, ys, lw=0.8, alpha=0.45, ls=style, color=colour[k])
-                lines += target.plot(xs, smooth(ys), color=colour[k], lw=1.8, label=legend_name(k), ls=style)
+                target.plot(xs, ys, lw=0.8, alpha=0.45, ls=style, color=colours[k])
+                lines += target.plot(xs, smooth(ys), color=colours[k], lw=1.8, label=legend_name(k), ls=style)
             else:
-                lines += target.plot(xs, ys, marker or "o", ls=style, color=colour[k], label=legend_name(k))
+                lines += target.plot(xs, ys, marker or "o", ls=style, color=colours[k], label=legend_name(k))
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")
@@ -142,14 +149,15 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False):
     return lines
 
 
-def plot_history(history, keys=None, ax=None, per: str = "steps"):
+def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | None = None):
     """Training curves from a ``fit`` History: each logged number averaged over every ``log_every`` steps
     (thin) with its smoothed trend (thick), and beside them what the per-epoch evaluation measured (``eval_fn``'s
     numbers, e.g. kNN accuracy — not the epoch means of the numbers already drawn per step). Losses and
     accuracies never share an axis: accuracies (in %) go on a labelled axis of their own.
 
     Without ``ax`` both panels are drawn; with ``ax``, one: the per-step curves of ``keys``, or with
-    ``per="epochs"`` the evaluation's numbers."""
+    ``per="epochs"`` the evaluation's numbers. ``colour``: every line in the method's colour
+    (``colour=encoder_colour("jigsaw")``), so a lesson keeps one colour per method across its figures."""
     if per not in ("steps", "epochs"):
         raise ValueError(f"per={per!r}: choose 'steps' (training curves) or 'epochs' (the evaluation's numbers)")
     logged = {k for row in history.steps for k in row}
@@ -161,10 +169,10 @@ def plot_history(history, keys=None, ax=None, per: str = "steps"):
 
     def draw(target, which):
         if which == "epochs":
-            _curves(target, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o")
+            _curves(target, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o", colour=colour)
             target.set_title("evaluation (per epoch)")
         else:
-            _curves(target, {k: history.series(k) for k in step_keys}, smoothed=True)
+            _curves(target, {k: history.series(k) for k in step_keys}, smoothed=True, colour=colour)
             target.set_title("training (per step)")
 
     if ax is not None:
@@ -268,16 +276,17 @@ def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, m
     return ax.figure
 
 
-def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), title: str = "", ax=None):
+def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), title: str = "", ax=None,
+              colours: dict | None = None):
     """Grouped bars: ``results`` = {name: {key: value}}; one group per name, one bar per key.
 
     A group takes its encoder's colour (:func:`encoder_colour`), as in every other figure of the course; where a
-    name is no encoder of the course (an ablation's settings), each group takes a colour of its own. The keys
-    are told apart by shade, lightest first, as the legend shows in grey."""
+    name is no encoder of the course (an ablation's settings), the colour ``colours`` gives it, else one of its
+    own (:func:`group_colours`). The keys are told apart by shade, lightest first, as the legend shows in grey."""
     names = list(results)
     if ax is None:
         fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
-    colours = [mcolors.to_rgb(c) for c in group_colours(names).values()]
+    colours = [mcolors.to_rgb(c) for c in group_colours(names, colours).values()]
     width = 0.8 / len(keys)
     handles = []
     for i, k in enumerate(keys):
@@ -319,13 +328,17 @@ def _lighten(rgb, white: float) -> tuple:
     return tuple(x + (1 - x) * white for x in rgb)
 
 
-def group_colours(names) -> dict:
-    """{name: colour} as :func:`plot_bars` draws its groups: each encoder's own colour (:func:`encoder_colour`)
-    when every name is an encoder of the course, else one colour of the default cycle per name, in order — so a
-    second panel about the same runs can use the same colours."""
-    names = list(names)
-    named = all(_encoder_key(n) in ENCODER_COLOURS for n in names)
-    return {n: encoder_colour(n) if named else f"C{i % 10}" for i, n in enumerate(names)}
+def group_colours(names, colours: dict | None = None) -> dict:
+    """{name: colour} as :func:`plot_bars` draws its groups: ``colours`` where it names one (an ablation's run
+    that is the lesson's recipe, in its method's colour), else each encoder of the course in its own colour
+    (:func:`encoder_colour`: random init grey), and any other name the next colour of the default cycle that no
+    group here has — so a second panel about the same runs can use the same colours."""
+    names, given = list(names), dict(colours or {})
+    for n in names:
+        if n not in given and _encoder_key(n) in ENCODER_COLOURS:
+            given[n] = encoder_colour(n)
+    free = (c for c in (f"C{i}" for i in range(10)) if c not in given.values())
+    return {n: given[n] if n in given else next(free, "C7") for n in names}
 
 
 def _is_percent(key: str) -> bool:

@@ -121,11 +121,12 @@ class History:
                 return row[key]
         return None
 
-    def plot(self, keys=None, ax=None, per: str = "steps"):
-        """``plots.plot_history``: the training curves of ``keys`` and what the evaluation measured each epoch."""
+    def plot(self, keys=None, ax=None, per: str = "steps", colour: str | None = None):
+        """``plots.plot_history``: the training curves of ``keys`` and what the evaluation measured each epoch
+        (``colour``: every line in one colour, a method's)."""
         from .plots import plot_history
 
-        return plot_history(self, keys, ax, per)
+        return plot_history(self, keys, ax, per, colour)
 
     def to_dict(self) -> dict:
         return {"steps": self.steps, "epochs": self.epochs, "skipped_steps": self.skipped_steps}

@@ -22,6 +22,33 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
     assert ablation.patches[4].get_facecolor() != ablation.patches[5].get_facecolor()  # not one grey for both
     for bar, colour in zip(ablation.patches[3:], group_colours(settings).values()):  # what a second panel reuses
         assert colors.to_hex(bar.get_facecolor()) == colors.to_hex(colour)
+    # random init stays grey beside an ablation's settings; the recipe's run can take its method's colour; the
+    # other settings take colours no group of the figure has
+    chosen = group_colours(settings, {"block": encoder_colour("inpainting")})
+    assert chosen["random init"] == encoder_colour("random") and chosen["block"] == encoder_colour("inpainting")
+    assert len(set(chosen.values())) == 3
+    recoloured = plot_bars(settings, colours={"block": encoder_colour("inpainting")}).axes[0]
+    assert colors.to_hex(recoloured.patches[4].get_facecolor()) == colors.to_hex(encoder_colour("inpainting"))
+
+
+def test_a_methods_training_curves_can_take_its_colour_with_one_line_style_per_number():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import colors
+
+    from sslcourse.plots import encoder_colour
+    from sslcourse.train import History
+
+    h = History(steps=[{"epoch": e / 10, "step": e, "loss": 2 - e / 10, "puzzle_accuracy": e / 20,
+                        "hidden_mse": 1 / (e + 1)} for e in range(1, 11)])
+    fig = h.plot(colour=encoder_colour("jigsaw"))
+    lines = [line for ax in fig.axes for line in ax.lines]
+    assert {colors.to_hex(line.get_color()) for line in lines} == {colors.to_hex(encoder_colour("jigsaw"))}
+    labelled = [line for line in lines if not line.get_label().startswith("_")]
+    assert len({str(line.get_linestyle()) for line in labelled}) == 3, "loss, hidden mse, accuracy: three styles"
+    default = [line for ax in h.plot().axes for line in ax.lines if not line.get_label().startswith("_")]
+    assert len({line.get_color() for line in default}) == 3, "without a colour: one per number"
 
 
 def test_features_by_depth_draw_one_line_per_encoder_in_its_colour():
