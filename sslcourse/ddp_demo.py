@@ -64,13 +64,17 @@ def _demo_data():
     return ImageDataset(images, torch.zeros(GLOBAL_BATCH, dtype=torch.int64), ["any"], "demo", "train")
 
 
-def _one_step(gather: bool) -> tuple[float, dict]:
+def _one_step(gather: bool, initial: bool = False):
+    """(loss, weights after the step) of one SimCLR step over the demo's batch — with ``initial``, the weights
+    before it too."""
     from .train import fit
 
     method = _demo_method(gather)
+    before = {k: v.detach().clone() for k, v in method.state_dict().items()}
     history = fit(method, _demo_data(), 1, batch_size=GLOBAL_BATCH, lr=0.5, device="cpu", amp=None,
                   channels_last=False, log_every=1, progress=False)
-    return history.steps[0]["loss"], {k: v.detach().clone() for k, v in method.state_dict().items()}
+    after = {k: v.detach().clone() for k, v in method.state_dict().items()}
+    return (history.steps[0]["loss"], after, before) if initial else (history.steps[0]["loss"], after)
 
 
 def _worker(rank: int, world_size: int, port: int, gathers: list[bool], out: str) -> None:
@@ -110,7 +114,7 @@ def simclr_step_comparisons(world_size: int = 2, gathers=(False, True), timeout:
     if GLOBAL_BATCH % world_size:
         raise ValueError(f"world_size must divide the global batch of {GLOBAL_BATCH}, got {world_size}")
     gathers = [bool(g) for g in gathers]
-    one = {gather: _one_step(gather) for gather in gathers}
+    one = {gather: _one_step(gather, initial=True) for gather in gathers}
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as out:
@@ -125,12 +129,13 @@ def simclr_step_comparisons(world_size: int = 2, gathers=(False, True), timeout:
                        for r in range(world_size)] for g in gathers}
     comparisons = {}
     for gather in gathers:
-        one_loss, one_state = one[gather]
+        one_loss, one_state, initial = one[gather]
         states = [r["state"] for r in results[gather]]
         comparisons[gather] = {
             "world_size": world_size, "gather": gather,
             "one_process_loss": one_loss, "ddp_loss": results[gather][0]["loss"],
             "max_weight_difference": max((states[0][k] - one_state[k]).abs().max().item() for k in one_state),
+            "max_step": max((one_state[k] - initial[k]).abs().max().item() for k in one_state),  # the scale
             "ranks_agree": all(torch.equal(s[k], states[0][k]) for s in states for k in one_state),
         }
     return comparisons
