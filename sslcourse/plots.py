@@ -145,7 +145,8 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")
-    ax.legend(handles=lines, fontsize=8, loc="best")
+    ax.legend(handles=lines, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),  # below: never on a curve
+              ncol=min(3, len(lines)), frameon=False)
     return lines
 
 
@@ -173,7 +174,7 @@ def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | 
             target.set_title("evaluation (per epoch)")
         else:
             _curves(target, {k: history.series(k) for k in step_keys}, smoothed=True, colour=colour)
-            target.set_title("training (per step)")
+            target.set_title("training (thin: logged every few steps; thick: smoothed)", fontsize=9)
 
     if ax is not None:
         draw(ax, per)
@@ -288,6 +289,7 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
         fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
     colours = [mcolors.to_rgb(c) for c in group_colours(names, colours).values()]
     width = 0.8 / len(keys)
+    shade_names = {0: " (light bars)", 1: " (dark bars)"} if len(keys) == 2 else {}  # each group has its own colour
     handles = []
     for i, k in enumerate(keys):
         white = 0.55 * (len(keys) - 1 - i) / max(1, len(keys) - 1)  # share of white: the last key at full colour
@@ -296,7 +298,7 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
                       edgecolor="0.25", linewidth=0.5)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
         handles.append(mpatches.Patch(facecolor=_lighten(mcolors.to_rgb("0.35"), white), edgecolor="0.25",
-                                      linewidth=0.5, label=k.replace("_", " ")))
+                                      linewidth=0.5, label=k.replace("_", " ") + shade_names.get(i, "")))
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)

@@ -303,7 +303,8 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
         if 0 < start_epoch < epochs:
             say(f"{name}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
         if start_epoch >= epochs:
-            say(f"{name}: already trained for {epochs} epochs (checkpoint {checkpoint}); delete it to train again")
+            plural = "" if epochs == 1 else "s"
+            say(f"{name}: already trained for {epochs} epoch{plural} (checkpoint {checkpoint}); delete it to train again")
             method.eval()
             return history
 

@@ -16,7 +16,8 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
         assert colors.to_hex(bar.get_facecolor()) == colors.to_hex(encoder_colour(name))
     for knn, probe in zip(bars[:3], bars[3:]):  # the first one lighter
         assert sum(knn.get_facecolor()[:3]) > sum(probe.get_facecolor()[:3])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["knn accuracy", "linear probe accuracy"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["knn accuracy (light bars)",
+                                                                   "linear probe accuracy (dark bars)"]
     settings = {"random init": results["random init"], "block": results["simclr"], "pixels": results["gan"]}
     ablation = plot_bars(settings).axes[0]
     assert ablation.patches[4].get_facecolor() != ablation.patches[5].get_facecolor()  # not one grey for both
