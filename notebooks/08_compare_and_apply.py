@@ -67,7 +67,7 @@ METHODS = ("inpainting", "rotation", "jigsaw", "simclr", "gan", "moco", "byol", 
 encoders, train_seconds = {"random init": build_backbone(p.backbone, seed=SEED).to(p.device)}, {}
 for name in METHODS:
     t0 = time.perf_counter()
-    method, recipe, _ = train_method(name, p, train, seed=SEED)
+    method, recipe, _ = train_method(name, p, train, seed=SEED, test=test)  # monitored as in its lesson
     encoders[name] = method.encoder.eval()
     train_seconds[name] = time.perf_counter() - t0
     print(f"{name:<11} {recipe['epochs']:>3} epochs, {train_seconds[name]:5.1f} s")
@@ -106,6 +106,7 @@ plt.show()
 
 # %%
 ssl = [n for n in METHODS if n != "supervised"]
+convnets = [n for n in ssl if REFERENCE[n] == "random init"]  # the networks whose supervised twin is the ceiling
 for name in ssl:
     claim(f"{name} beats its network at random init ({REFERENCE[name]}, linear probe)",
           board[name]["linear_probe_accuracy"], ">", board[REFERENCE[name]]["linear_probe_accuracy"], fmt="{:.1%}")
@@ -117,7 +118,8 @@ for name in ssl:
 #
 # * **a linear probe on the few labels** — the frozen features, a linear classifier fit on the labelled subset only;
 # * **fine-tuning** — the whole encoder plus a linear head trained on the subset (crop + flip, AdamW, a cosine
-#   schedule, 300 steps: long enough for the training loss to level off). The head starts as the linear probe of
+#   schedule, 300 steps for every encoder: a comparison at the same budget, not of runs each trained until it
+#   fits its labels — the next cells show how far each got). The head starts as the linear probe of
 #   the line above (**LP-FT**, Kumar et al. 2022): a random head would first send random gradients into the
 #   pretrained encoder and undo part of what it learnt — fine-tuning then ends *below* its own frozen probe, a weak
 #   recipe rather than a finding. "random init" fine-tuned is training from scratch on those few labels.
@@ -140,10 +142,10 @@ tuned = {name: [finetune(enc, train, test, f, amp=p.amp, seed=SEED, details=True
 # %%
 tuned.update({name: [finetune(encoders[name], train, test, f, amp=p.amp, seed=SEED, details=True)
                      for f in fractions] for name in VITS})
-print(results_table({name: {"probe_1pct": probe_few[name][0], "finetune_1pct": runs_[0]["test_accuracy"],
-                            "probe_10pct": probe_few[name][1], "finetune_10pct": runs_[1]["test_accuracy"]}
+print(results_table({name: {"probe_1%": probe_few[name][0], "finetune_1%": runs_[0]["test_accuracy"],
+                            "probe_10%": probe_few[name][1], "finetune_10%": runs_[1]["test_accuracy"]}
                      for name, runs_ in tuned.items()},
-                    keys=("probe_1pct", "finetune_1pct", "probe_10pct", "finetune_10pct")))
+                    keys=("probe_1%", "finetune_1%", "probe_10%", "finetune_10%")))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
@@ -153,7 +155,7 @@ for ax, title, values in [(axes[0], "linear probe on the few labels", {n: probe_
     for name, accs in values.items():
         ax.plot([100 * f for f in fractions], [100 * a for a in accs], marker="o", color=encoder_colour(name),
                 label=name, ls={"random init": ":", "random D": "--", "random ViT": "-."}.get(name, "-"))  # untrained
-    ax.axhline(100 / len(train.classes), color="0.3", lw=1, ls=":", label="chance")  # a class guessed at random
+    ax.axhline(100 / len(train.classes), color="black", lw=0.7, label="chance")  # a class guessed at random: thin, solid
     ax.set_xscale("log")
     ax.set_xticks([100 * f for f in fractions], [f"{f:.0%}" for f in fractions])
     ax.minorticks_off()
@@ -165,18 +167,27 @@ fig.tight_layout(rect=(0, 0, 0.86, 1))
 plt.show()
 
 # %% [markdown]
-# Was 300 steps enough? The fine-tuning loss of every run has levelled off: over the last quarter of its epochs
-# it fell by less than a fifth of what it fell over the whole run.
+# Was 300 steps enough? The learning rate follows a cosine down to 0, so every loss curve flattens at the end
+# whatever it reached: read how well each run fits the images it was trained on instead.
 
 # %%
+print("train accuracy on the labelled images after fine-tuning (1 % | 10 %):")
 for name, runs_ in tuned.items():
-    for f, r in zip(fractions, runs_):
-        loss = r["loss"]
-        tail = loss[-max(2, len(loss) // 4)]
-        claim(f"fine-tuning {name} at {f:.0%} has levelled off: its last quarter fell by less than a fifth of the whole",
-              (tail - loss[-1]) / max(loss[0] - loss[-1], 1e-3), "<", 0.2, fmt="{:.2f}")
-print("train accuracy on the labelled images after fine-tuning:",
-      ", ".join(f"{n} {r[-1]['train_accuracy']:.0%}" for n, r in tuned.items()))
+    print(f"  {name:<11} " + " | ".join(f"{r['train_accuracy']:4.0%}" for r in runs_))
+claim("with 1 % of the labels every run fits most of its labelled images", min(r[0]["train_accuracy"] for r in
+      tuned.values()), ">", 0.5, fmt="{:.0%}")
+claim("with 10 %, training from scratch fits fewer than 60 % of them", tuned["random init"][1]["train_accuracy"],
+      "<", 0.6, fmt="{:.0%}")
+for name in convnets:
+    claim(f"in the same 300 steps, {name} fits its 10 % of labelled images better than training from scratch",
+          tuned[name][1]["train_accuracy"], ">", tuned["random init"][1]["train_accuracy"], fmt="{:.0%}")
+
+# %% [markdown]
+# In the quick profile's runs, with 1 % of the labels every run, from scratch too, fits most of its images. With
+# 10 %, training from scratch has not fit them in 300 steps, while every pretrained ConvNet fits more of them:
+# starting from pretrained features, the same budget goes further. So "pretraining beats training from scratch"
+# below is measured at a fixed budget of steps; a from-scratch run trained longer would narrow the gap at 10 % —
+# try `finetune(encoders["random init"], train, test, 0.1, steps=1000)` and compare its test accuracy.
 
 # %% [markdown]
 # With 1 % of the labels every pretrained ConvNet (and the GAN's discriminator) gives a better frozen linear probe
@@ -205,15 +216,16 @@ for name in ssl:
 
 # %% [markdown]
 # One reference does not follow that rule: the **discriminator at random init** ends *below* its own frozen probe
-# when fine-tuned (in the quick profile, at 10 % of the labels). Its random features, pooled from every stage, already
+# when fine-tuned (in the quick profile at 10 % of the labels, and in some runs at 1 % too). Its random features, pooled from every stage, already
 # give a probe something to use, and 300 steps of a recipe set for the backbones move its untrained weights more
 # than they teach them. As a from-scratch baseline it is under-trained by this recipe: read the GAN's fine-tuned
 # gain over it as generous, and its frozen-probe gain (section 2) as the fair comparison.
 
 # %%
-random_d = tuned["random D"][1]
-print(f"random D at 10 % of the labels: frozen probe {probe_few['random D'][1]:.1%}, "
-      f"fine-tuned {random_d['test_accuracy']:.1%} (train accuracy {random_d['train_accuracy']:.0%})")
+for k, f in enumerate(fractions):
+    random_d = tuned["random D"][k]
+    print(f"random D at {f:.0%} of the labels: frozen probe {probe_few['random D'][k]:.1%}, "
+          f"fine-tuned {random_d['test_accuracy']:.1%} (train accuracy {random_d['train_accuracy']:.0%})")
 claim("fine-tuning the random-init discriminator at 10 % ends below its own frozen probe",
       tuned["random D"][1]["test_accuracy"], "<", probe_few["random D"][1], fmt="{:.1%}")
 
@@ -229,7 +241,8 @@ from sslcourse.plots import show_retrieval
 queries = torch.tensor([3, 17], device=test.labels.device) % len(test)  # two test images; change them
 for q in queries:
     neighbours = {}
-    for name, (ftr, fte) in features.items():
+    for name in [*ssl, "supervised", "random init", "random D", "random ViT"]:  # the untrained references last
+        ftr, fte = features[name]
         sim = F.normalize(fte[q:q + 1], dim=1) @ F.normalize(ftr, dim=1).T
         neighbours[name] = sim.topk(min(8, len(ftr)), dim=1).indices[0]
     show_retrieval(test.images[q], train.images, neighbours, train.labels, test.labels[q], train.classes)
@@ -342,17 +355,19 @@ claim("SimCLR and MoCo cluster best among the self-supervised encoders", set(top
 
 # %%
 for name in board:
-    board[name].update(nmi=nmi[name], precision_at_8=precision[name], probe_1pct=probe_few[name][0],
-                       probe_10pct=probe_few[name][1])
+    board[name].update(nmi=nmi[name], precision_at_8=precision[name])
+    if name != "supervised":  # trained with every label: its few-label columns would not be few-label results
+        board[name].update({"probe_1%": probe_few[name][0], "probe_10%": probe_few[name][1]})
     if name in auc:
         board[name]["anomaly_auc"] = auc[name]
     if name in tuned:
-        board[name].update(finetune_1pct=tuned[name][0]["test_accuracy"], finetune_10pct=tuned[name][1]["test_accuracy"])
+        board[name].update({"finetune_1%": tuned[name][0]["test_accuracy"], "finetune_10%": tuned[name][1]["test_accuracy"]})
 board["supervised"]["anomaly_auc"] = auc["supervised (normal classes)"]
-cols = ("knn_accuracy", "linear_probe_accuracy", "probe_1pct", "probe_10pct", "finetune_1pct", "finetune_10pct",
+cols = ("knn_accuracy", "linear_probe_accuracy", "probe_1%", "probe_10%", "finetune_1%", "finetune_10%",
         "precision_at_8", "anomaly_auc", "nmi")
 print(results_table(dict(sorted(board.items(), key=lambda kv: kv[1]["linear_probe_accuracy"])), keys=cols))
-print("(the supervised row's anomaly AUC is the encoder trained on the normal classes only)")
+print("(the supervised row: no few-label columns, as it was trained with every label; its anomaly AUC is the "
+      "encoder trained on the normal classes only)")
 
 # %% [markdown]
 # ## 7. What transfers, and why
@@ -365,7 +380,6 @@ for c in cols:
     print(f"{c:<22} best: {ranked_c[0]:<10} ({board[ranked_c[0]][c]:.3f}, {gap:+.3f} over its random init); "
           f"order: {' > '.join(ranked_c)}")
 sup_gap = board["supervised"]["linear_probe_accuracy"] - board["random init"]["linear_probe_accuracy"]
-convnets = [n for n in ssl if REFERENCE[n] == "random init"]  # the networks whose supervised twin is the ceiling
 closed = {n: (board[n]["linear_probe_accuracy"] - board["random init"]["linear_probe_accuracy"]) / sup_gap
           for n in convnets}
 print("share of the random→supervised gap closed (linear probe, the ConvNets):",
@@ -375,7 +389,7 @@ print("the other networks, over the same network untrained (linear probe; no sup
                   f" points over {REFERENCE[n]}" for n in ssl if n not in convnets))
 first_five = [n for n in ("inpainting", "rotation", "jigsaw", "simclr", "gan") if n in board]  # lessons 01–05
 frozen_best = max(first_five, key=lambda n: board[n]["linear_probe_accuracy"])
-tuned_best = max(ssl, key=lambda n: board[n]["finetune_10pct"])
+tuned_best = max(ssl, key=lambda n: board[n]["finetune_10%"])
 print(f"best frozen (linear probe, lessons 01–05): {frozen_best}; "
       f"best starting point for fine-tuning (10 %): {tuned_best}")
 

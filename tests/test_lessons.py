@@ -133,3 +133,18 @@ def test_the_layout_checks_can_fail(tmp_path):
 
 def test_every_lesson_is_checked():
     assert len(LESSONS) >= 8 and LESSONS[0].name.startswith("00") and LESSONS[-1].name.startswith("08")
+
+
+def test_the_lessons_that_draw_per_epoch_curves_monitor_as_every_other_trainer_does():
+    """A checkpoint carries the curves its lesson draws whoever trained it first (lesson 08, `sslcourse train`):
+    only if the lesson evaluates each epoch exactly as `runs.lesson_monitor` does."""
+    from sslcourse.runs import KNN_MONITORED, KNN_MONITOR_BANK
+
+    knn_call = f"knn_monitor(train, test, n_train={KNN_MONITOR_BANK})"
+    by_lesson = {path.name[:2]: code_of(path) for path in LESSONS}
+    for method in KNN_MONITORED:
+        assert knn_call in by_lesson[TAUGHT_IN[method]], (method, knn_call)
+    gan = by_lesson[TAUGHT_IN["gan"]]
+    assert "judge = gan_judge(p, train, test, seed=SEED)" in gan and "N_SCORED = gan_scored_samples(train, test)" in gan
+    assert "judge.monitor(N_SCORED, seed=SEED)" in gan
+    assert "train_method(name, p, train, seed=SEED, test=test)" in by_lesson["08"], "lesson 08 trains monitored"
