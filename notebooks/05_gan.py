@@ -310,9 +310,11 @@ def each_epoch(method):
 
 history = run.fit(method, train, eval_fn=each_epoch)  # a rerun loads it (lesson 08 too)
 if not samples_per_epoch:  # loaded from its checkpoint, which holds every epoch's scores (`lesson_monitor`)
+    scored = sum("fd" in row for row in history.epochs)  # (one trained before the monitor existed holds none)
     history.epochs[-1].update(each_epoch(method))  # but no pictures: the final generator's, scored again
-    print("loaded from its checkpoint: the scores of every epoch came with it; the pictures below are the final "
-          "generator's only")
+    print(f"loaded from its checkpoint, with the scores of {scored} of its {len(history.epochs)} epochs"
+          + ("" if scored == len(history.epochs) else " (delete it to train again and watch every epoch)")
+          + "; the pictures below are the final generator's only")
 final = {k: history.last(k) for k in ("fd", "precision", "recall")}
 
 # %%

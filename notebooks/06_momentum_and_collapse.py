@@ -110,7 +110,8 @@ epochs_knn, knn = h_moco.series("knn", per="epochs")  # what the kNN monitor mea
 axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("MoCo"), label="MoCo")
 axes[2].set(xlabel="epoch", ylabel="kNN accuracy (%)")
 if len(knn) < len(h_moco.epochs):  # a checkpoint trained without the monitor: delete it to watch the curve
-    print(f"this checkpoint holds the kNN of {len(knn)} of its {len(h_moco.epochs)} epochs")
+    print(f"this checkpoint holds the kNN of {len(knn)} of its {len(h_moco.epochs)} epochs: it was trained without "
+          "the monitor (delete it to train again and watch every epoch)")
 fill = len(moco.queue) // (2 * recipe["batch_size"])  # optimiser steps until every random start key is replaced
 last = h_moco.steps[-1]
 fill_epochs = fill * last["epoch"] / last["step"]
