@@ -156,10 +156,12 @@ plt.show()
 
 # %% [markdown]
 # ## Written answer (graded by hand): Which target rewards a good inpainter?
-# Using the numbers above: a network trained with `masked_mse` on `shapes`, whose parts have random colours — what
-# will it paint in the hole, and why does that teach its encoder less about objects than training with
-# `structure_mse`? What does the structure target give up, and how does lesson 01 still show a filled-in image in
-# colour? (A few sentences.)
+# Lesson 01 explains why `structure_mse` teaches more than `masked_mse` on `shapes`; this question goes one step
+# further. (a) For each guess above, the difference between its two scores is an error of one number per image and
+# channel: which? (Check it on the shifted guess, whose colours are all off by 0.25.) So `masked_mse` = `structure_mse`
+# + what? (b) On real photos a hole's colour can often be predicted from its surroundings — a sky continues, a lawn
+# continues. What would a network trained with `structure_mse` alone never learn there, and what loss between the two
+# would you train with? (A few sentences.)
 
 # %% [markdown]
 # *Your answer here: double-click this cell and replace this line.*

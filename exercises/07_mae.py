@@ -190,12 +190,13 @@ claim("interpolation removes under 10 % of the flat guess's error at 90 % hidden
 # rule. At 90 % hidden, interpolation removes under a tenth: few hidden patches touch a visible one, and what
 # remains can only be predicted by knowing what scenes and their objects look like.
 #
-# ## Written answer (graded by hand): Why can a weak linear probe fine-tune best?
-# In lesson 07, fine-tuning MAE's encoder on 10 % of the labels ended above its own frozen linear probe, and above
-# the same ViT fine-tuned from random init on the same labels and steps. (a) What does MAE's loss ask of the
-# encoder's last layer, and why need that not make the mean of its tokens linearly separable by class? (b) What does
-# fine-tuning change that a linear probe cannot, and what of MAE's pretraining does it still use? Quote the lesson's
-# numbers. (A few sentences.)
+# ## Written answer (graded by hand): What did MAE's pretraining give fine-tuning, and why is its frozen probe low?
+# In lesson 07, MAE's frozen linear probe stayed far below the ConvNets' of lessons 01–06, and fine-tuning MAE's
+# encoder on 10 % of the labels ended above the same ViT fine-tuned from random init on the same labels and steps.
+# (a) What does MAE's loss ask of the encoder's last layer, and why need that not make the mean of its tokens
+# linearly separable by class? (b) What does fine-tuning change that a linear probe cannot, and what of MAE's
+# pretraining does it still use? Quote the lesson's numbers: MAE's gain over the random ViT frozen and fine-tuned.
+# (A few sentences.)
 
 # %% [markdown]
 # *Your answer here: double-click this cell and replace this line.*

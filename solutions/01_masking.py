@@ -173,19 +173,22 @@ plt.show()
 
 # %% [markdown]
 # ## Written answer (graded by hand): Which target rewards a good inpainter?
-# Using the numbers above: a network trained with `masked_mse` on `shapes`, whose parts have random colours — what
-# will it paint in the hole, and why does that teach its encoder less about objects than training with
-# `structure_mse`? What does the structure target give up, and how does lesson 01 still show a filled-in image in
-# colour? (A few sentences.)
+# Lesson 01 explains why `structure_mse` teaches more than `masked_mse` on `shapes`; this question goes one step
+# further. (a) For each guess above, the difference between its two scores is an error of one number per image and
+# channel: which? (Check it on the shifted guess, whose colours are all off by 0.25.) So `masked_mse` = `structure_mse`
+# + what? (b) On real photos a hole's colour can often be predicted from its surroundings — a sky continues, a lawn
+# continues. What would a network trained with `structure_mse` alone never learn there, and what loss between the two
+# would you train with? (A few sentences.)
 
 # %% [markdown]
 # <!-- BEGIN SOLUTION -->
-# *A model answer.* The squared error is minimised by the *mean* of the possible fillings; when the colour of the
-# hidden part cannot be known, the mean over colours is a grey, blurred patch — and the experiment shows that
-# `masked_mse` already prefers a flat grey guess to a perfectly shaped guess in a slightly wrong colour. So most of the
-# loss, and of the gradient, goes into guessing the average colour, which needs little more than the visible
-# colours, not where the object continues. Subtracting each hole's own mean colour removes that unpredictable part:
-# the shifted guess scores 0, and the only way to lower the loss is to get edges and shapes right, which needs a
-# representation of the objects. What it gives up is the absolute colour of the hole: the model predicts structure
-# only, so lesson 01 lends each hole the true mean colour (`colour_from`) to display a filled-in image.
+# *A model answer.* (a) The difference is the squared error of the hole's *mean colour*: per image and channel,
+# $\sum_{hidden}(\hat x - x)^2 = \sum_{hidden}\big((\hat x - \hat\mu) - (x - \mu)\big)^2 + n\,(\hat\mu - \mu)^2$, the
+# cross term vanishing because both centred parts sum to 0 over the hole. The shifted guess has no structure error
+# and a mean-colour error of $0.25^2 = 0.0625$: its `masked_mse` is exactly that. So `masked_mse` = `structure_mse` +
+# the error of each hole's mean colour. (b) `structure_mse` is blind to that second term: a network trained with it
+# never learns which colour a hole has (a red sky with the right clouds scores perfectly) — on `shapes`, where the
+# colour is random, nothing is lost; on photos, where context predicts it, something is. A weighted sum,
+# `structure_mse + λ · colour error` with λ below 1, keeps the structure as the main signal and still asks for the
+# colour where it can be known (λ = 1 is `masked_mse` again).
 # <!-- END SOLUTION -->

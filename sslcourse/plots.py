@@ -100,6 +100,11 @@ LEGEND_NAMES = {"loss_d": "D's loss", "loss_g": "G's loss", "d_real": "D(x)", "d
                 "knn": "kNN accuracy", "knn_accuracy": "kNN accuracy"}
 
 
+def epochs_said(n: int) -> str:
+    """"1 epoch", "2 epochs": a run's length as a title or a legend says it."""
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def legend_name(key: str) -> str:
     """A logged number's name in a legend: ``loss_d`` -> "D's loss", ``train_accuracy`` -> "train accuracy"."""
     return LEGEND_NAMES.get(key, key.replace("_", " "))
@@ -145,7 +150,7 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")
-    ax.legend(handles=lines, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),  # below: never on a curve
+    ax.legend(handles=lines, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28),  # below the axis label
               ncol=min(3, len(lines)), frameon=False)
     return lines
 
@@ -330,16 +335,21 @@ def _lighten(rgb, white: float) -> tuple:
     return tuple(x + (1 - x) * white for x in rgb)
 
 
+# Colours for what is no method of the course (an ablation's settings): none of them is a method's colour, so an
+# orange bar never reads as rotation.
+SETTING_COLOURS = ("#1b9e77", "#e7298a", "#e6ab02", "#2f4f4f", "#fb8072", "#8dd3c7", "#bc80bd")
+
+
 def group_colours(names, colours: dict | None = None) -> dict:
     """{name: colour} as :func:`plot_bars` draws its groups: ``colours`` where it names one (an ablation's run
     that is the lesson's recipe, in its method's colour), else each encoder of the course in its own colour
-    (:func:`encoder_colour`: random init grey), and any other name the next colour of the default cycle that no
+    (:func:`encoder_colour`: random init grey), and any other name the next of :data:`SETTING_COLOURS` that no
     group here has — so a second panel about the same runs can use the same colours."""
     names, given = list(names), dict(colours or {})
     for n in names:
         if n not in given and _encoder_key(n) in ENCODER_COLOURS:
             given[n] = encoder_colour(n)
-    free = (c for c in (f"C{i}" for i in range(10)) if c not in given.values())
+    free = (c for c in SETTING_COLOURS if c not in given.values())
     return {n: given[n] if n in given else next(free, "C7") for n in names}
 
 

@@ -286,14 +286,17 @@ def test_lesson_04s_partner_and_entropy_measures_against_their_definitions():
 
 
 def test_hidden_variation_is_one_for_the_truth_zero_for_a_flat_patch_and_matches_the_direct_formula():
-    from sslcourse.methods.inpainting import hidden_mean, hidden_variation
+    from sslcourse.methods.inpainting import flat_patch, hidden_mean, hidden_variation
     from sslcourse.pretext import make_mask
 
     g = torch.Generator().manual_seed(0)
     x, noise = torch.rand(6, 3, 16, 16, generator=g), torch.rand(6, 3, 16, 16, generator=g)
     mask = make_mask("block", 6, 16, 0.25, generator=g)
     assert hidden_variation(x, x, mask) == pytest.approx(1.0)
-    assert hidden_variation(mask * x + (1 - mask) * hidden_mean(x, mask), x, mask) == pytest.approx(0.0, abs=1e-6)
+    assert hidden_variation(flat_patch(x, mask), x, mask) == pytest.approx(0.0, abs=1e-6)
+    assert torch.equal(flat_patch(x, mask) * mask, x * mask), "the visible pixels are the image's own"
+    hole = (1 - mask[0, 0]).bool()
+    assert torch.allclose(flat_patch(x, mask)[0][:, hole], x[0][:, hole].mean(1, keepdim=True).expand(-1, int(hole.sum())))
     hidden = (1 - mask).bool().expand_as(x)  # the slow way: every hidden value around its image's hidden mean
     direct = [((a - hidden_mean(a, mask))[hidden] ** 2).mean() for a in (0.5 * noise, x)]
     assert hidden_variation(0.5 * noise, x, mask) == pytest.approx((direct[0] / direct[1]).item(), rel=1e-5)

@@ -7,7 +7,7 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
     matplotlib.use("Agg")
     from matplotlib import colors
 
-    from sslcourse.plots import encoder_colour, group_colours, plot_bars
+    from sslcourse.plots import ENCODER_COLOURS, encoder_colour, group_colours, plot_bars
 
     results = {n: {"knn_accuracy": 0.3, "linear_probe_accuracy": 0.4} for n in ("random init", "simclr", "gan")}
     ax = plot_bars(results).axes[0]
@@ -28,6 +28,8 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
     chosen = group_colours(settings, {"block": encoder_colour("inpainting")})
     assert chosen["random init"] == encoder_colour("random") and chosen["block"] == encoder_colour("inpainting")
     assert len(set(chosen.values())) == 3
+    course = {colors.to_hex(c) for c in ENCODER_COLOURS.values()}
+    assert colors.to_hex(group_colours(settings)["block"]) not in course, "a setting never takes a method's colour"
     recoloured = plot_bars(settings, colours={"block": encoder_colour("inpainting")}).axes[0]
     assert colors.to_hex(recoloured.patches[4].get_facecolor()) == colors.to_hex(encoder_colour("inpainting"))
 

@@ -28,6 +28,12 @@ def centre_hidden(pred, target, mask):
     return pred - hidden_mean(pred, mask), target - hidden_mean(target, mask)
 
 
+def flat_patch(images, mask):
+    """``images`` with each hidden part (mask 0) painted flat in that image's true mean colour over it: the best
+    fill-in that knows the colour and nothing of the structure (lesson 01's yardstick)."""
+    return mask * images + (1.0 - mask) * hidden_mean(images, mask)
+
+
 def hidden_variation(filled, truth, mask) -> float:
     """How much ``filled`` varies inside the hidden part (mask 0) around its own mean colour there, as a share of
     how much ``truth`` varies around its: 1 when a fill-in is as detailed as the truth, 0 for a flat patch."""

@@ -446,7 +446,7 @@ def check_mae_loss(fn):
     return inline_check("mae_loss", fn, loss_cases())
 
 
-WRITTEN = ("Why can a weak linear probe fine-tune best?",)
+WRITTEN = ("What did MAE's pretraining give fine-tuning, and why is its frozen probe low?",)
 
 GRADED = {"patchify": Graded(patchify_cases), "random_masking": Graded(masking_cases, returns=3),
           "mae_loss": Graded(loss_cases)}
