@@ -80,7 +80,7 @@ p = lesson_setup(PROFILE, seed=SEED)
 # %% [markdown]
 # ## 2. The data
 #
-# The quick profile trains on **`shapes`**: ten kinds of objects standing in little outdoor scenes, generated
+# The quick profile trains on **`shapes`**: ten kinds of objects standing in little scenes, generated
 # on your machine in a few seconds — no download. Each image is `uint8`, 3×32×32, like CIFAR-10.
 # With a GPU, the `gpu` profile (and the longer `full` one) uses CIFAR-10 itself; the code does not change. The
 # rest of this section describes `shapes`; in the gpu profile the same checks run on CIFAR-10's photos, and their
@@ -237,7 +237,7 @@ print(f"random init: kNN {random_init['knn_accuracy']:.1%}, linear probe {random
 
 # %% [markdown]
 # Random convolutional features are far from useless: on `shapes`, a linear probe already reads the class off them
-# far better than chance (by 25 to 30 points in the quick profile's runs, seeds 0–2; this run's margin is
+# far better than chance (by about 25 to 30 points in the quick profile's runs, seeds 0–2; this run's margin is
 # printed). That is the baseline every method must beat.
 
 # %%
@@ -296,8 +296,8 @@ claim("the supervised encoder's linear probe is at least 30 points above random 
 # %% [markdown]
 # What do the features look like? A 2-D projection (PCA) of the test features, coloured by class. How far apart
 # the classes lie has a number too, the **silhouette**: for each image, how much closer it is to its own class than
-# to the nearest other class (cosine distance, from −1 to 1; 0 means the classes overlap completely, below 0 that an
-# image is on average closer to another class than to its own). The
+# to the nearest other class (cosine distance, from −1 to 1). Near 0, or a little below it with ten classes (the
+# nearest of nine other classes is often a little closer than one's own by chance), means no class structure. The
 # supervised encoder has pulled the classes apart; the random one has not.
 
 # %%

@@ -186,8 +186,9 @@ except RuntimeError as err:
 # %% [markdown]
 # The backbone's weights fit, but `fc` is 4×512 in the checkpoint and 10×512 in the new model, and
 # `load_state_dict` refuses the whole file. **Fix:** keep only the backbone's weights — the rotation head is the
-# part we throw away — and check that exactly the head is left to train. (`strict=False` alone would also
-# hide every *other* mismatch, such as a renamed layer.) The course keeps them apart from the start: a method
+# part we throw away — and check that exactly the head is left to train. (`strict=False` alone does not help: a
+# size mismatch still raises. Once the head's keys are dropped, `strict=False` would also let a renamed layer pass
+# silently — so the next cell checks `missing` and `unexpected`.) The course keeps them apart from the start: a method
 # has an `encoder` and a `head`, and only the encoder is evaluated.
 
 # %%

@@ -59,8 +59,8 @@ train, test = load_profile_data(p)
 # %% [markdown]
 # ## 1. From a batch of negatives to a queue (MoCo)
 # In SimCLR, an anchor's negatives are the other $2N-2$ views of its batch: 254 for a batch of 128. More negatives
-# make the classification harder and the features better, but cost a larger batch. MoCo keeps the **keys** of the
-# last $K$ images in a queue and contrasts each **query** $q$ with its own key $k^+$ (the other view of the same
+# make the classification harder and the features better, but cost a larger batch. MoCo keeps the last $K$
+# **keys** in a queue (here both views' keys of each image, so $K/2$ images) and contrasts each **query** $q$ with its own key $k^+$ (the other view of the same
 # image) and with all $K$ keys in the queue:
 # $$\ell(q) = -\log\frac{\exp(q^\top k^+/\tau)}{\exp(q^\top k^+/\tau) + \sum_{j=1}^{K}\exp(q^\top \mathrm{queue}_j/\tau)}$$
 # — InfoNCE, a softmax classification of the positive among $1 + K$ candidates, whatever the batch size. Both
@@ -131,9 +131,9 @@ plt.show()
 # (the orange curve climbs) and the loss climbs with them while real keys replace the random ones (the dotted line
 # marks the step when none of those is left). Later the loss falls, as training pulls each query towards its own key
 # and away from the others.
-# In the quick profile the loss peaks about when the queue first holds nothing but real keys — just before or just
-# after; the check below allows up to 1.5 fillings — and at its peak a query is more similar to the queue's keys
-# than at the start: this run's numbers are printed below. In one gpu-profile run on CIFAR-10 (seed 0) the peak
+# In the quick profile's runs the loss peaked at 0.19 epochs, just before the queue first held nothing but real
+# keys (0.21 epochs), and at its peak a query was more similar to the queue's keys than at the start: this run's
+# numbers are printed below. In one gpu-profile run on CIFAR-10 (seed 0) the peak
 # came later, at 0.21 epochs, after the queue had been filled about two and a half times over.
 
 # %%
@@ -143,6 +143,8 @@ peak = max(range(len(steps_loss)), key=steps_loss.__getitem__)
 print(f"queue full after {fill} steps = {fill_epochs:.2f} epochs; the loss peaks at epoch {steps_epoch[peak]:.2f} "
       f"({steps_loss[peak]:.2f}, from {steps_loss[0]:.2f}); q·queue {steps_negative[0]:.2f} at the start, "
       f"{steps_negative[peak]:.2f} at the peak")
+claim("the loss rises before it falls: its highest point is above its first", steps_loss[peak], ">", steps_loss[0],
+      fmt="{:.2f}")
 claim("the loss's highest point comes before the queue has been filled 1.5 times over", steps_epoch[peak], "<",
       1.5 * fill_epochs, fmt="{:.2f} epochs")
 claim("at the loss's peak the queue's keys are more similar to the queries than at the start",
@@ -155,6 +157,18 @@ claim("at the loss's peak the queue's keys are more similar to the queries than 
 # quickly changing encoders as it holds steps.
 
 # %%
+from sslcourse.evaluate import extract_features, knn_accuracy
+from sslcourse.models import build_backbone
+
+
+def knn_of(encoder):
+    """The protocol's kNN accuracy (every training image a neighbour), for the short runs and random init alike."""
+    ftr, fte = extract_features(encoder, train.images), extract_features(encoder, test.images)
+    return knn_accuracy(ftr, train.labels, fte, test.labels)
+
+
+random_init = build_backbone(p.backbone, seed=SEED).to(p.device)
+knn_random = knn_of(random_init)
 quarter = train.subset(len(train) // 4, seed=SEED)
 short = {}
 for name, m in [(f"m = {recipe['momentum']}", recipe["momentum"]), ("m = 0", 0.0)]:
@@ -163,15 +177,16 @@ for name, m in [(f"m = {recipe['momentum']}", recipe["momentum"]), ("m = 0", 0.0
     history_m = run_m.fit(method_m, quarter, desc=f"moco, {name}")
     short[name] = dict(history=history_m, encoder=method_m.encoder, **{k: history_m.last(k) for k in
                        ("loss", "positive_similarity", "negative_similarity")})
-    short[name]["knn"] = monitor(method_m)["knn"]
+    short[name]["knn"] = knn_of(method_m.encoder)
     print(f"{name:<8} loss {short[name]['loss']:.3f}  q·k⁺ {short[name]['positive_similarity']:.3f}  "
           f"q·queue {short[name]['negative_similarity']:.3f}  kNN {short[name]['knn']:.1%}")
+print(f"random-init encoder: kNN {knn_random:.1%}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-for name, r in short.items():
-    axes[0].plot(*r["history"].series("loss"), label=name)
-    axes[1].plot(*r["history"].series("negative_similarity"), label=name)
+for (name, r), ls in zip(short.items(), ("-", "--")):  # MoCo's colour: the recipe's m solid, m = 0 dashed
+    axes[0].plot(*r["history"].series("loss"), label=name, color=encoder_colour("MoCo"), ls=ls)
+    axes[1].plot(*r["history"].series("negative_similarity"), label=name, color=encoder_colour("MoCo"), ls=ls)
 axes[0].set(title="training loss", ylabel="InfoNCE loss")
 axes[1].set(title="mean similarity of a query to the queue", ylabel="cosine similarity")
 for ax in axes:
@@ -186,7 +201,8 @@ plt.show()
 # informative, the loss stays **higher**, and the kNN accuracy of the features is **lower** than with the
 # slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries. The comparison is
 # between the two momentum settings: a run this short may leave the encoder with $m = 0$ no better than the
-# random-init encoder (its kNN accuracy is printed in section 2, beside BYOL's ablations — compare). How short
+# random-init encoder — compare the two kNN accuracies printed above (all on the protocol's full set of
+# neighbours). How short
 # these runs are shows on CIFAR-10: in one gpu-profile run (48 steps each) the same three differences showed, but
 # both encoders ended below the random-init encoder's kNN accuracy (34.0 % and 29.2 % against 39.3 %, `BENCHMARKS.md`)
 # — two encoders that had not learnt yet. Raise `recipe["ablation_epochs"]` to compare trained ones.
@@ -278,8 +294,6 @@ plt.show()
 # %%
 import warnings
 
-from sslcourse.evaluate import extract_features, knn_accuracy
-
 variants = {"BYOL, same budget": {},  # the control: nothing taken away
             "no predictor": dict(predictor=False), "no stop-gradient": dict(stop_gradient=False),
             "no momentum": dict(momentum=0.0, schedule="constant"),
@@ -301,20 +315,14 @@ def projections(method, images):
     return extract_features(nn.Sequential(method.encoder, method.projector), images)
 
 
-from sslcourse.models import build_backbone
-
-random_init = build_backbone(p.backbone, seed=SEED).to(p.device)
-ftr_random, fte_random = extract_features(random_init, train.images), extract_features(random_init, test.images)
 collapse = {"BYOL": dict(method=byol, history=h_byol), **ablations}
 for name, r in collapse.items():
     z = projections(r["method"], test.images[:1024])
-    ftr, fte = extract_features(r["method"].encoder, train.images), extract_features(r["method"].encoder, test.images)
     r.update(std=embedding_std(z).item(), rank=effective_rank(z).item(), spectrum=singular_values(z).cpu(),
-             knn=knn_accuracy(ftr, train.labels, fte, test.labels))
+             knn=knn_of(r["method"].encoder))
     print(f"{name:<17} std {r['std']:.4f} (1/√D = {healthy_std(D):.4f})  effective rank {r['rank']:5.1f} of {D}  "
           f"kNN {r['knn']:.1%}")
 chance = 1 / len(train.classes)
-knn_random = knn_accuracy(ftr_random, train.labels, fte_random, test.labels)
 print(f"chance {chance:.1%}; random-init encoder kNN {knn_random:.1%}")
 
 # %%
@@ -346,9 +354,10 @@ plt.show()
 
 # %% [markdown]
 # What the plots show in this run. Each ablation is compared with BYOL trained on the same quarter of the data for
-# the same steps (the control); full BYOL, trained five times longer on all of it, appears only in the spectrum
-# (dashed) and the kNN panel. At this budget even the control's kNN sits only a few points above random init's, so
-# the std and the rank are where the ablations show what they lost:
+# the same steps (the control); full BYOL, trained for ten times as many steps on all of it, appears only in the
+# spectrum (dashed) and the kNN panel. At this budget even the control's kNN sits within a few points of random
+# init's and kNN does not order these short runs, so the std and the rank are where the ablations show what they
+# lost:
 #
 # * **No stop-gradient collapses**: its std falls below `fit`'s threshold during training (the warning), its
 #   embeddings keep an effective rank of 2 to 4 of $D$ (the control keeps about 25), and its kNN accuracy ends below
@@ -357,16 +366,17 @@ plt.show()
 # * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank 2 to 3,
 #   kNN below the control's. With both asymmetries gone, the online network only has to agree with itself, and a
 #   constant agrees best.
-# * **Either asymmetry alone holds the collapse off in the quick profile.** Without the predictor the std ends at
-#   about half of the control's, and so does the effective rank — a partial collapse the slow target
-#   keeps from going all the way in this budget (BYOL's paper reports a near-total one in its 300-epoch ImageNet
-#   runs). Without the momentum nothing collapses: with the predictor and the stop-gradient in place, a target that
-#   is the previous step's online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own
-#   table reports a collapse at $m = 0$ with its settings), and its std stays with the control's, above half of
-#   $1/\sqrt{D}$. In the quick profile neither sets off `fit`'s warning. In one gpu-profile run on CIFAR-10 (seed 0)
+# * **Either asymmetry alone holds the collapse off in the quick profile** — neither sets off `fit`'s warning — but
+#   each costs dimensions. Without the predictor the std ends at about half of the control's, and so does the
+#   effective rank: a partial collapse the slow target keeps from going all the way in this budget (BYOL's paper
+#   reports a near-total one in its 300-epoch ImageNet runs). Without the momentum the std stays with the
+#   control's, above half of $1/\sqrt{D}$ — with the predictor and the stop-gradient in place, a target that is the
+#   previous step's online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own
+#   table reports a collapse at $m = 0$ with its settings) — yet its effective rank falls to between a half and
+#   two thirds of the control's: the std alone misses a loss of dimensions; the rank sees it. In one gpu-profile run on CIFAR-10 (seed 0)
 #   the run without the predictor did go all the way — its std fell below the threshold, `fit` warned, and its
-#   effective rank ended at 4, the near-total collapse of BYOL's paper — while the run without the momentum did not
-#   collapse. Not collapsing is not the same as learning much, though: at this budget neither these runs nor the
+#   effective rank ended at 4 of 128, the near-total collapse of BYOL's paper — while the run without the momentum
+#   kept 16.7 (full BYOL 26.1; `BENCHMARKS.md`). Not collapsing is not the same as learning much, though: at this budget neither these runs nor the
 #   control moved kNN far from random init; full BYOL's bar shows what the longer run adds.
 # * Full BYOL keeps its std within a factor of 2 of $1/\sqrt{D}$, and its kNN accuracy is above random init.
 
@@ -389,6 +399,8 @@ claim("without the predictor the effective rank ends below two thirds of the con
       2 / 3 * same["rank"], fmt="{:.1f}")
 claim("without the momentum the std stays within 20 % of the control's", abs(no_m["std"] / same["std"] - 1), "<",
       0.2, fmt="{:.1%}")
+claim("without the momentum the effective rank still falls below 80 % of the control's", no_m["rank"], "<",
+      0.8 * same["rank"], fmt="{:.1f}")
 claim("without the momentum BYOL does not collapse here (std above half of 1/sqrt(D), no warning)",
       not warned(no_m) and no_m["std"] > healthy_std(D) / 2, got=f"std {no_m['std']:.3f}")
 claim("neither asymmetry removed alone sets off fit's warning", not warned(no_pred) and not warned(no_m))
