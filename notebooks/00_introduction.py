@@ -312,7 +312,8 @@ for ax, (name, enc) in zip(axes, [("random init", build_backbone(p.backbone, see
                                   ("supervised", method.encoder)]):
     features = extract_features(enc, test.images)
     silhouette[name] = silhouette_score(features.cpu().numpy(), test.labels.cpu().numpy(), metric="cosine")
-    plot_embedding(features, test.labels, test.classes, ax=ax, title=f"{name}: silhouette {silhouette[name]:.2f}")
+    plot_embedding(features, test.labels, test.classes, ax=ax, title=f"{name}: silhouette {silhouette[name]:.2f}",
+                   legend=ax is axes[0])  # one legend, below the first map
 plt.show()
 
 # %%

@@ -235,7 +235,7 @@ print(f"rotation accuracy on the test set: {(pred == rot_labels).float().mean():
 from sslcourse.plots import plot_matrix
 
 plot_matrix(confusion, "rotation confusion (rows: true, columns: predicted)", "predicted", "true",
-            ticklabels=["0°", "90°", "180°", "270°"], annotate=True)
+            ticklabels=["0°", "90°", "180°", "270°"], annotate=True, colour_label="test images")
 plt.show()
 
 # %%

@@ -222,8 +222,8 @@ plt.show()
 # %% [markdown]
 # ## 5. Watch it solve puzzles
 # The network predicts a permutation $\hat\pi$; applying its inverse, $\mathrm{argsort}(\hat\pi)$, puts the tiles
-# back. Puzzles it solved show the picture's layout again (each tile keeps its own colour jitter); wrong ones stay
-# scrambled. Over the test set it solves puzzles far above chance: about forty times the chance rate in the quick
+# back. Puzzles it solved show the original's layout again (the top row; each tile keeps its own crop and colour
+# jitter, so compare layouts, not colours); wrong ones stay scrambled. Over the test set it solves puzzles far above chance: about forty times the chance rate in the quick
 # profile's runs (this run's factor is printed below).
 
 # %%
@@ -234,8 +234,8 @@ with torch.no_grad():
     guess = method(puzzles).argmax(1)
 solved = shuffle_tiles(puzzles, method.permutations[guess].argsort(1))
 marks = ["✔ solved" if g == t else "✘ wrong" for g, t in zip(guess, targets)]  # over each column
-show_rows({"shuffled": assemble_tiles(puzzles).cpu(), "put back": assemble_tiles(solved).cpu()}, ncols=8, scale=1.3,
-          titles=marks)
+show_rows({"original": test.images[:8].float().cpu() / 255, "shuffled": assemble_tiles(puzzles).cpu(),
+           "put back": assemble_tiles(solved).cpu()}, ncols=8, scale=1.3, titles=marks)
 plt.show()
 print(f"solved {sum(m.startswith('✔') for m in marks)} of these {len(marks)}")
 n_puzzles = min(2000, len(test))
@@ -251,7 +251,7 @@ claim("the trained network solves puzzles at more than 5 times chance", puzzle_t
 
 # %% [markdown]
 # ## 6. Accuracy against the size of the permutation set
-# Short runs (`recipe["ablation_epochs"]` epoch(s) on half the data) with sets of different sizes: more permutations
+# Short runs (the recipe's `ablation_epochs`, on half the data) with sets of different sizes: more permutations
 # make a harder task — the puzzle accuracy falls as the set grows (checked below).
 
 # %%

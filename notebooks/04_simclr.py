@@ -359,7 +359,7 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 for ax, (name, enc) in zip(axes, [("random init", build_backbone(p.backbone, seed=SEED).to(p.device)),
                                   ("SimCLR", method.encoder)]):
     plot_embedding(extract_features(enc, test.images), test.labels, test.classes, method="tsne", ax=ax,
-                   title=f"{name} (t-SNE of test features)", max_points=1000)
+                   title=f"{name} (t-SNE of test features)", max_points=1000, legend=ax is axes[0])  # one legend
 plt.show()
 
 # %% [markdown]

@@ -262,15 +262,18 @@ from sslcourse.plots import encoder_colour
 
 h_byol = run_b.fit(byol, train, eval_fn=monitor)  # a rerun loads it (lesson 08 too)
 D = byol.projector[-1].out_features
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.2))
 h_byol.plot(["loss"], ax=axes[0], colour=encoder_colour("BYOL"))  # BYOL in its colour, as in every figure
-axes[0].legend(fontsize=8)
 axes[1].plot(*h_byol.series("embedding_std"), label="BYOL", color=encoder_colour("BYOL"))
 axes[1].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
 axes[1].set_ylim(0, None)
-axes[1].set(title="per-dimension std of z/‖z‖", xlabel="epoch")
+axes[1].set(title="per-dimension std of z/‖z‖", xlabel="epoch", ylabel="std per dimension")
+axes[1].legend(fontsize=8)
+epochs_knn, knn = h_byol.series("knn", per="epochs")  # the kNN monitor, after each epoch
+axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("BYOL"), label="BYOL")
+axes[2].set(title="kNN accuracy after each epoch", xlabel="epoch", ylabel="kNN accuracy (%)")
 axes[0].set_title("BYOL's loss (per step)")
-axes[1].legend()
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]

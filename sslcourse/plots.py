@@ -224,14 +224,16 @@ def show_retrieval(query, gallery, neighbours: dict, gallery_labels=None, query_
 
 
 def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", marks=None, ax=None,
-                cmap: str = "viridis", ticklabels=None, annotate: bool = False, vmin=None, vmax=None):
+                cmap: str = "viridis", ticklabels=None, annotate: bool = False, vmin=None, vmax=None,
+                colour_label: str = ""):
     """A heatmap (similarity or confusion matrix); ``marks`` = [(row, col), ...] outlined in red; ``vmin``/``vmax``
-    fix the colour scale (two matrices to compare need the same one: each scaled to its own range looks alike)."""
+    fix the colour scale (two matrices to compare need the same one: each scaled to its own range looks alike);
+    ``colour_label`` names what the colour bar measures."""
     m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.2, 3.6))
     im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046).set_label(colour_label, fontsize=8)
     for r, c in marks or []:
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
     if annotate:
@@ -250,8 +252,9 @@ def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", mar
 
 
 def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, method: str = "pca",
-                   ax=None, title: str = "", max_points: int = 2000, seed: int = 0):
-    """A 2-D map of features coloured by class (PCA, or t-SNE from scikit-learn)."""
+                   ax=None, title: str = "", max_points: int = 2000, seed: int = 0, legend: bool = True):
+    """A 2-D map of features coloured by class (PCA, or t-SNE from scikit-learn); the classes' legend below the map,
+    off the points (``legend=False`` for all but one of several maps side by side)."""
     f = features[:max_points].detach().float().cpu().numpy()
     y = labels[:max_points].cpu().numpy()
     if method == "tsne":
@@ -269,10 +272,11 @@ def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, m
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.5, 4))
     sc = ax.scatter(xy[:, 0], xy[:, 1], c=y, cmap="tab10", s=5, vmin=-0.5, vmax=9.5)
-    if classes is not None:
+    if classes is not None and legend:
         handles = [plt.Line2D([], [], marker="o", ls="", color=sc.cmap(sc.norm(i)), label=c)
                    for i, c in enumerate(classes)]
-        ax.legend(handles=handles, fontsize=6, loc="best", markerscale=0.8)
+        ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=5,
+                  markerscale=0.8, frameon=False)
     ax.set_title(title or method.upper())
     ax.set_xticks([])
     ax.set_yticks([])
