@@ -168,12 +168,14 @@ def probe_by_stage(encoders: dict, train: ImageDataset, test: ImageDataset, stag
 
 
 def knn_monitor(train: ImageDataset, test: ImageDataset, k: int = 20, n_train: int = 5000):
-    """An ``eval_fn`` for ``fit``: kNN accuracy of ``method.encoder`` on a fixed subset, each epoch."""
+    """An ``eval_fn`` for ``fit``: kNN accuracy of ``method.encoder`` on a fixed subset, each epoch. It takes an
+    encoder too — ``monitor(untrained_encoder)`` is the level the curve starts from, on the same neighbours."""
     train = train.subset(n_train)
 
     def eval_fn(method) -> dict:
-        ftr = extract_features(method.encoder, train.images)
-        fte = extract_features(method.encoder, test.images)
+        encoder = method.encoder if hasattr(method, "encoder") else method
+        ftr = extract_features(encoder, train.images)
+        fte = extract_features(encoder, test.images)
         return {"knn": knn_accuracy(ftr, train.labels.to(ftr.device), fte, test.labels.to(ftr.device), k=k)}
 
     return eval_fn

@@ -9,6 +9,7 @@ import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 
 def to_numpy_image(image: torch.Tensor) -> np.ndarray:
@@ -127,11 +128,13 @@ def _axis_label(keys: list) -> str:
 LINE_STYLES = ("-", ":", "-.", (0, (5, 1, 1, 1)))  # several numbers in one colour: told apart by their lines
 
 
-def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: str | None = None):
+def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: str | None = None,
+            reference: dict | None = None):
     """Plot {key: (xs, ys)} on ``ax``, losses (and other numbers) on its left axis and rates (in %) on a twin
     right axis (dashed where both are drawn); each axis labelled, one legend naming every line. ``colour``: every
     line in it (a method's colour, :func:`encoder_colour`), the numbers told apart by their line styles, else one
-    colour per number. Returns the lines."""
+    colour per number. ``reference``: {label: {key: value}}, each drawn as a dotted grey level on its key's axis
+    (what the untrained network scores). Returns the lines."""
     rates = {k: v for k, v in series.items() if _is_rate(k)}
     others = {k: v for k, v in series.items() if k not in rates}
     colours = {k: colour or f"C{i % 10}" for i, k in enumerate(series)}  # one per number, whichever axis it is on
@@ -147,6 +150,10 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
                 lines += target.plot(xs, smooth(ys), color=colours[k], lw=1.8, label=legend_name(k), ls=style)
             else:
                 lines += target.plot(xs, ys, marker or "o", ls=style, color=colours[k], label=legend_name(k))
+            for j, (label, values) in enumerate((reference or {}).items()):
+                if k in values:
+                    lines.append(target.axhline(values[k] * scale, ls=":", color=f"{0.35 + 0.25 * j:.2f}",
+                                                label=f"{label} ({legend_name(k)})"))
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")
@@ -155,7 +162,8 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
     return lines
 
 
-def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | None = None):
+def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | None = None,
+                 reference: dict | None = None):
     """Training curves from a ``fit`` History: each logged number averaged over every ``log_every`` steps
     (thin) with its smoothed trend (thick), and beside them what the per-epoch evaluation measured (``eval_fn``'s
     numbers, e.g. kNN accuracy — not the epoch means of the numbers already drawn per step). Losses and
@@ -163,7 +171,9 @@ def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | 
 
     Without ``ax`` both panels are drawn; with ``ax``, one: the per-step curves of ``keys``, or with
     ``per="epochs"`` the evaluation's numbers. ``colour``: every line in the method's colour
-    (``colour=encoder_colour("jigsaw")``), so a lesson keeps one colour per method across its figures."""
+    (``colour=encoder_colour("jigsaw")``), so a lesson keeps one colour per method across its figures.
+    ``reference``: {label: the evaluation's numbers for it}, e.g. ``{"random init": monitor(untrained_encoder)}``,
+    drawn as dotted levels on the per-epoch panel, so its first point has something to rise from."""
     if per not in ("steps", "epochs"):
         raise ValueError(f"per={per!r}: choose 'steps' (training curves) or 'epochs' (the evaluation's numbers)")
     logged = {k for row in history.steps for k in row}
@@ -175,7 +185,9 @@ def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | 
 
     def draw(target, which):
         if which == "epochs":
-            _curves(target, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o", colour=colour)
+            _curves(target, {k: history.series(k, per="epochs") for k in eval_keys}, marker="o", colour=colour,
+                    reference=reference)
+            target.xaxis.set_major_locator(MaxNLocator(integer=True))  # one evaluation per whole epoch
             target.set_title("evaluation (per epoch)")
         else:
             _curves(target, {k: history.series(k) for k in step_keys}, smoothed=True, colour=colour)
@@ -286,28 +298,35 @@ def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, m
     return ax.figure
 
 
+BAR_HATCHES = ("////", "....", "xxxx")  # the lighter keys of a bar group: a hatch as well as a shade
+
+
 def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), title: str = "", ax=None,
               colours: dict | None = None):
     """Grouped bars: ``results`` = {name: {key: value}}; one group per name, one bar per key.
 
     A group takes its encoder's colour (:func:`encoder_colour`), as in every other figure of the course; where a
     name is no encoder of the course (an ablation's settings), the colour ``colours`` gives it, else one of its
-    own (:func:`group_colours`). The keys are told apart by shade, lightest first, as the legend shows in grey."""
+    own (:func:`group_colours`). The keys are told apart by shade, lightest first, and every key but the last by
+    a hatch too (a light grey group's dark bar and a dark grey group's light bar can be one grey), as the legend
+    shows in grey."""
     names = list(results)
     if ax is None:
         fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
     colours = [mcolors.to_rgb(c) for c in group_colours(names, colours).values()]
     width = 0.8 / len(keys)
-    shade_names = {0: " (light bars)", 1: " (dark bars)"} if len(keys) == 2 else {}  # each group has its own colour
+    # each group has its own colour: the legend names the shades
+    shade_names = {0: " (light, hatched bars)", 1: " (dark bars)"} if len(keys) == 2 else {}
     handles = []
     for i, k in enumerate(keys):
         white = 0.55 * (len(keys) - 1 - i) / max(1, len(keys) - 1)  # share of white: the last key at full colour
+        hatch = BAR_HATCHES[i % len(BAR_HATCHES)] if i < len(keys) - 1 else None
         vals = [100 * results[n].get(k, float("nan")) for n in names]
         bars = ax.bar(np.arange(len(names)) + i * width, vals, width, color=[_lighten(c, white) for c in colours],
-                      edgecolor="0.25", linewidth=0.5)
+                      edgecolor="0.25", linewidth=0.5, hatch=hatch)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
         handles.append(mpatches.Patch(facecolor=_lighten(mcolors.to_rgb("0.35"), white), edgecolor="0.25",
-                                      linewidth=0.5, label=k.replace("_", " ") + shade_names.get(i, "")))
+                                      linewidth=0.5, hatch=hatch, label=k.replace("_", " ") + shade_names.get(i, "")))
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)

@@ -121,12 +121,13 @@ class History:
                 return row[key]
         return None
 
-    def plot(self, keys=None, ax=None, per: str = "steps", colour: str | None = None):
+    def plot(self, keys=None, ax=None, per: str = "steps", colour: str | None = None, reference: dict | None = None):
         """``plots.plot_history``: the training curves of ``keys`` and what the evaluation measured each epoch
-        (``colour``: every line in one colour, a method's)."""
+        (``colour``: every line in one colour, a method's; ``reference``: {label: evaluation numbers} drawn as
+        levels beside the per-epoch curve, e.g. the untrained network's)."""
         from .plots import plot_history
 
-        return plot_history(self, keys, ax, per, colour)
+        return plot_history(self, keys, ax, per, colour, reference)
 
     def to_dict(self) -> dict:
         return {"steps": self.steps, "epochs": self.epochs, "skipped_steps": self.skipped_steps}

@@ -111,3 +111,28 @@ def test_probe_by_stage_probes_each_stage_as_the_protocol_does():
         evaluate_encoder(nets["one"], train, test, stage=0)["linear_probe_accuracy"]]
     with pytest.raises(ValueError, match="same stages"):
         probe_by_stage({"small": nets["one"], "resnet": build_backbone("resnet18_narrow")}, train, test)
+
+
+def test_the_knn_monitor_scores_a_method_and_a_bare_encoder_alike():
+    """A lesson draws the untrained network's level beside the monitor's curve: ``monitor(encoder)`` is what
+    ``monitor(method)`` gives for a method with that encoder, on the same neighbours, and what knn_accuracy gives."""
+    from types import SimpleNamespace
+
+    from sslcourse.data import ImageDataset
+    from sslcourse.evaluate import knn_monitor
+    from sslcourse.models import SmallConvNet
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat(30)
+    images = torch.randint(0, 256, (120, 3, 32, 32), generator=g, dtype=torch.uint8)
+    images[torch.arange(120), labels % 3, :8, :8] //= 4
+    data = ImageDataset(images, labels, ["a", "b", "c", "d"], name="toy")
+    train, test = data.subset(80, seed=0), data.subset(40, seed=1)
+    torch.manual_seed(0)
+    net = SmallConvNet((8, 8, 8, 8))
+    monitor = knn_monitor(train, test, n_train=50)
+    bare, wrapped = monitor(net), monitor(SimpleNamespace(encoder=net))
+    bank = train.subset(50)
+    expected = knn_accuracy(extract_features(net, bank.images), bank.labels, extract_features(net, test.images),
+                            test.labels, k=20)
+    assert bare == wrapped == {"knn": expected}

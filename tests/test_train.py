@@ -415,6 +415,26 @@ def test_the_history_plot_shows_what_the_evaluation_measured_beside_the_training
         h.plot(per="step")
 
 
+def test_the_per_epoch_panel_ticks_whole_epochs_and_draws_the_untrained_networks_level():
+    """Two epochs' evaluations on an axis with no half-epoch ticks, and a reference (the untrained network's kNN)
+    as a level on the accuracy axis, named in the legend, in %."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = _history_with_monitor()
+    fig, ax = plt.subplots()
+    h.plot(ax=ax, per="epochs", reference={"random init": {"knn": 0.21, "fd": 3.0}})
+    fig.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert _labels(ax) == ["kNN accuracy", "random init (kNN accuracy)"]  # fd: no such curve, no level
+    level = ax.get_lines()[1]
+    assert list(level.get_ydata()) == pytest.approx([21.0, 21.0]) and level.get_linestyle() == ":"
+    plt.close(fig)
+
+
 def test_a_gans_history_plot_names_its_numbers_for_a_reader():
     """The GAN logs loss_d, loss_g, d_real and d_fake: its legends say D's loss, G's loss, D(x) and D(G(z))."""
     import matplotlib
