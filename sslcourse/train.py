@@ -301,6 +301,9 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
             if resume:
                 start_epoch, history = _load_checkpoint(checkpoint, method, optimizers, schedulers, scaler, epochs)
             history.checkpoint = str(checkpoint)
+        warned = not world.is_main
+        for row in history.steps:  # a loaded run warns as its training did: its checkpoint holds every logged step
+            warned = _check_collapse(method, row, row["epoch"], name, warned)
         if 0 < start_epoch < epochs:
             say(f"{name}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
         if start_epoch >= epochs:
@@ -310,7 +313,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
             return history
 
         bar = _progress_bar(total, start_epoch * steps_per_epoch, progress and world.is_main, name)
-        warned, on_step_end = False, getattr(method, "on_step_end", None)
+        on_step_end = getattr(method, "on_step_end", None)
         skipped, skipped_before = set(), history.skipped_steps
         try:
             for epoch in range(start_epoch, epochs):
@@ -344,8 +347,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
                         means = {k: (v / in_window).item() for k, v in window.items()}  # one sync per log interval
                         means = distributed.mean_across(means)
                         _check_finite(means, epoch, step, optimizers, checkpoint)
-                        warned = _check_collapse(method, means, epoch + (step + 1) / steps_per_epoch, name,
-                                                 warned or not world.is_main)
+                        warned = _check_collapse(method, means, epoch + (step + 1) / steps_per_epoch, name, warned)
                         history.steps.append({"epoch": epoch + (step + 1) / steps_per_epoch,
                                               "step": epoch * steps_per_epoch + step + 1, **means})
                         bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:3]}, refresh=False)

@@ -303,6 +303,21 @@ def test_fit_warns_once_in_a_plain_sentence_when_embeddings_collapse():
     assert "every image is being mapped to nearly the same point" in str(collapse[0].message)
 
 
+def test_a_collapsed_run_loaded_from_its_checkpoint_warns_as_its_training_did(tmp_path):
+    """A lesson that loads a collapsed ablation shows the same warning its training showed: once, however many of its
+    logged steps are below the threshold."""
+    def collapse_warnings(**kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit(Collapsing(), tiny_data(), batch_size=8, progress=False, log_every=1, checkpoint=tmp_path / "c.pt",
+                **kwargs)
+        return [str(w.message) for w in caught if issubclass(w.category, CollapseWarning)]
+
+    trained = collapse_warnings(epochs=2)
+    loaded = collapse_warnings(epochs=2)
+    assert len(trained) == 1 and loaded == trained, "the loaded run's warning is its training's, word for word"
+
+
 def test_no_collapse_warning_without_a_threshold_or_above_it():
     quiet = Collapsing()
     quiet.collapse_threshold = None
