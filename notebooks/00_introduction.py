@@ -180,7 +180,8 @@ except DatasetNotFoundError as err:
 # resized back to 32×32, a horizontal flip, colour jitter (brightness, contrast, saturation, hue),
 # sometimes grayscale. `sslcourse.augment` applies them to a **whole batch at once**, with a different
 # random draw for every image — several times faster than one Python call per image (`BENCHMARKS.md`). Below, the
-# most colourful of the first 64 training images, so that the colour jitter shows (CIFAR-10 has grey planes).
+# most colourful of the first 64 training images (so that the colour jitter shows: CIFAR-10 has grey planes) as it
+# is, then 15 random views of it.
 
 # %%
 from sslcourse.augment import SimCLRAugment
@@ -189,8 +190,9 @@ augment = SimCLRAugment()  # crop scale 0.2–1, colour strength 0.5 (SimCLR's C
 print(augment)
 pixels = train.images[:64].float()
 colourfulness = (pixels.amax(1) - pixels.amin(1)).mean((1, 2))  # mean saturation: max − min over R, G, B
-one = train.images[colourfulness.argmax()][None].expand(16, -1, -1, -1)  # the most colourful image 16 times ...
-show_images(augment(one), ncols=16, scale=0.8)  # ... 16 different views
+one = train.images[colourfulness.argmax()][None].expand(15, -1, -1, -1)  # the most colourful image 15 times ...
+views = augment(one)  # ... 15 different views, beside the image itself
+show_images([one[0], *views], titles=["original"] + [f"view {i}" for i in range(1, 16)], ncols=16, scale=0.8)
 plt.show()
 
 # %% [markdown]

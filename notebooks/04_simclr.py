@@ -246,18 +246,27 @@ claim("but not exactly: the least similar pair's cosine is below 0.999", cos_ini
 # *in one batch* (so batch norm sees both views together) and returns the NT-Xent loss. `knn_monitor` measures the
 # encoder's kNN accuracy after every epoch (on 5,000 training images), so the curve shows what the loss does *for
 # the features*. With 5,000 training images as neighbours, fewer than the protocol's kNN of section 5 uses (all
-# of them), the monitor can read a few points below it: compare the curve's epochs with each other, and the table
-# with the table.
+# of them), the monitor can read a few points below it: compare the curve's epochs with each other and with the
+# dotted level — the untrained network on the same 5,000 neighbours, where the curve starts — and the table with
+# the table.
 
 # %%
 from sslcourse.evaluate import knn_monitor
+from sslcourse.models import build_backbone
 from sslcourse.plots import encoder_colour
 from sslcourse.train import fit
 
-history = fit(method, train, **run.fit_kwargs(),
-              eval_fn=knn_monitor(train, test, n_train=5000))  # a rerun loads it (lesson 08 too)
-history.plot(colour=encoder_colour("simclr"))  # SimCLR's colour in every figure of the course
+monitor = knn_monitor(train, test, n_train=5000)
+history = fit(method, train, **run.fit_kwargs(), eval_fn=monitor)  # a rerun loads it (lesson 08 too)
+untrained = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))  # where the curve starts: same neighbours
+history.plot(colour=encoder_colour("simclr"), reference={"untrained": untrained})  # SimCLR's colour, every figure
 plt.show()
+knn_epochs = history.series("knn", per="epochs")[1]
+print(f"kNN on the monitor's 5,000 neighbours: untrained {untrained['knn']:.1%}; after each epoch "
+      + ", ".join(f"{v:.1%}" for v in knn_epochs))
+if knn_epochs:  # a checkpoint trained without the monitor holds no curve to check
+    claim("after every epoch SimCLR's kNN is above the untrained network's on the same neighbours",
+          min(knn_epochs), ">", untrained["knn"], fmt="{:.1%}")
 
 # %% [markdown]
 # After training, the similarity matrix has a bright off-diagonal: a view's partner now stands out. How often is
@@ -353,7 +362,6 @@ print(f"kNN: f(x) {knn['SimCLR f(x)']:.1%}, g(f(x)) {knn['SimCLR g(f(x))']:.1%} 
 
 # %%
 from sslcourse.evaluate import extract_features
-from sslcourse.models import build_backbone
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 for ax, (name, enc) in zip(axes, [("random init", build_backbone(p.backbone, seed=SEED).to(p.device)),

@@ -98,17 +98,24 @@ show_source(type(moco).on_step_end)
 # and to the queue's keys: the loss falls as the first rises above the second.
 
 # %%
+from matplotlib.ticker import MaxNLocator
+
 from sslcourse.evaluate import knn_monitor
+from sslcourse.models import build_backbone
 from sslcourse.plots import encoder_colour
 
 monitor = knn_monitor(train, test, n_train=5000)
 h_moco = run.fit(moco, train, eval_fn=monitor)  # a rerun loads it, with the kNN of every epoch (lesson 08 too)
+knn_start = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))["knn"]  # the untrained network, same bank
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.2))
 h_moco.plot(["loss"], ax=axes[0], colour=encoder_colour("MoCo"))  # MoCo in its colour, as in every figure
 h_moco.plot(["positive_similarity", "negative_similarity"], ax=axes[1])
 epochs_knn, knn = h_moco.series("knn", per="epochs")  # what the kNN monitor measured after each epoch
 axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("MoCo"), label="MoCo")
+axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (same 5,000 neighbours)")
 axes[2].set(xlabel="epoch", ylabel="kNN accuracy (%)")
+axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))  # one evaluation per whole epoch
+axes[2].legend(fontsize=8)
 if len(knn) < len(h_moco.epochs):  # a checkpoint trained without the monitor: delete it to watch the curve
     print(f"this checkpoint holds the kNN of {len(knn)} of its {len(h_moco.epochs)} epochs: it was trained without "
           "the monitor (delete it to train again and watch every epoch)")
@@ -123,6 +130,18 @@ axes[1].set_title("a query's similarity to its key and to the queue")
 axes[2].set_title("kNN accuracy after each epoch")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# The right panel has a level to rise from: the dotted line is the untrained network's kNN accuracy on the same
+# 5,000 neighbours. MoCo's curve sits above it after every epoch, the first included — what the queue's negatives
+# taught is there from the first epoch on.
+
+# %%
+print(f"kNN on the monitor's 5,000 neighbours: untrained {knn_start:.1%}; after each epoch "
+      + ", ".join(f"{v:.1%}" for v in knn))
+if knn:  # a checkpoint trained without the monitor holds no curve to check
+    claim("after every epoch MoCo's kNN is above the untrained network's on the same neighbours", min(knn), ">",
+          knn_start, fmt="{:.1%}")
 
 # %% [markdown]
 # Why the loss **rises** before it falls: the queue starts as random unit vectors, which are nearly orthogonal to
@@ -255,6 +274,9 @@ plt.show()
 #   $\exp(-\sum_k p_k \log p_k)$, $p_k = \sigma_k / \sum_j \sigma_j$: 1 for a single point, $D$ when the
 #   embeddings use every direction alike. A collapse to a line or a plane shows here even when the std does not
 #   reach 0.
+#
+# Below, BYOL's loss, its std per step against $1/\sqrt{D}$, and its kNN after each epoch beside the untrained
+# network's level (dotted, as for MoCo): a BYOL that learns stays above that level after every epoch.
 
 # %%
 from sslcourse.collapse import effective_rank, embedding_std, healthy_std, singular_values
@@ -271,10 +293,17 @@ axes[1].set(title="per-dimension std of z/‖z‖", xlabel="epoch", ylabel="std 
 axes[1].legend(fontsize=8)
 epochs_knn, knn = h_byol.series("knn", per="epochs")  # the kNN monitor, after each epoch
 axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("BYOL"), label="BYOL")
+axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (same 5,000 neighbours)")
 axes[2].set(title="kNN accuracy after each epoch", xlabel="epoch", ylabel="kNN accuracy (%)")
+axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
+axes[2].legend(fontsize=8)
 axes[0].set_title("BYOL's loss (per step)")
 fig.tight_layout()
 plt.show()
+print(f"BYOL's kNN after each epoch: {', '.join(f'{v:.1%}' for v in knn)} (untrained: {knn_start:.1%})")
+if knn:
+    claim("after every epoch BYOL's kNN is above the untrained network's on the same neighbours", min(knn), ">",
+          knn_start, fmt="{:.1%}")
 
 # %% [markdown]
 # ### Remove one piece at a time
@@ -292,7 +321,7 @@ plt.show()
 #
 # `fit` checks the logged std of every method that sets a `collapse_threshold` (BYOL: a tenth of $1/\sqrt{D}$)
 # and warns once, in a sentence, when it falls below it — the warnings of the runs that collapse are printed below
-# (a run loaded from its checkpoint does not train again, so it cannot warn: its logged std still tells).
+# (a run loaded from its checkpoint warns too: `fit` reads the std its training logged back from the checkpoint).
 
 # %%
 import warnings
@@ -329,9 +358,11 @@ chance = 1 / len(train.classes)
 print(f"chance {chance:.1%}; random-init encoder kNN {knn_random:.1%}")
 
 # %%
-# one colour per run for the rest of the lesson (BYOL keeps the course's colour for it)
-colour = {"BYOL": encoder_colour("BYOL"), "BYOL, same budget": encoder_colour("BYOL"), "no predictor": "C1",
-          "no stop-gradient": "C2", "no momentum": "C8", "no predictor, no momentum": "C4"}
+from sslcourse.plots import group_colours
+
+# one colour per run for the rest of the lesson: BYOL and its same-budget control in BYOL's colour, each ablation
+# in a colour no method of the course has (an ablation is no method)
+colour = group_colours(collapse, {"BYOL": encoder_colour("BYOL"), "BYOL, same budget": encoder_colour("BYOL")})
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
 for name, r in collapse.items():
     ls = "--" if name == "BYOL" else "-"  # full BYOL dashed: a longer run than the others
@@ -457,9 +488,10 @@ plt.show()
 # %% [markdown]
 # In this run SimCLR, MoCo and BYOL are all **more uniform** than the random-init encoder: training spread the
 # images over the sphere. The BYOL run without the stop-gradient has the **worst alignment** of all — and it is
-# **more uniform than random init** too. Its *projections* collapsed to one point, but nothing constrains the
-# encoder's features any more: they scatter, and two views of one image no longer land together. Uniformity
-# alone does not make a good encoder; it takes both numbers (and the kNN accuracy above agrees). Alignment alone
+# the **most uniform** of the five. Its *projections* collapsed to one point, but nothing constrains the
+# encoder's features any more: they scatter, and two views of one image no longer land together. The best
+# uniformity here belongs to the worst encoder (the kNN accuracy above says so): uniformity alone does not make a
+# good encoder; it takes both numbers. Alignment alone
 # does not either: the random-init encoder is as well aligned as the trained ones, or better (within 0.05 of the
 # best of them in the quick profile; 0.02 against SimCLR's 0.13 in one gpu run on CIFAR-10) — it maps every image
 # into one narrow cone (lesson 04: its projections nearly coincide), so two views of
@@ -472,6 +504,9 @@ for name in ("SimCLR", "MoCo", "BYOL", "BYOL, no stop-gradient"):
 trained = min(geometry[k]["alignment"] for k in ("SimCLR", "MoCo", "BYOL"))
 claim("the random-init encoder is about as aligned as SimCLR, MoCo and BYOL (within 0.05 of the best of them)",
       abs(geometry["random init"]["alignment"] - trained), "<", 0.05, fmt="{:.3f}")
+next_most = min(r["uniformity"] for k, r in geometry.items() if k != "BYOL, no stop-gradient")
+claim("BYOL without the stop-gradient is the most uniform of the five",
+      geometry["BYOL, no stop-gradient"]["uniformity"], "<", next_most, fmt="{:.2f}")
 claim("BYOL without the stop-gradient has the worst alignment of all",
       max(geometry, key=lambda k: geometry[k]["alignment"]) == "BYOL, no stop-gradient",
       got=max(geometry, key=lambda k: geometry[k]["alignment"]))

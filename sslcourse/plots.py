@@ -358,9 +358,9 @@ def _lighten(rgb, white: float) -> tuple:
     return tuple(x + (1 - x) * white for x in rgb)
 
 
-# Colours for what is no method of the course (an ablation's settings): none of them is a method's colour, so an
-# orange bar never reads as rotation.
-SETTING_COLOURS = ("#1b9e77", "#e7298a", "#e6ab02", "#2f4f4f", "#fb8072", "#8dd3c7", "#bc80bd")
+# Colours for what is no method of the course (an ablation's settings): none of them is a method's colour or near
+# one (no pink beside BYOL's), so an orange bar never reads as rotation.
+SETTING_COLOURS = ("#1b9e77", "#000080", "#e6ab02", "#2f4f4f", "#fb8072", "#8dd3c7", "#bc80bd")
 
 
 def group_colours(names, colours: dict | None = None) -> dict:
