@@ -184,6 +184,9 @@ claim("a loss far (3 nats) above the chance level exists", anti - math.log(2 * n
 # steps of gradient descent:
 
 # %%
+from sslcourse.collapse import view_cosines
+
+
 def loss_and_gradient(z):
     z = z.clone().requires_grad_()
     loss = nt_xent_loss(z[:n], z[n:], 0.2)
@@ -192,14 +195,9 @@ def loss_and_gradient(z):
 
 
 def cosines(z):
-    """(mean cosine between the two views of an image, mean cosine between views of different images)."""
-    u = F.normalize(z, dim=1)
-    sim = u @ u.T
-    partner = torch.zeros_like(sim, dtype=torch.bool)
-    i = torch.arange(n, device=z.device)
-    partner[i, i + n] = partner[i + n, i] = True
-    others = ~partner & ~torch.eye(2 * n, dtype=torch.bool, device=z.device)
-    return sim[partner].mean().item(), sim[others].mean().item()
+    """(mean cosine between an image's two views, mean cosine between views of different images): the first n
+    rows of z are the first views, the last n the second (sslcourse.collapse, beside alignment and uniformity)."""
+    return view_cosines(z[:n], z[n:])
 
 
 nudge = 0.05 * torch.randn(2 * n, 16, generator=torch.Generator("cpu").manual_seed(1))
@@ -246,9 +244,9 @@ claim("but not exactly: the least similar pair's cosine is below 0.999", cos_ini
 # *in one batch* (so batch norm sees both views together) and returns the NT-Xent loss. `knn_monitor` measures the
 # encoder's kNN accuracy after every epoch (on 5,000 training images), so the curve shows what the loss does *for
 # the features*. With 5,000 training images as neighbours, fewer than the protocol's kNN of section 5 uses (all
-# of them), the monitor can read a few points below it: compare the curve's epochs with each other and with the
-# dotted level — the untrained network on the same 5,000 neighbours, where the curve starts — and the table with
-# the table.
+# of them), the monitor can read a few points below it. Compare the curve's epochs with each other and with the
+# dotted level — the untrained network on the same 5,000 neighbours, the level training rises from — and section
+# 5's table with the other tables of the course.
 
 # %%
 from sslcourse.evaluate import knn_monitor
@@ -258,7 +256,7 @@ from sslcourse.train import fit
 
 monitor = knn_monitor(train, test, n_train=5000)
 history = fit(method, train, **run.fit_kwargs(), eval_fn=monitor)  # a rerun loads it (lesson 08 too)
-untrained = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))  # where the curve starts: same neighbours
+untrained = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))  # before training: the same neighbours
 history.plot(colour=encoder_colour("simclr"), reference={"untrained": untrained})  # SimCLR's colour, every figure
 plt.show()
 knn_epochs = history.series("knn", per="epochs")[1]
@@ -386,7 +384,8 @@ plt.show()
 # gpu profile's notes) crop alone gained 6 points over random init, colour alone lost 2, and the pair led crop alone
 # by 5 points and colour alone by 13. Each variant
 # below trains for `recipe["ablation_epochs"]` epochs on half the data; the full-budget table is in `BENCHMARKS.md`,
-# from `benchmarks/ablations.py simclr`:
+# from `benchmarks/ablations.py simclr`. Random init is measured on that half too (its kNN neighbours and its
+# probe's training images), so its bars differ a little from section 5's, which use every training image:
 
 # %%
 half = train.subset(len(train) // 2, seed=SEED)

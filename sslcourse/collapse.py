@@ -13,6 +13,8 @@ image to the same point. These measure how far an embedding z (N, D) is from tha
 * ``alignment`` and ``uniformity`` (Wang & Isola 2020) — what a contrastive loss asks for, as two
   numbers: positives close (alignment, lower is better) and the whole set spread over the sphere
   (uniformity, lower is better). A collapsed embedding is perfectly aligned and not uniform at all.
+* ``view_cosines`` — the same two questions as plain cosines: how close an image's two views are, and how
+  close the views of different images are (both 1 when collapsed).
 
 Building blocks: they know no method, and run on any device (tensors stay where they are).
 """
@@ -67,3 +69,17 @@ def uniformity(z: torch.Tensor, t: float = 2.0) -> torch.Tensor:
     distance 0); the more negative, the more evenly the embeddings cover the sphere."""
     u = F.normalize(_check(z), dim=1)
     return torch.pdist(u).pow(2).mul(-t).exp().mean().log()
+
+
+def view_cosines(z1: torch.Tensor, z2: torch.Tensor) -> tuple[float, float]:
+    """(mean cosine between the two views of an image, mean cosine between views of two different images) for
+    embeddings z1, z2 (N, D) whose row i are the two views of image i."""
+    if z1.shape != z2.shape:
+        raise ValueError(f"z1 and z2 must be the two views' embeddings of the same shape, got "
+                         f"{tuple(z1.shape)} and {tuple(z2.shape)}")
+    u = F.normalize(torch.cat([_check(z1, "z1"), _check(z2, "z2")]), dim=1)
+    n = len(z1)
+    partners = (u[:n] * u[n:]).sum(1)  # cos(view 1, view 2) of each image
+    every_pair = u.sum(0).pow(2).sum() - len(u)  # the sum of cos over ordered pairs of distinct views: ‖Σu‖² − 2n
+    others = (every_pair - 2 * partners.sum()) / (2 * n * (2 * n - 2))
+    return partners.mean().item(), others.item()

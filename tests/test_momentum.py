@@ -10,7 +10,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sslcourse.augment import SimCLRAugment
-from sslcourse.collapse import alignment, effective_rank, embedding_std, healthy_std, singular_values, uniformity
+from sslcourse.collapse import (alignment, effective_rank, embedding_std, healthy_std, singular_values, uniformity,
+                                view_cosines)
 from sslcourse.data import ImageDataset
 from sslcourse.grading.checks.momentum import reference_byol_loss, reference_ema, reference_enqueue
 from sslcourse.methods.byol import BYOL, byol_loss
@@ -347,3 +348,21 @@ def test_collapse_measures_on_known_embeddings():
     assert uniformity(spread[:1024]).item() < -3.5, "random unit vectors in 64-D are about √2 apart: log e^{-4}"
     with pytest.raises(ValueError, match=r"embeddings of shape \(N, D\)"):
         embedding_std(torch.zeros(5))
+
+
+def test_view_cosines_agree_with_a_loop_over_every_pair_of_views():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g)
+    z2[:3] = z1[:3] * 2 + 0.1 * torch.randn(3, 5, generator=g)  # three images whose views nearly agree
+    views = [F.normalize(v, dim=0) for v in torch.cat([z1, z2])]
+    partner, other = [], []
+    for i, a in enumerate(views):
+        for j, b in enumerate(views):
+            if i != j:
+                (partner if abs(i - j) == 6 else other).append(float(a @ b))
+    same, different = view_cosines(z1, z2)
+    assert same == pytest.approx(sum(partner) / len(partner), abs=1e-6)
+    assert different == pytest.approx(sum(other) / len(other), abs=1e-6)
+    assert view_cosines(torch.ones(4, 3), torch.ones(4, 3)) == pytest.approx((1.0, 1.0)), "collapsed: all agree"
+    with pytest.raises(ValueError, match="same shape"):
+        view_cosines(z1, z2[:5])
