@@ -126,6 +126,7 @@ def _axis_label(keys: list) -> str:
 
 
 LINE_STYLES = ("-", ":", "-.", (0, (5, 1, 1, 1)))  # several numbers in one colour: told apart by their lines
+REFERENCE_GREYS = ("0.55", "0.3", "0.75")  # reference levels (the first: random init's grey, ENCODER_COLOURS)
 
 
 def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: str | None = None,
@@ -152,7 +153,7 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
                 lines += target.plot(xs, ys, marker or "o", ls=style, color=colours[k], label=legend_name(k))
             for j, (label, values) in enumerate((reference or {}).items()):
                 if k in values:
-                    lines.append(target.axhline(values[k] * scale, ls=":", color=f"{0.35 + 0.25 * j:.2f}",
+                    lines.append(target.axhline(values[k] * scale, ls=":", color=REFERENCE_GREYS[j % 3],
                                                 label=f"{label} ({legend_name(k)})"))
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
@@ -244,7 +245,8 @@ def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", mar
     m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
+    colours = plt.get_cmap(cmap).with_extremes(bad="0.5")  # a masked cell (NaN: a similarity matrix's diagonal)
+    im = ax.imshow(m, cmap=colours, vmin=vmin, vmax=vmax)     # grey, apart from every value of the scale
     ax.figure.colorbar(im, ax=ax, fraction=0.046).set_label(colour_label, fontsize=8)
     for r, c in marks or []:
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", lw=1.5))
@@ -326,7 +328,7 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
                       edgecolor="0.25", linewidth=0.5, hatch=hatch)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
         handles.append(mpatches.Patch(facecolor=_lighten(mcolors.to_rgb("0.35"), white), edgecolor="0.25",
-                                      linewidth=0.5, hatch=hatch, label=k.replace("_", " ") + shade_names.get(i, "")))
+                                      linewidth=0.5, hatch=hatch, label=legend_name(k) + shade_names.get(i, "")))
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 105)
@@ -360,7 +362,7 @@ def _lighten(rgb, white: float) -> tuple:
 
 # Colours for what is no method of the course (an ablation's settings): none of them is a method's colour or near
 # one (no pink beside BYOL's), so an orange bar never reads as rotation.
-SETTING_COLOURS = ("#1b9e77", "#000080", "#e6ab02", "#2f4f4f", "#fb8072", "#8dd3c7", "#bc80bd")
+SETTING_COLOURS = ("#1b9e77", "#000080", "#e6ab02", "#6a3d9a", "#fb8072", "#8dd3c7", "#bc80bd")
 
 
 def group_colours(names, colours: dict | None = None) -> dict:

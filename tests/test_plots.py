@@ -16,7 +16,7 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
         assert colors.to_hex(bar.get_facecolor()) == colors.to_hex(encoder_colour(name))
     for knn, probe in zip(bars[:3], bars[3:]):  # the first one lighter
         assert sum(knn.get_facecolor()[:3]) > sum(probe.get_facecolor()[:3])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["knn accuracy (light, hatched bars)",
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["kNN accuracy (light, hatched bars)",
                                                                    "linear probe accuracy (dark bars)"]
     # a hatch tells the keys apart where shades cannot: random init's dark grey against the supervised light grey
     assert all(bar.get_hatch() for bar in bars[:3]) and not any(bar.get_hatch() for bar in bars[3:])
@@ -76,3 +76,20 @@ def test_features_by_depth_draw_one_line_per_encoder_in_its_colour():
     assert ax.get_ylabel() == "linear probe, test accuracy (%)" and "stage" in ax.get_xlabel()
     with pytest.raises(ValueError, match="2 accuracies for 3 stages"):
         plot_by_stage({"jigsaw": [0.2, 0.3]}, net)
+
+
+def test_a_masked_cell_of_a_matrix_is_grey_not_a_value():
+    """A similarity matrix with its diagonal masked (NaN): the masked cells are grey, apart from every value of the
+    scale (magma's top is near white, the empty canvas's colour)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+    from matplotlib import colors
+
+    from sslcourse.plots import plot_matrix
+
+    fig = plot_matrix(torch.eye(3).fill_diagonal_(float("nan")), cmap="magma", vmin=-1, vmax=1)
+    image = fig.axes[0].images[0]
+    assert colors.to_hex(image.cmap.get_bad()) == colors.to_hex("0.5")
+    assert colors.to_hex(matplotlib.colormaps["magma"].get_bad()) != colors.to_hex("0.5"), "the shared map untouched"
