@@ -192,7 +192,7 @@ pixels = train.images[:64].float()
 colourfulness = (pixels.amax(1) - pixels.amin(1)).mean((1, 2))  # mean saturation: max − min over R, G, B
 one = train.images[colourfulness.argmax()][None].expand(15, -1, -1, -1)  # the most colourful image 15 times ...
 views = augment(one)  # ... 15 different views, beside the image itself
-show_images([one[0], *views], titles=["original"] + [f"view {i}" for i in range(1, 16)], ncols=16, scale=0.8)
+show_images([one[0], *views], titles=["original"] + [f"view {i}" for i in range(1, 16)], ncols=8, scale=1.1)
 plt.show()
 
 # %% [markdown]
@@ -280,8 +280,10 @@ print(f"supervised: kNN {supervised['knn_accuracy']:.1%}, linear probe {supervis
 # %% [markdown]
 # ## 6. The gap
 # Here are both encoders side by side. Every self-supervised method in this course trains the *same*
-# network *without labels* and lands somewhere between these two bars — how close it gets to the supervised
-# one is the measure of what its pretext task taught.
+# network *without labels*, and most land between these two bars — how close one gets to the supervised bar is
+# the measure of what its pretext task taught. Not all of them, not always: a pretext task can teach features a
+# kNN or a probe reads *worse* than random filters (lesson 04 provokes one; lesson 05's discriminator, read by
+# kNN, is sometimes one), and lesson 08 lines them all up.
 
 # %%
 from sslcourse.plots import plot_bars, results_table

@@ -109,10 +109,10 @@ h_moco = run.fit(moco, train, eval_fn=monitor)  # a rerun loads it, with the kNN
 knn_start = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))["knn"]  # the untrained network, same bank
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.2))
 h_moco.plot(["loss"], ax=axes[0], colour=encoder_colour("MoCo"))  # MoCo in its colour, as in every figure
-h_moco.plot(["positive_similarity", "negative_similarity"], ax=axes[1])
+h_moco.plot(["positive_similarity", "negative_similarity"], ax=axes[1], colour=encoder_colour("MoCo"))
 epochs_knn, knn = h_moco.series("knn", per="epochs")  # what the kNN monitor measured after each epoch
 axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("MoCo"), label="MoCo")
-axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (same 5,000 neighbours)")
+axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (kNN accuracy)")
 axes[2].set(xlabel="epoch", ylabel="kNN accuracy (%)")
 axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))  # one evaluation per whole epoch
 axes[2].legend(fontsize=8)
@@ -133,8 +133,8 @@ plt.show()
 
 # %% [markdown]
 # The right panel has a level to rise from: the dotted line is the untrained network's kNN accuracy on the same
-# 5,000 neighbours. MoCo's curve sits above it after every epoch, the first included — what the queue's negatives
-# taught is there from the first epoch on.
+# 5,000 neighbours. MoCo's curve is above it from its first point on: one epoch with the queue's negatives already
+# taught the encoder something a kNN can use.
 
 # %%
 print(f"kNN on the monitor's 5,000 neighbours: untrained {knn_start:.1%}; after each epoch "
@@ -147,7 +147,7 @@ if knn:  # a checkpoint trained without the monitor holds no curve to check
 # Why the loss **rises** before it falls: the queue starts as random unit vectors, which are nearly orthogonal to
 # every query — easy negatives. Each step replaces 2 × batch of them with real keys, and an encoder that has barely
 # trained maps all images to nearby points, so the real keys are close to every query: the negatives get harder
-# (the orange curve climbs) and the loss climbs with them while real keys replace the random ones (the dotted line
+# (the dotted curve climbs) and the loss climbs with them while real keys replace the random ones (the dotted line
 # marks the step when none of those is left). Later the loss falls, as training pulls each query towards its own key
 # and away from the others.
 # In the quick profile's runs the loss peaked at 0.19 epochs, just before the queue first held nothing but real
@@ -217,7 +217,7 @@ plt.show()
 # On a quarter of the data the queue takes a large part of the first epoch to fill (most of it in the quick
 # profile), so both losses rise at first (as above). With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
 # a query is **more similar to the queue's keys than with the slow encoder** — the negatives stop being
-# informative, the loss stays **higher**, and the kNN accuracy of the features is **lower** than with the
+# informative, the loss ends **higher** (it climbs for most of the run), and the kNN accuracy of the features is **lower** than with the
 # slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries. The comparison is
 # between the two momentum settings: a run this short may leave the encoder with $m = 0$ no better than the
 # random-init encoder — compare the two kNN accuracies printed above (all on the protocol's full set of
@@ -230,7 +230,7 @@ plt.show()
 slow, fast = short[f"m = {recipe['momentum']}"], short["m = 0"]
 claim("with m = 0 a query is more similar to the queue's keys than with the slow encoder",
       fast["negative_similarity"], ">", slow["negative_similarity"], fmt="{:.2f}")
-claim("with m = 0 the loss stays higher", fast["loss"], ">", slow["loss"], fmt="{:.2f}")
+claim("with m = 0 the loss ends higher (its last epoch's mean)", fast["loss"], ">", slow["loss"], fmt="{:.2f}")
 claim("with m = 0 the kNN accuracy is lower than with the slow encoder", fast["knn"], "<", slow["knn"], fmt="{:.1%}")
 
 # %% [markdown]
@@ -257,7 +257,7 @@ print(run_b)
 byol = run_b.build()
 steps = recipe_b["epochs"] * (len(train) // recipe_b["batch_size"])
 plt.figure(figsize=(5, 2.6))
-plt.plot([momentum_at(k, steps, recipe_b["momentum"]) for k in range(steps + 1)])
+plt.plot([momentum_at(k, steps, recipe_b["momentum"]) for k in range(steps + 1)], color=encoder_colour("BYOL"))
 plt.xlabel("optimiser step k")
 plt.ylabel("target momentum $m_k$")
 plt.show()
@@ -276,7 +276,8 @@ plt.show()
 #   reach 0.
 #
 # Below, BYOL's loss, its std per step against $1/\sqrt{D}$, and its kNN after each epoch beside the untrained
-# network's level (dotted, as for MoCo): a BYOL that learns stays above that level after every epoch.
+# network's level (dotted, as for MoCo). Watch the std: it stays near $1/\sqrt{D}$, and the kNN rises above the
+# untrained level from the first epoch on — no collapse.
 
 # %%
 from sslcourse.collapse import effective_rank, embedding_std, healthy_std, singular_values
@@ -293,7 +294,7 @@ axes[1].set(title="per-dimension std of z/‖z‖", xlabel="epoch", ylabel="std 
 axes[1].legend(fontsize=8)
 epochs_knn, knn = h_byol.series("knn", per="epochs")  # the kNN monitor, after each epoch
 axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("BYOL"), label="BYOL")
-axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (same 5,000 neighbours)")
+axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (kNN accuracy)")
 axes[2].set(title="kNN accuracy after each epoch", xlabel="epoch", ylabel="kNN accuracy (%)")
 axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
 axes[2].legend(fontsize=8)
@@ -339,7 +340,7 @@ for name, changes in variants.items():
         history_v = run_v.fit(method_v, quarter, desc=f"byol, {name}")
     ablations[name] = dict(method=method_v, history=history_v)
     for w in caught:
-        print(f"{name}: {w.category.__name__}: {w.message}")
+        print(f"{w.category.__name__} while {name!r} trained: {w.message}")
 
 # %%
 def projections(method, images):
@@ -373,11 +374,12 @@ for name, r in collapse.items():
     axes[1].semilogy(r["spectrum"] / r["spectrum"][0], ls=ls, label=f"{name} (rank {r['rank']:.0f})",
                      color=colour[name])
 axes[0].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
-axes[0].axhline(byol.collapse_threshold, ls=":", color="red", label="fit's warning below this")
+axes[0].axhline(byol.collapse_threshold, ls=":", color="black", label="fit's warning below this")
 axes[0].set(title="per-dimension std of z/‖z‖ during training", xlabel="optimiser step", ylim=(0, None))
 axes[1].set(title="singular values of test embeddings", xlabel="k", ylabel="σ_k / σ_1", ylim=(1e-4, 1.5))
-axes[2].bar(list(collapse), [100 * r["knn"] for r in collapse.values()], color=[colour[n] for n in collapse])
-axes[2].axhline(100 * chance, ls="--", color="red", label="chance")
+axes[2].bar(list(collapse), [100 * r["knn"] for r in collapse.values()], color=[colour[n] for n in collapse],
+            hatch=["//" if n == "BYOL" else "" for n in collapse], edgecolor="0.25", linewidth=0.5)  # full BYOL hatched
+axes[2].axhline(100 * chance, ls="--", color="black", label="chance")
 axes[2].axhline(100 * knn_random, ls=":", color="gray", label="random init")
 axes[2].set(title="kNN accuracy of the encoder (%)")
 plt.setp(axes[2].get_xticklabels(), rotation=25, ha="right", fontsize=8)
@@ -457,6 +459,11 @@ claim("full BYOL's kNN accuracy is above random init", collapse["BYOL"]["knn"], 
 # cosine $\ge 0$ — they are at most $\sqrt 2$ apart, never at opposite ends of the sphere. Uniformity can then not
 # go below $\log e^{-2 \cdot 2} = -4$, and reaching $-4$ would need every pair of images orthogonal, impossible for
 # thousands of images in $D$ dimensions. Compare encoders with each other, not with $-4$.
+#
+# Two things to keep in mind when reading the numbers. Every encoder is measured on the same views, MoCo's
+# quick-profile views (colour strength 0.5). BYOL's quick recipe trains on milder colour jitter (strength 0.3), so
+# its alignment here is measured on views harder than those it learnt from.
+# And the run without the stop-gradient is one of section 2's short ablations: a tenth of full BYOL's steps.
 
 # %%
 from sslcourse.collapse import alignment, uniformity
@@ -489,11 +496,11 @@ plt.show()
 # In this run SimCLR, MoCo and BYOL are all **more uniform** than the random-init encoder: training spread the
 # images over the sphere. The BYOL run without the stop-gradient has the **worst alignment** of all — and it is
 # the **most uniform** of the five. Its *projections* collapsed to one point, but nothing constrains the
-# encoder's features any more: they scatter, and two views of one image no longer land together. The best
-# uniformity here belongs to the worst encoder (the kNN accuracy above says so): uniformity alone does not make a
-# good encoder; it takes both numbers. Alignment alone
-# does not either: the random-init encoder is as well aligned as the trained ones, or better (within 0.05 of the
-# best of them in the quick profile; 0.02 against SimCLR's 0.13 in one gpu run on CIFAR-10) — it maps every image
+# encoder's features any more: they scatter, and two views of one image no longer land together. The most
+# uniform features here belong to a run that collapsed and whose kNN ended below BYOL's at the same budget
+# (section 2): uniformity alone does not make a good encoder; it takes both numbers. Alignment alone
+# does not either: the random-init encoder is as well aligned as the trained ones, or better (0.004 to 0.035 from
+# the best of them in three quick-profile runs; 0.02 against SimCLR's 0.13 in one gpu run on CIFAR-10) — it maps every image
 # into one narrow cone (lesson 04: its projections nearly coincide), so two views of
 # an image land close together by default. Read alignment beside uniformity, never alone.
 
@@ -538,15 +545,16 @@ plt.show()
 # In the quick profile, with its recipes: **MoCo and SimCLR each beat random init by more than 20 linear-probe
 # points, BYOL by about 20 to 25** (seeds 0–2, bf16 and fp32, `BENCHMARKS.md`; this run's gains are printed above);
 # and the supervised encoder, trained with the labels, is the best of all.
-# One gpu-profile run on CIFAR-10 (seed 0) gave SimCLR about 30 points, MoCo 20 and BYOL 12: BYOL gained least
-# there too.
+# One gpu-profile run on CIFAR-10 (seed 0) gave SimCLR about 30 points, MoCo 20 and BYOL 12: on CIFAR-10, at
+# that budget, BYOL gained least.
 
 # %%
 lin = {k: v["linear_probe_accuracy"] for k, v in results.items()}
 for name, points in (("MoCo", 20), ("BYOL", 15), ("SimCLR", 20)):
     claim(f"{name} beats random init by at least {points} linear-probe points", gains[name], ">=", points / 100,
           fmt="{:+.1%}")
-claim("the supervised encoder is the best of all", lin["supervised"], ">=", max(lin.values()), fmt="{:.1%}")
+claim("the supervised encoder is the best of all", lin["supervised"], ">",
+      max(v for k, v in lin.items() if k != "supervised"), fmt="{:.1%}")
 
 # %% [markdown]
 # ## What to try next
