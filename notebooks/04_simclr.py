@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from sslcourse.claims import claim
 from sslcourse.config import lesson_setup
 from sslcourse.data import load_profile_data
-from sslcourse.plots import plot_matrix, show_rows
+from sslcourse.plots import plot_view_similarities, show_rows
 
 p = lesson_setup(PROFILE, seed=SEED)
 train, test = load_profile_data(p)
@@ -93,7 +93,7 @@ augmentation_explorer(test.images[8:16])
 # **exercise 04**; until then the lesson uses the course's version, `sslcourse.methods.simclr.nt_xent_loss`.
 #
 # Here is that matrix for the eight images above, through the *untrained* network, with the positives outlined
-# (the diagonal, an anchor against itself, is left blank — it is masked out of the loss):
+# (the diagonal, an anchor against itself, is drawn grey — it is masked out of the loss):
 
 # %%
 from sslcourse.methods.simclr import nt_xent_loss
@@ -109,8 +109,7 @@ def embed(images, method):
 method.eval()
 z = embed(x, method)
 n = len(x)
-plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, untrained", "view k", "view i",
-            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma", vmin=-1, vmax=1)  # one scale for both
+plot_view_similarities(z, "cosine similarities, untrained")  # partners outlined; one scale, -1 to 1, for both
 plt.show()
 untrained_loss = nt_xent_loss(z[:n], z[n:], recipe["temperature"]).item()
 print(f"loss of the untrained network: {untrained_loss:.3f}; chance level log(2N−1) = {math.log(2 * n - 1):.3f}")
@@ -196,7 +195,7 @@ def loss_and_gradient(z):
 
 def cosines(z):
     """(mean cosine between an image's two views, mean cosine between views of different images): the first n
-    rows of z are the first views, the last n the second (sslcourse.collapse, beside alignment and uniformity)."""
+    rows of z are the first views, the last n the second."""
     return view_cosines(z[:n], z[n:])
 
 
@@ -276,8 +275,7 @@ from sslcourse.methods.simclr import partner_found  # its similarity matrix is e
 
 method.eval()
 z = embed(x, method)
-plot_matrix((z @ z.T).fill_diagonal_(float("nan")), "cosine similarities, trained", "view k", "view i",
-            marks=[(i, (i + n) % (2 * n)) for i in range(2 * n)], cmap="magma", vmin=-1, vmax=1)  # one scale for both
+plot_view_similarities(z, "cosine similarities, trained")
 plt.show()
 many = test.images[:512]  # 512 test images (or all, if fewer): 2 × 512 views, 1,023 candidates each
 found = partner_found(embed(many, method))
@@ -337,7 +335,7 @@ results = {
 print(results_table(results))
 gain = results["SimCLR f(x)"]["linear_probe_accuracy"] - results["random init"]["linear_probe_accuracy"]
 print(f"\nSimCLR vs random init: {100 * gain:+.1f} points of linear-probe accuracy")
-plot_bars(results, title="SimCLR vs the baselines")
+plot_bars(results, title="SimCLR vs the baselines", colours={"SimCLR g(f(x))": "#f2a3a3"})  # the head: a paler red
 plt.show()
 
 # %% [markdown]

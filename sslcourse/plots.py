@@ -265,6 +265,20 @@ def plot_matrix(matrix, title: str = "", xlabel: str = "", ylabel: str = "", mar
     return ax.figure
 
 
+def plot_view_similarities(z: torch.Tensor, title: str = "cosine similarities", ax=None):
+    """The (2N, 2N) cosine similarities of unit embeddings ``z`` whose rows i and i + N are one image's two views:
+    each view's partner outlined, the diagonal (a view against itself) masked grey, on one scale from -1 to 1 so
+    that two matrices compare."""
+    if z.dim() != 2 or len(z) % 2:
+        raise ValueError(f"z must be (2N, D): two views of N images, rows i and i + N; got {tuple(z.shape)}")
+    z = z.detach().float().cpu()
+    n = len(z) // 2
+    similarities = (z @ z.T).fill_diagonal_(float("nan"))
+    partners = [(i, (i + n) % (2 * n)) for i in range(2 * n)]
+    return plot_matrix(similarities, title, "view k", "view i", marks=partners, ax=ax, cmap="magma", vmin=-1, vmax=1,
+                       colour_label="cosine similarity")
+
+
 def plot_embedding(features: torch.Tensor, labels: torch.Tensor, classes=None, method: str = "pca",
                    ax=None, title: str = "", max_points: int = 2000, seed: int = 0, legend: bool = True):
     """A 2-D map of features coloured by class (PCA, or t-SNE from scikit-learn); the classes' legend below the map,

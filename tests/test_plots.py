@@ -93,3 +93,26 @@ def test_a_masked_cell_of_a_matrix_is_grey_not_a_value():
     image = fig.axes[0].images[0]
     assert colors.to_hex(image.cmap.get_bad()) == colors.to_hex("0.5")
     assert colors.to_hex(matplotlib.colormaps["magma"].get_bad()) != colors.to_hex("0.5"), "the shared map untouched"
+
+
+def test_a_batch_of_views_similarities_outline_each_views_partner():
+    """Rows i and i + N are one image's views: 2N partners outlined (i with i + N and back), the diagonal masked,
+    the scale -1..1 whatever the values; an odd number of rows is no batch of pairs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pytest
+    import torch
+    import torch.nn.functional as F
+
+    from sslcourse.plots import plot_view_similarities
+
+    z = F.normalize(torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), dim=1)
+    ax = plot_view_similarities(z, "views").axes[0]
+    outlined = sorted((round(r.get_y() + 0.5), round(r.get_x() + 0.5)) for r in ax.patches)
+    assert outlined == sorted([(0, 3), (1, 4), (2, 5), (3, 0), (4, 1), (5, 2)])
+    shown = ax.images[0].get_array()
+    assert shown.mask.diagonal().all() and not shown.mask.sum() > 6
+    assert ax.images[0].get_clim() == (-1, 1)
+    with pytest.raises(ValueError, match=r"\(2N, D\)"):
+        plot_view_similarities(z[:5])
