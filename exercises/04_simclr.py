@@ -151,9 +151,10 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # (a) Training with NT-Xent drives the alignment down under SimCLR's augmentations: what must the encoder then ignore
 # in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
 # random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
-# (c) Lesson 04 finds crops + colour far better than crops alone: why could a network trained with crops only solve
-# its task without learning much about objects? (Think about what two crops of one `shapes` image always share.)
-# (A few sentences.)
+# (c) Lesson 04 shows crops alone finding a shortcut on `shapes`: two crops of one image share its colours, and
+# colour jitter takes that away. Now pretrain on grey-scale medical scans, where colour jitter does nothing: name
+# one thing two crops of one scan still share that says nothing about its anatomy, and an augmentation you would add
+# against it. (A few sentences.)
 
 # %% [markdown]
 # *Your answer here: double-click this cell and replace this line.*

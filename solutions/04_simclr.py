@@ -167,9 +167,10 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # (a) Training with NT-Xent drives the alignment down under SimCLR's augmentations: what must the encoder then ignore
 # in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
 # random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
-# (c) Lesson 04 finds crops + colour far better than crops alone: why could a network trained with crops only solve
-# its task without learning much about objects? (Think about what two crops of one `shapes` image always share.)
-# (A few sentences.)
+# (c) Lesson 04 shows crops alone finding a shortcut on `shapes`: two crops of one image share its colours, and
+# colour jitter takes that away. Now pretrain on grey-scale medical scans, where colour jitter does nothing: name
+# one thing two crops of one scan still share that says nothing about its anatomy, and an augmentation you would add
+# against it. (A few sentences.)
 
 # %% [markdown]
 # <!-- BEGIN SOLUTION -->
@@ -180,8 +181,11 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # is satisfied by mapping every image to one point: a collapsed encoder scores alignment 0 (perfect) and uniformity 0
 # (the worst), and its NT-Xent is log(2N − 1), chance. The random-init ConvNet is part of the way there: its views
 # are close because *all* its embeddings are close (uniformity near 0), so its NT-Xent is higher than that of the
-# pixels. The negatives in the denominator are what push embeddings apart; the loss needs both terms. (c) Two crops of
-# one image share its colour histogram: with crops only, matching the views by their colours already solves the task
-# (the colours of a `shapes` image are random, so they identify it), and the loss rewards a colour detector rather
-# than a shape detector. Colour jitter removes that shortcut, so the remaining shared information is structure.
+# pixels. The negatives in the denominator are what push embeddings apart; the loss needs both terms. (c) Any
+# statistic of the whole scan that every crop inherits identifies it among the batch without any anatomy: its
+# overall brightness and contrast (scanner settings, dose), its noise level and texture (the scanner and its
+# reconstruction), a burnt-in marker or border. Augmentations that vary those between the two views take the
+# shortcut away: random brightness/contrast (or gamma) jitter and intensity normalisation per crop for the first,
+# added noise and blur for the second, cropping out borders for the third — each chosen so that it changes what the
+# scanner did, not what the anatomy is.
 # <!-- END SOLUTION -->
