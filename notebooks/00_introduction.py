@@ -279,11 +279,12 @@ print(f"supervised: kNN {supervised['knn_accuracy']:.1%}, linear probe {supervis
 
 # %% [markdown]
 # ## 6. The gap
-# Here are both encoders side by side. Every self-supervised method in this course trains the *same*
-# network *without labels*, and most land between these two bars — how close one gets to the supervised bar is
-# the measure of what its pretext task taught. Not all of them, not always: a pretext task can teach features a
-# kNN or a probe reads *worse* than random filters (lesson 04 provokes one; lesson 05's discriminator, read by
-# kNN, is sometimes one), and lesson 08 lines them all up.
+# Here are both encoders side by side. Lessons 01–04 and 06 train this *same* network *without labels*, and
+# their encoders land between these two bars — how close one gets to the supervised bar is the measure of what its
+# pretext task taught. Not every run does: a pretext task can teach features a kNN or a probe reads *worse* than
+# random filters (lesson 04 provokes one with crops alone). Lessons 05 and 07 train networks of their own (the
+# GAN's discriminator, a small ViT), each measured against its own untrained copy; MAE's ViT, read frozen, stays
+# below both of these bars (lesson 07 shows why fine-tuning is its measure). Lesson 08 lines them all up.
 
 # %%
 from sslcourse.plots import plot_bars, results_table

@@ -123,7 +123,7 @@ fill = len(moco.queue) // (2 * recipe["batch_size"])  # optimiser steps until ev
 last = h_moco.steps[-1]
 fill_epochs = fill * last["epoch"] / last["step"]
 for ax in axes[:2]:
-    ax.axvline(fill_epochs, ls=":", color="gray", label="queue full of real keys")
+    ax.axvline(fill_epochs, ls="--", color="gray", label="queue full of real keys")
     ax.legend(fontsize=8)
 axes[0].set_title("MoCo's loss (per step)")
 axes[1].set_title("a query's similarity to its key and to the queue")
@@ -147,13 +147,13 @@ if knn:  # a checkpoint trained without the monitor holds no curve to check
 # Why the loss **rises** before it falls: the queue starts as random unit vectors, which are nearly orthogonal to
 # every query — easy negatives. Each step replaces 2 × batch of them with real keys, and an encoder that has barely
 # trained maps all images to nearby points, so the real keys are close to every query: the negatives get harder
-# (the dotted curve climbs) and the loss climbs with them while real keys replace the random ones (the dotted line
-# marks the step when none of those is left). Later the loss falls, as training pulls each query towards its own key
-# and away from the others.
+# (the dotted curve climbs) and the loss climbs with them while real keys replace the random ones (the vertical
+# line marks the step when none of those is left). Later the loss falls, as training pulls each query towards its
+# own key and away from the others.
 # In the quick profile's runs the loss peaked at 0.19 epochs, just before the queue first held nothing but real
 # keys (0.21 epochs), and at its peak a query was more similar to the queue's keys than at the start: this run's
-# numbers are printed below. In one gpu-profile run on CIFAR-10 (seed 0) the peak
-# came later, at 0.21 epochs, after the queue had been filled about two and a half times over.
+# numbers are printed below. On CIFAR-10 the queue fills in a smaller share of an epoch: in one gpu-profile run
+# (seed 0) the loss peaked only after the queue had been filled about two and a half times over.
 
 # %%
 steps_epoch, steps_loss = h_moco.series("loss")
@@ -340,7 +340,7 @@ for name, changes in variants.items():
         history_v = run_v.fit(method_v, quarter, desc=f"byol, {name}")
     ablations[name] = dict(method=method_v, history=history_v)
     for w in caught:
-        print(f"{w.category.__name__} while {name!r} trained: {w.message}")
+        print(f"{w.category.__name__}: {w.message}")  # the message names the run
 
 # %%
 def projections(method, images):
@@ -359,6 +359,8 @@ chance = 1 / len(train.classes)
 print(f"chance {chance:.1%}; random-init encoder kNN {knn_random:.1%}")
 
 # %%
+import matplotlib.patches as mpatches
+
 from sslcourse.plots import group_colours
 
 # one colour per run for the rest of the lesson: BYOL and its same-budget control in BYOL's colour, each ablation
@@ -381,11 +383,14 @@ axes[2].bar(list(collapse), [100 * r["knn"] for r in collapse.values()], color=[
             hatch=["//" if n == "BYOL" else "" for n in collapse], edgecolor="0.25", linewidth=0.5)  # full BYOL hatched
 axes[2].axhline(100 * chance, ls="--", color="black", label="chance")
 axes[2].axhline(100 * knn_random, ls=":", color="gray", label="random init")
+axes[0].set_ylabel("std per dimension")
 axes[2].set(title="kNN accuracy of the encoder (%)")
 plt.setp(axes[2].get_xticklabels(), rotation=25, ha="right", fontsize=8)
 for ax in axes[:2]:  # below the panels, where no legend hides a curve
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
-axes[2].legend(fontsize=7)
+longer = mpatches.Patch(facecolor=colour["BYOL"], hatch="//", edgecolor="0.25", linewidth=0.5,
+                        label="full BYOL (ten times the steps)")
+axes[2].legend(handles=axes[2].get_legend_handles_labels()[0] + [longer], fontsize=7)
 plt.show()
 
 # %% [markdown]
@@ -461,8 +466,9 @@ claim("full BYOL's kNN accuracy is above random init", collapse["BYOL"]["knn"], 
 # thousands of images in $D$ dimensions. Compare encoders with each other, not with $-4$.
 #
 # Two things to keep in mind when reading the numbers. Every encoder is measured on the same views, MoCo's
-# quick-profile views (colour strength 0.5). BYOL's quick recipe trains on milder colour jitter (strength 0.3), so
-# its alignment here is measured on views harder than those it learnt from.
+# quick-profile views (colour strength 0.5, grey half the time). SimCLR and BYOL trained on other views (SimCLR:
+# grey a fifth of the time; BYOL: milder colour jitter, grey two thirds of the time), so their alignment here is
+# measured on views unlike those they learnt from.
 # And the run without the stop-gradient is one of section 2's short ablations: a tenth of full BYOL's steps.
 
 # %%
@@ -499,8 +505,9 @@ plt.show()
 # encoder's features any more: they scatter, and two views of one image no longer land together. The most
 # uniform features here belong to a run that collapsed and whose kNN ended below BYOL's at the same budget
 # (section 2): uniformity alone does not make a good encoder; it takes both numbers. Alignment alone
-# does not either: the random-init encoder is as well aligned as the trained ones, or better (0.004 to 0.035 from
-# the best of them in three quick-profile runs; 0.02 against SimCLR's 0.13 in one gpu run on CIFAR-10) — it maps every image
+# does not either: the random-init encoder is about as well aligned as the trained ones (0.004 to 0.035 from the
+# best of them in three quick-profile runs, better than some; 0.02 against SimCLR's 0.13 in one gpu run on
+# CIFAR-10) — it maps every image
 # into one narrow cone (lesson 04: its projections nearly coincide), so two views of
 # an image land close together by default. Read alignment beside uniformity, never alone.
 
