@@ -64,9 +64,8 @@ def _demo_data():
     return ImageDataset(images, torch.zeros(GLOBAL_BATCH, dtype=torch.int64), ["any"], "demo", "train")
 
 
-def _one_step(gather: bool, initial: bool = False):
-    """(loss, weights after the step) of one SimCLR step over the demo's batch — with ``initial``, the weights
-    before it too."""
+def _one_step(gather: bool):
+    """(loss, weights after the step, weights before it) of one SimCLR step over the demo's batch."""
     from .train import fit
 
     method = _demo_method(gather)
@@ -74,7 +73,7 @@ def _one_step(gather: bool, initial: bool = False):
     history = fit(method, _demo_data(), 1, batch_size=GLOBAL_BATCH, lr=0.5, device="cpu", amp=None,
                   channels_last=False, log_every=1, progress=False)
     after = {k: v.detach().clone() for k, v in method.state_dict().items()}
-    return (history.steps[0]["loss"], after, before) if initial else (history.steps[0]["loss"], after)
+    return history.steps[0]["loss"], after, before
 
 
 def _worker(rank: int, world_size: int, port: int, gathers: list[bool], out: str) -> None:
@@ -84,7 +83,7 @@ def _worker(rank: int, world_size: int, port: int, gathers: list[bool], out: str
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
         for gather in gathers:  # one process group, one fresh method and step per setting
-            loss, state = _one_step(gather)
+            loss, state, _ = _one_step(gather)
             torch.save({"loss": loss, "state": state}, Path(out) / f"gather{int(gather)}-rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -114,7 +113,7 @@ def simclr_step_comparisons(world_size: int = 2, gathers=(False, True), timeout:
     if GLOBAL_BATCH % world_size:
         raise ValueError(f"world_size must divide the global batch of {GLOBAL_BATCH}, got {world_size}")
     gathers = [bool(g) for g in gathers]
-    one = {gather: _one_step(gather, initial=True) for gather in gathers}
+    one = {gather: _one_step(gather) for gather in gathers}
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as out:
