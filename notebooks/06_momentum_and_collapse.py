@@ -98,24 +98,19 @@ show_source(type(moco).on_step_end)
 # and to the queue's keys: the loss falls as the first rises above the second.
 
 # %%
-from matplotlib.ticker import MaxNLocator
-
 from sslcourse.evaluate import knn_monitor
 from sslcourse.models import build_backbone
 from sslcourse.plots import encoder_colour
 
 monitor = knn_monitor(train, test, n_train=5000)
 h_moco = run.fit(moco, train, eval_fn=monitor)  # a rerun loads it, with the kNN of every epoch (lesson 08 too)
-knn_start = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))["knn"]  # the untrained network, same bank
+untrained = monitor(build_backbone(p.backbone, seed=SEED).to(p.device))  # the untrained network, same bank
+knn_start = untrained["knn"]
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.2))
 h_moco.plot(["loss"], ax=axes[0], colour=encoder_colour("MoCo"))  # MoCo in its colour, as in every figure
 h_moco.plot(["positive_similarity", "negative_similarity"], ax=axes[1], colour=encoder_colour("MoCo"))
-epochs_knn, knn = h_moco.series("knn", per="epochs")  # what the kNN monitor measured after each epoch
-axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("MoCo"), label="MoCo")
-axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (kNN accuracy)")
-axes[2].set(xlabel="epoch", ylabel="kNN accuracy (%)")
-axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))  # one evaluation per whole epoch
-axes[2].legend(fontsize=8)
+h_moco.plot(["knn"], ax=axes[2], per="epochs", colour=encoder_colour("MoCo"), reference={"untrained": untrained})
+knn = h_moco.series("knn", per="epochs")[1]  # what the kNN monitor measured after each epoch
 if len(knn) < len(h_moco.epochs):  # a checkpoint trained without the monitor: delete it to watch the curve
     print(f"this checkpoint holds the kNN of {len(knn)} of its {len(h_moco.epochs)} epochs: it was trained without "
           "the monitor (delete it to train again and watch every epoch)")
@@ -292,12 +287,9 @@ axes[1].axhline(healthy_std(D), ls="--", color="gray", label="1/√D")
 axes[1].set_ylim(0, None)
 axes[1].set(title="per-dimension std of z/‖z‖", xlabel="epoch", ylabel="std per dimension")
 axes[1].legend(fontsize=8)
-epochs_knn, knn = h_byol.series("knn", per="epochs")  # the kNN monitor, after each epoch
-axes[2].plot(epochs_knn, [100 * v for v in knn], "o-", color=encoder_colour("BYOL"), label="BYOL")
-axes[2].axhline(100 * knn_start, ls=":", color=encoder_colour("random"), label="untrained (kNN accuracy)")
-axes[2].set(title="kNN accuracy after each epoch", xlabel="epoch", ylabel="kNN accuracy (%)")
-axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
-axes[2].legend(fontsize=8)
+h_byol.plot(["knn"], ax=axes[2], per="epochs", colour=encoder_colour("BYOL"), reference={"untrained": untrained})
+axes[2].set_title("kNN accuracy after each epoch")
+knn = h_byol.series("knn", per="epochs")[1]  # the kNN monitor, after each epoch
 axes[0].set_title("BYOL's loss (per step)")
 fig.tight_layout()
 plt.show()
