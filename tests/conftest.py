@@ -37,8 +37,8 @@ def course_run(tmp_path_factory):
     from it. Under pytest-xdist the workers share the one run (pytest-xdist's recipe: the session's temporary
     folder is common to its workers, and a lock makes the first one run it). Its cache is the session's
     (`make test` sets SSLCOURSE_CACHE) when there is one: lesson 00 under nbval trains the same supervised run,
-    and the cache's lock lets only one of them train it; else a cache of its own. (The browser test keeps a
-    fresh cache: it watches the training's progress bar.)"""
+    and the cache's lock lets only one of them train it; else a cache of its own. (The browser test shares it
+    too, and watches the training loop's progress bar in a cell the learner adds.)"""
     import json
     import subprocess
     import sys

@@ -1,11 +1,17 @@
 """What a learner sees: JupyterLab in a real browser (headless Chromium driven by Playwright).
 
-`make lab`'s path, start to end: a learner's copy of the course (`sslcourse workspace`) and a fresh cache;
-JupyterLab on 127.0.0.1 with a token; in Chromium, each lesson that has an explorer (and lesson 00) is opened,
-Run → Run All Cells, and once the kernel is idle the page must show: no error output, no "Error displaying
-widget", every explorer exactly once and live (moving a slider redraws its figure), progress bars as widgets,
-figures. A screenshot of each lesson goes to build/browser/ for a person to look at. The lesson is saved
-(Ctrl+S) and the course's tracked files must still be untouched.
+`make lab`'s path, start to end: a learner's copy of the course (`sslcourse workspace`); JupyterLab on 127.0.0.1
+with a token; in Chromium, each lesson that has an explorer (and lesson 00) is opened, Run → Run All Cells, and
+once the kernel is idle the page must show: no error output, no "Error displaying widget", every explorer exactly
+once and live (moving a slider redraws its figure), figures. Then the learner types a cell of their own below the
+lesson — a short run of the course's training loop — and runs it: its progress bar must be a live widget. A
+screenshot of each lesson goes to build/browser/ for a person to look at. The lesson is saved (Ctrl+S) and the
+course's tracked files must still be untouched.
+
+The cache is the session's (`make test` sets SSLCOURSE_CACHE), else a fresh one. On the session's, lesson 00 loads
+the supervised run that the lessons under nbval train (or trains it for them, whichever comes first: the cache's
+lock lets one process train it) instead of training it a second time, for 90 s of a core; a loaded run shows no
+progress bar, so the learner's own cell is what shows the training loop's bar.
 
 Skips, with the reason, where Chromium or Playwright is missing (.ci/run installs both, so CI always runs it).
 """
@@ -30,6 +36,14 @@ SHOTS = ROOT / "build" / "browser"
 LESSONS = {"00_introduction.ipynb": 1}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+
+# What a learner types below lesson 00 (its `p`, `train`, `SEED`, `fit`): the course's training loop, briefly.
+OWN_CELL = """from sslcourse.methods.supervised import Supervised
+from sslcourse.models import build_backbone
+
+small = train.select(torch.arange(512), "my first 512 images")
+mine = fit(Supervised(build_backbone(p.backbone, seed=SEED)), small, epochs=1, batch_size=128, desc="own run")
+print("own run:", len(mine.steps), "logged steps")"""
 
 try:
     from playwright.sync_api import sync_playwright
@@ -66,7 +80,8 @@ def lab(tmp_path_factory):
     workspace = base / "my-course"
     subprocess.run([sys.executable, "-m", "sslcourse", "workspace", str(workspace)], check=True, capture_output=True)
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "SSLCOURSE_CACHE": str(base / "cache"), "SSLCOURSE_PROFILE": "quick",
+    env = {**os.environ, "SSLCOURSE_CACHE": os.environ.get("SSLCOURSE_CACHE") or str(base / "cache"),
+           "SSLCOURSE_PROFILE": "quick",
            "TQDM_MININTERVAL": "1", "JUPYTERLAB_SETTINGS_DIR": str(lab_settings(base / "settings"))}
     env.pop("SSLCOURSE_STATIC", None)  # live widgets, as a learner has them
     log = open(base / "lab.log", "w")
@@ -112,20 +127,25 @@ def wait_for_kernel(page) -> None:
     raise AssertionError("the kernel did not start")
 
 
-def run_all(page, timeout: float = 1200) -> float:
-    """Run → Run All Cells, then wait until no cell is running and the kernel is idle."""
-    wait_for_kernel(page)
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+def wait_until_idle(page, timeout: float) -> float:
+    """Seconds until no cell is running and the kernel is idle."""
     t0 = time.time()
-    page.wait_for_selector(".jp-InputPrompt:has-text('[*]')", state="attached", timeout=60_000)
     while time.time() - t0 < timeout:
         running = page.locator(".jp-InputPrompt", has_text="[*]").count()
         status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
         if running == 0 and status == "idle":
             return time.time() - t0
         time.sleep(2)
-    raise AssertionError(f"the lesson was still running after {timeout:.0f} s")
+    raise AssertionError(f"the notebook was still running after {timeout:.0f} s")
+
+
+def run_all(page, timeout: float = 1200) -> float:
+    """Run → Run All Cells, then wait until no cell is running and the kernel is idle."""
+    wait_for_kernel(page)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    page.wait_for_selector(".jp-InputPrompt:has-text('[*]')", state="attached", timeout=60_000)
+    return wait_until_idle(page, timeout)
 
 
 def interact_image(explorer):
@@ -152,7 +172,6 @@ def test_a_lesson_runs_in_jupyterlab_as_a_learner_sees_it(lab, lesson):
     explorers = page.locator(".widget-interact")
     assert explorers.count() == LESSONS[lesson], \
         f"{lesson}: {explorers.count()} explorer(s) on the page, {LESSONS[lesson]} expected (each shown once)"
-    assert page.locator(".jp-OutputArea .widget-hprogress").count() >= 1, "progress bars are widgets"
     assert page.locator(".jp-RenderedImage img").count() >= 3, "the lesson's figures are shown"
 
     explorer = explorers.first
@@ -166,6 +185,28 @@ def test_a_lesson_runs_in_jupyterlab_as_a_learner_sees_it(lab, lesson):
     page.wait_for_function("([el, before]) => { const i = el.querySelector('img'); return i && i.src !== before; }",
                            arg=[explorer.element_handle(), before], timeout=120_000)
     page.screenshot(path=str(SHOTS / f"{lesson[:-6]}-explorer.png"))
+
+    # the learner's own cell below the lesson: a short run of the training loop, whose progress bar is a widget
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    count = cells.count()
+    cells.last.locator(".jp-InputArea-prompt").click()  # selects the last cell, in command mode
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")  # a new cell below it
+    page.wait_for_function(f"document.querySelectorAll('.jp-Notebook .jp-Cell').length > {count}", timeout=30_000)
+    page.keyboard.press("Enter")  # edit mode
+    page.keyboard.insert_text(OWN_CELL)
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector(".jp-InputPrompt:has-text('[*]')", state="attached", timeout=60_000)
+    wait_until_idle(page, 300)
+    own = page.locator(".jp-Notebook .jp-Cell").nth(count)
+    assert own.locator(".jp-InputArea").inner_text().count("fit(") == 1, "the learner's cell is the one typed"
+    assert own.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0, \
+        own.locator(".jp-OutputArea").inner_text()[:2000]
+    assert own.locator(".jp-OutputArea .widget-hprogress").count() == 1, \
+        "the training loop's progress bar is a widget: " + own.locator(".jp-OutputArea").inner_text()[:500]
+    assert "own run" in own.locator(".jp-OutputArea").inner_text()
+    own.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"{lesson[:-6]}-own-cell.png"))
     page.keyboard.press("Control+s")  # the learner saves their copy
     time.sleep(2)
     print(f"{lesson}: ran in {seconds:.0f} s")
