@@ -303,7 +303,7 @@ def fit(method: Method, data, epochs: int, *, batch_size: int = 256, lr: float |
             history.checkpoint = str(checkpoint)
         warned = not world.is_main
         for row in history.steps:  # a loaded run warns as its training did: its checkpoint holds every logged step
-            warned = _check_collapse(method, row, row["epoch"], name, warned)
+            warned = _check_collapse(method, row, row["epoch"], name, warned, loaded=True)
         if 0 < start_epoch < epochs:
             say(f"{name}: resuming from {checkpoint} after epoch {start_epoch} of {epochs}")
         if start_epoch >= epochs:
@@ -455,16 +455,18 @@ class CollapseWarning(UserWarning):
     """The embeddings of a method are collapsing towards a single point."""
 
 
-def _check_collapse(method, means: dict, epoch: float, name: str, warned: bool) -> bool:
-    """Warn once per run when the logged ``embedding_std`` falls below ``method.collapse_threshold``."""
+def _check_collapse(method, means: dict, epoch: float, name: str, warned: bool, loaded: bool = False) -> bool:
+    """Warn once per run when the logged ``embedding_std`` falls below ``method.collapse_threshold``;
+    ``loaded``: the row is a loaded checkpoint's, and the warning says the collapse happened in its training."""
     threshold = getattr(method, "collapse_threshold", None)
     std = means.get("embedding_std")
     if warned or threshold is None or std is None or std >= threshold:
         return warned
-    warnings.warn(f"{name}: the embeddings are collapsing — their per-dimension std fell to {std:.3g} "
-                  f"(threshold {threshold:.3g}) at epoch {epoch:.2f}, so every image is being mapped to nearly "
-                  "the same point. Check the stop-gradient, the predictor and the learning rate.",
-                  CollapseWarning, stacklevel=3)
+    what = ("the embeddings collapsed in this checkpoint's training" if loaded else "the embeddings are collapsing")
+    mapped = "was being mapped" if loaded else "is being mapped"
+    warnings.warn(f"{name}: {what} — their per-dimension std fell to {std:.3g} (threshold {threshold:.3g}) at "
+                  f"epoch {epoch:.2f}, so every image {mapped} to nearly the same point. Check the stop-gradient, "
+                  "the predictor and the learning rate.", CollapseWarning, stacklevel=3)
     return True
 
 
