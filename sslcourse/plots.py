@@ -332,7 +332,9 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
     colours = [mcolors.to_rgb(c) for c in group_colours(names, colours).values()]
     width = 0.8 / len(keys)
     # each group has its own colour: the legend names the shades
-    shade_names = {0: " (light, hatched bars)", 1: " (dark bars)"} if len(keys) == 2 else {}
+    # hatched or solid: "light" and "dark" are relative within a group (supervised's light bar is darker than
+    # random init's dark one), a hatch is not
+    shade_names = {0: " (hatched bars)", 1: " (solid bars)"} if len(keys) == 2 else {}
     handles = []
     for i, k in enumerate(keys):
         white = 0.55 * (len(keys) - 1 - i) / max(1, len(keys) - 1)  # share of white: the last key at full colour
@@ -374,8 +376,12 @@ def _lighten(rgb, white: float) -> tuple:
     return tuple(x + (1 - x) * white for x in rgb)
 
 
-# Colours for what is no method of the course (an ablation's settings): none of them is a method's colour or near
-# one (no pink beside BYOL's), so an orange bar never reads as rotation.
+# Colours for what is no method of the course (an ablation's settings): none of them is a method's colour (no pink
+# beside BYOL's, no orange beside rotation's), so a setting's bar never reads as another method. Teal, navy and gold
+# are far from every method's colour. The violet (a darker relative of the GAN's purple) and the last three (paler
+# relatives of SimCLR's red, MAE's teal and BYOL's pink) come only after them: no lesson's panel has more than four
+# settings, the only fourth is lesson 06's (which draws no GAN), and lesson 08, which draws every method, draws no
+# settings.
 SETTING_COLOURS = ("#1b9e77", "#000080", "#e6ab02", "#6a3d9a", "#fb8072", "#8dd3c7", "#bc80bd")
 
 
@@ -399,7 +405,7 @@ def _is_percent(key: str) -> bool:
 def results_table(results: dict, keys=("knn_accuracy", "linear_probe_accuracy")) -> str:
     """A plain-text table {name: {key: value}}: accuracies as percentages, other numbers (AUC, NMI) with three
     decimals, every column as wide as its header so that no two headers run together."""
-    headers = [k.replace("_accuracy", "").replace("_", " ") for k in keys]
+    headers = [k.replace("_accuracy", "").replace("_", " ").replace("knn", "kNN") for k in keys]
     name_width = max([22] + [len(str(n)) + 2 for n in results])
     widths = [max(9, len(h) + 2) for h in headers]
     head = f"{'encoder':<{name_width}}" + "".join(f"{h:>{w}}" for h, w in zip(headers, widths))

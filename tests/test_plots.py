@@ -16,8 +16,8 @@ def test_leaderboard_bars_take_each_encoders_colour_and_shade_each_metric():
         assert colors.to_hex(bar.get_facecolor()) == colors.to_hex(encoder_colour(name))
     for knn, probe in zip(bars[:3], bars[3:]):  # the first one lighter
         assert sum(knn.get_facecolor()[:3]) > sum(probe.get_facecolor()[:3])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["kNN accuracy (light, hatched bars)",
-                                                                   "linear probe accuracy (dark bars)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["kNN accuracy (hatched bars)",
+                                                                   "linear probe accuracy (solid bars)"]
     # a hatch tells the keys apart where shades cannot: random init's dark grey against the supervised light grey
     assert all(bar.get_hatch() for bar in bars[:3]) and not any(bar.get_hatch() for bar in bars[3:])
     assert [h.get_hatch() for h in ax.get_legend().get_patches()] == [bars[0].get_hatch(), None]
