@@ -152,9 +152,10 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
 # random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
 # (c) Lesson 04 shows crops alone finding a shortcut on `shapes`: two crops of one image share its colours, and
-# colour jitter takes that away. Now pretrain on grey-scale medical scans, where colour jitter does nothing: name
-# one thing two crops of one scan still share that says nothing about its anatomy, and an augmentation you would add
-# against it. (A few sentences.)
+# colour jitter takes that away. Now pretrain on grey-scale medical scans. Hue and saturation jitter do nothing to
+# them; brightness and contrast jitter still vary each view. Name one thing two crops of one scan still share, under
+# all of these, that says nothing about its anatomy, and an augmentation you would add against it. (A few
+# sentences.)
 
 # %% [markdown]
 # *Your answer here: double-click this cell and replace this line.*

@@ -151,10 +151,13 @@ claim("far away V reaches 0 (JSD = log 2) and its gradient vanishes",
 # %% [markdown]
 # ## Written answer (graded by hand): What does the generator learn from a perfect discriminator?
 # (a) Using the plot: what happens to the generator's gradient when its samples are far from the data and the
-# discriminator is (near) optimal, and why? (b) Which of your two generator losses still gives a useful gradient when
-# the discriminator confidently rejects every fake — compare their derivatives with respect to the logit at
-# $\ell = -10$ — and why does lesson 05 train with it? (c) In high dimensions, real images and early samples lie
-# on thin, almost disjoint sets: what does that mean for the minimax game? (A few sentences.)
+# discriminator is (near) optimal, and why? (b) Lesson 05 plots the log losses' derivatives with respect to the
+# logit; its section 6 gives the hinge loss's formulas without them. Take one fake sample with logit
+# $\ell = \ell(G(z))$: write $\partial L_G / \partial \ell$ for the non-saturating loss and for the hinge game, and
+# $D$'s $\partial L_D / \partial \ell$ for that fake under the hinge loss, at $\ell = -10$ ($D$ rejects it
+# confidently) and at $\ell = +3$ ($D$ is fooled). Which generator loss keeps pushing $G$ once $D$ is fooled, and
+# what does $D$'s hinge do with a fake it already rejects beyond the margin? (c) In high dimensions, real images and
+# early samples lie on thin, almost disjoint sets: what does that mean for the minimax game? (A few sentences.)
 
 # %% [markdown]
 # *Your answer here: double-click this cell and replace this line.*

@@ -168,9 +168,10 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # in an image, and what may it still use? (b) Why is a low alignment worth nothing on its own — what does the
 # random-init ConvNet above show, and what would a collapsed encoder (one output for every image) score?
 # (c) Lesson 04 shows crops alone finding a shortcut on `shapes`: two crops of one image share its colours, and
-# colour jitter takes that away. Now pretrain on grey-scale medical scans, where colour jitter does nothing: name
-# one thing two crops of one scan still share that says nothing about its anatomy, and an augmentation you would add
-# against it. (A few sentences.)
+# colour jitter takes that away. Now pretrain on grey-scale medical scans. Hue and saturation jitter do nothing to
+# them; brightness and contrast jitter still vary each view. Name one thing two crops of one scan still share, under
+# all of these, that says nothing about its anatomy, and an augmentation you would add against it. (A few
+# sentences.)
 
 # %% [markdown]
 # <!-- BEGIN SOLUTION -->
@@ -182,10 +183,11 @@ claim("the ConvNet aligns better than the pixels, but has a uniformity close to 
 # (the worst), and its NT-Xent is log(2N − 1), chance. The random-init ConvNet is part of the way there: its views
 # are close because *all* its embeddings are close (uniformity near 0), so its NT-Xent is higher than that of the
 # pixels. The negatives in the denominator are what push embeddings apart; the loss needs both terms. (c) Any
-# statistic of the whole scan that every crop inherits identifies it among the batch without any anatomy: its
-# overall brightness and contrast (scanner settings, dose), its noise level and texture (the scanner and its
-# reconstruction), a burnt-in marker or border. Augmentations that vary those between the two views take the
-# shortcut away: random brightness/contrast (or gamma) jitter and intensity normalisation per crop for the first,
-# added noise and blur for the second, cropping out borders for the third — each chosen so that it changes what the
-# scanner did, not what the anatomy is.
+# statistic of the whole scan that every crop inherits, and that a brightness and contrast change leaves alone,
+# identifies it among the batch without any anatomy: its noise level and grain (the scanner, the dose, the
+# reconstruction kernel), its sharpness, the shape of its intensity histogram (a gamma or windowing that a linear
+# brightness/contrast change does not undo), a burnt-in marker, ruler or border. Augmentations that vary those
+# between the two views take the shortcut away: added noise of random strength and random blur or sharpening for
+# the first two, random gamma or per-crop histogram standardisation for the third, cropping or masking out borders
+# and markers for the last — each chosen so that it changes what the scanner did, not what the anatomy is.
 # <!-- END SOLUTION -->

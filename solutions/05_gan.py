@@ -155,21 +155,28 @@ claim("far away V reaches 0 (JSD = log 2) and its gradient vanishes",
 # %% [markdown]
 # ## Written answer (graded by hand): What does the generator learn from a perfect discriminator?
 # (a) Using the plot: what happens to the generator's gradient when its samples are far from the data and the
-# discriminator is (near) optimal, and why? (b) Which of your two generator losses still gives a useful gradient when
-# the discriminator confidently rejects every fake — compare their derivatives with respect to the logit at
-# $\ell = -10$ — and why does lesson 05 train with it? (c) In high dimensions, real images and early samples lie
-# on thin, almost disjoint sets: what does that mean for the minimax game? (A few sentences.)
+# discriminator is (near) optimal, and why? (b) Lesson 05 plots the log losses' derivatives with respect to the
+# logit; its section 6 gives the hinge loss's formulas without them. Take one fake sample with logit
+# $\ell = \ell(G(z))$: write $\partial L_G / \partial \ell$ for the non-saturating loss and for the hinge game, and
+# $D$'s $\partial L_D / \partial \ell$ for that fake under the hinge loss, at $\ell = -10$ ($D$ rejects it
+# confidently) and at $\ell = +3$ ($D$ is fooled). Which generator loss keeps pushing $G$ once $D$ is fooled, and
+# what does $D$'s hinge do with a fake it already rejects beyond the margin? (c) In high dimensions, real images and
+# early samples lie on thin, almost disjoint sets: what does that mean for the minimax game? (A few sentences.)
 
 # %% [markdown]
 # <!-- BEGIN SOLUTION -->
 # *A model answer.* (a) It vanishes. Far apart, $p_\text{data}$ and $p_g$ barely overlap; the optimal $D^*$ is then
 # ≈1 on the data and ≈0 on the samples, the JSD is at its maximum $\log 2$ whatever the exact distance, and $V$ is
 # flat in $\mu$: the printed $\partial V / \partial \mu$ falls by many orders of magnitude between $\mu = 1$ and
-# $\mu = 30$. The value says "you are wrong" but not "which way to go". (b) The non-saturating loss
-# $-\log\sigma(\ell)$ has derivative $-(1 - \sigma(\ell)) \approx -1$ at $\ell = -10$: a full-size gradient, exactly
-# when the generator is worst. The saturating $\log(1 - \sigma(\ell))$ has derivative $-\sigma(\ell) \approx
-# -4.5\cdot 10^{-5}$: almost nothing, since $D$'s confidence saturates the sigmoid. Both have the same fixed point, so
-# lesson 05 trains with the non-saturating one. (c) When the supports are (nearly) disjoint, a discriminator can
+# $\mu = 30$. The value says "you are wrong" but not "which way to go". (b) The non-saturating
+# $L_G = -\log\sigma(\ell)$ has $\partial L_G/\partial\ell = \sigma(\ell) - 1$: $\approx -1$ at $\ell = -10$, a
+# full-size gradient when $G$ is worst, and $-0.047$ at $\ell = +3$: it fades once $D$ is fooled. The hinge game's
+# $L_G = -\ell$ has $\partial L_G/\partial\ell = -1$ at every logit: $G$ keeps being pushed towards whatever $D$ scores
+# as more real, fooled or not — one reason the hinge game is paired with a $D$ whose logits are kept in bounds
+# (spectral normalisation). $D$'s hinge term for a fake, $\max(0, 1 + \ell)$, has gradient 0 at $\ell = -10$ — a
+# fake beyond the margin is left alone, and $D$ spends its updates on the fakes near the boundary — and 1 at
+# $\ell = +3$. (The log loss gives $D$ $\sigma(\ell)$: $4.5\cdot 10^{-5}$ and 0.95, nearly the same picture, but never
+# exactly zero, so $D$ keeps pushing the logits it already gets right towards $\pm\infty$.) (c) When the supports are (nearly) disjoint, a discriminator can
 # separate them perfectly, and the minimax game then gives the generator the flat value of (a) — which is why the
 # discriminator must not be trained to optimality, why the loss is changed, and what later work (noise, Wasserstein
 # distances) addresses.
