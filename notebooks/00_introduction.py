@@ -279,12 +279,14 @@ print(f"supervised: kNN {supervised['knn_accuracy']:.1%}, linear probe {supervis
 
 # %% [markdown]
 # ## 6. The gap
-# Here are both encoders side by side. Lessons 01–04 and 06 train this *same* network *without labels*, and
-# their encoders land between these two bars — how close one gets to the supervised bar is the measure of what its
-# pretext task taught. Not every run does: a pretext task can teach features a kNN or a probe reads *worse* than
-# random filters (lesson 04 provokes one with crops alone). Lessons 05 and 07 train networks of their own (the
-# GAN's discriminator, a small ViT), each measured against its own untrained copy; MAE's ViT, read frozen, stays
-# below both of these bars (lesson 07 shows why fine-tuning is its measure). Lesson 08 lines them all up.
+# Here are both encoders side by side. Lessons 01–04 and 06 train this *same* network *without labels*, and most
+# of their encoders land between these two bars — how close one gets to the supervised bar is the measure of what
+# its pretext task taught. Not every run: a pretext task can teach features a kNN or a probe reads *worse* than
+# random filters. In the quick profile lesson 04 provokes one with crops alone, and lesson 01's scattered masks can
+# end below random init too; on CIFAR-10, in a gpu-profile run, it was jigsaw (`BENCHMARKS.md`). Lessons 05 and 07
+# train networks of their own (the GAN's discriminator, a small ViT), each measured against its own untrained copy.
+# In the quick profile MAE's ViT, read frozen, stays below both of these bars (lesson 07 shows why fine-tuning is
+# its measure); in that gpu-profile run it ended above random init. Lesson 08 lines them all up.
 
 # %%
 from sslcourse.plots import plot_bars, results_table

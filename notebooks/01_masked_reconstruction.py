@@ -123,9 +123,9 @@ claim("with nothing hidden the loss is 0", float(masked_mse(copycat, x, nothing_
 from sslcourse.pretext import MASK_STRATEGIES
 
 g = torch.Generator("cpu").manual_seed(1)  # seeded on the CPU: the same masks on every device
-masks = {s: make_mask(s, 8, 32, mask_ratio=0.25 if s in ("block", "center") else 0.75, generator=g, device=x.device)
-         for s in MASK_STRATEGIES}
-show_rows({"image": x, **{f"{s}": masks[s] * x for s in MASK_STRATEGIES}}, ncols=8)
+ratios = {s: 0.25 if s in ("block", "center") else 0.75 for s in MASK_STRATEGIES}  # the share of pixels hidden
+masks = {s: make_mask(s, 8, 32, mask_ratio=ratios[s], generator=g, device=x.device) for s in MASK_STRATEGIES}
+show_rows({"image": x, **{f"{s}\n{ratios[s]:.0%} hidden": masks[s] * x for s in MASK_STRATEGIES}}, ncols=8)
 plt.show()
 
 # %% [markdown]
@@ -264,7 +264,8 @@ claim("the draft ends at 2×2 and ours at 4×4", h.shape[-1] == 2 and ours.shape
 # %% [markdown]
 # At 2×2 each of the four feature vectors summarises a whole 16×16 quadrant, and a 16×16 hole in the centre
 # straddles all four: where the hole's edges run must be decoded from four coarse positions. That is a design
-# reason, not a measured loss (2×2×512 numbers are not fewer than our 4×4×192): we keep positions finer. Our
+# reason, not a measured loss — and not a matter of size: 2×2×512 = 2,048 numbers are a third fewer than our
+# 4×4×192 = 3,072, and what matters is where they sit. We keep positions finer. Our
 # encoder stops halving at 4×4 — sixteen positions, each with its own 8×8 region — and the decoder above
 # doubles the resolution three times back to 32×32.
 
@@ -457,7 +458,7 @@ axes[1].scatter(list(averaged), list(averaged.values()), marker="_", s=600, colo
                 label="5×5 average of the visible neighbours (no learning)")
 axes[1].axhline(1, ls="--", color="gray", label="flat patch of the true colour")
 axes[1].set(ylabel="hole error / flat patch's", title="how well each task is solved (lower: easier)")
-axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), markerscale=0.5, handlelength=3)
 plt.tight_layout()
 plt.show()
 print("hole error / flat patch's, a 5×5 average of the neighbours: "
@@ -473,8 +474,10 @@ print("hole error / flat patch's, a 5×5 average of the neighbours: "
 # (checked below). (The masks also
 # hide different shares: pixels 50 %, patches 75 %, the square and the centre 25 %.) Why the scattered masks can
 # probe below random init (left panel) is a question this short run cannot settle; one candidate is that a task
-# solved by local averaging pulls the features towards local filters that keep less of the *object*. A large square
-# or the centre cannot be filled from its border alone: the network has to model what objects look like.
+# solved by local averaging pulls the features towards local filters that keep less of the *object*. Now compare
+# the model with the average for the square and the centre (printed above): filling a region better than its border
+# allows takes a model of what objects look like, and one epoch on half the data has barely begun one — in your
+# run, is the model ahead of the average there, level with it, or behind?
 #
 # In the quick profile (`shapes`) the two masks that hide a *region* — the square and the centre —
 # both probe above random init and above both scattered masks: the masks filled best teach least. Which of the two

@@ -254,7 +254,9 @@ plt.suptitle("rotations the model got wrong: true → predicted", y=1.02)
 plt.show()
 
 # %% [markdown]
-# Which classes are hardest is printed above, from this run — it changes with the data, the recipe and the seed.
+# Read the confusion matrix row by row first: are a turn's errors spread over the three wrong turns, or does one
+# turn go mostly to its opposite (0° read as 180°: the image taken for upside down)? Which classes are hardest is
+# printed above, from this run — it changes with the data, the recipe and the seed.
 # Look at the mistakes and ask what they have in common: a background with no horizon (on `shapes`, the
 # wallpaper scenes, where only the object and its shadow say which way is up), a small object, an object that
 # looks much the same upside down?
@@ -290,9 +292,9 @@ plt.show()
 #
 # ## 6. What did the encoder learn?
 # **A backbone whose classifier layer is left in place.** The features we evaluate are the encoder's output, *before*
-# the rotation head. Evaluating the head's four logits instead measures rotation, not objects. A fair test of
-# that sentence compares them with four other numbers: any four numbers hold less than the encoder's whole feature
-# vector, so we also probe the encoder's features cut down to their 4 principal components
+# the rotation head. Evaluating the head's four logits instead measures rotation, not objects. To see that fairly,
+# compare them with four other numbers — any four numbers hold less than the encoder's whole feature vector — so we
+# also probe the encoder's features cut down to their 4 principal components
 # (the 4 directions in which the training images' features vary most). Then the encoder against random init:
 
 # %%

@@ -53,8 +53,9 @@ train, test = load_profile_data(p)
 # ## 1. Tiles, with jitter
 # A 32×32 image gives a 3×3 grid of 10×10 cells ($\lfloor 32/3 \rfloor = 10$). From each cell we take a tile of
 # `tile` × `tile` pixels (the recipe below says how many) at a random offset inside the cell. Without that, a
-# network solves the puzzle by continuing lines and colours from one tile into the next across the small gap
-# between them — low-level edge continuity, which teaches nothing about objects. (Noroozi & Favaro cut 64×64 tiles out of
+# network can solve the puzzle by continuing lines and colours from one tile into the next across the small gap
+# between them — low-level edge continuity, which teaches nothing about objects (Noroozi & Favaro's reason; whether
+# it does on `shapes` is one of the things to try at the end). (Noroozi & Favaro cut 64×64 tiles out of
 # 75×75 cells: up to 11 pixels of slack.)
 
 # %%
@@ -136,7 +137,7 @@ claim("the paper's rule has the largest mean distance, max-min the second",
 claim("max-min keeps its closest pair at least 2 tiles farther apart than the paper's set and a random one",
       min_d["max-min"] - max(min_d["paper (mean)"], min_d["at random"]), ">=", 2, fmt="{:+.0f} tiles", where="always")
 bins = torch.arange(11)  # cpu: histogram bins
-set_colours = {"paper (mean)": encoder_colour("jigsaw"), "max-min": "black", "at random": "0.6"}  # the recipe: paper
+set_colours = {"paper (mean)": encoder_colour("jigsaw"), "max-min": "#000080", "at random": "0.6"}  # the recipe: paper
 for name, d in dist.items():  # the recipe's set in jigsaw's colour, as everywhere
     plt.plot(bins[:-1], torch.histc(d, 10, 0, 10) / len(d), "o-", label=name, color=set_colours.get(name))
 plt.xlabel("Hamming distance between two permutations of the set")
@@ -149,8 +150,7 @@ plt.show()
 # (9 minus the one tile that, on average, stays put), so *any* set has a mean distance near 8 and maximising it can
 # only add a fraction of a tile — the paper's rule adds about a tenth. Where the rules really differ is the
 # **closest pair**: the paper's rule lets some pairs come nearly as close as a random set's, max–min keeps its closest pair
-# at least two tiles farther apart than both. If two permutations of the set differ in few tiles, telling them apart
-# hinges on those tiles; max–min makes every distinction a clear one, the paper's rule the *average* one.
+# at least two tiles farther apart than both.
 # The lesson's method uses the paper's rule (`permutation_rule` in the recipe); try `"maxmin"` below.
 #
 # The size $n$ of the set is the difficulty knob: more permutations, finer distinctions. The loss is the
@@ -184,7 +184,8 @@ plt.show()
 #   tiles. (`shapes` is rendered without lens effects.)
 # * *Per-tile normalisation* — standardise each tile's brightness and contrast (`per_tile_norm`). It blocks more,
 #   and on `shapes` it also removes information the encoder could use: in BENCHMARKS.md's quick-profile ablation
-#   it did not help (48.1 against 50.0 % linear probe, one seed, within noise), so the **quick** recipe turns it off; the **gpu** and **full** recipes
+#   (those runs used max–min permutation sets) it did not help (48.1 against 50.0 % linear probe, one seed, within
+#   noise), so the **quick** recipe turns it off; the **gpu** and **full** recipes
 #   (CIFAR-10) turn it on. It standardises each colour channel of a tile on its own, so where it is on, the puzzles
 #   drawn below are in false colours: that is what the network sees, with no colour left to match tiles by.
 
@@ -269,7 +270,7 @@ plt.xscale("log")
 plt.xticks(sizes, [str(s) for s in sizes])
 plt.minorticks_off()
 plt.xlabel("permutations in the set")
-plt.ylabel("puzzle accuracy (%)")
+plt.ylabel("training puzzle accuracy (%)")
 plt.legend()
 plt.show()
 claim("puzzle accuracy falls as the set grows", puzzle_acc[0] > puzzle_acc[1] > puzzle_acc[2],
@@ -333,7 +334,10 @@ claim("the last stage is jigsaw's best in the quick profile", best == stages[-1]
 
 # %% [markdown]
 # In the quick profile the lead over random init holds at every stage and the last stage is the best (both checked
-# above): at this budget the small ConvNet's last stage has not specialised in puzzles.
+# above): at this budget the small ConvNet's last stage has not turned away from what a probe reads. Read the lead
+# stage by stage in the printout, though: whether it still grows at the last stage or has stopped growing is the
+# first sign of the specialisation that CIFAR-10 shows in full below (compare lesson 02's section 7, the same
+# probe for the rotation encoder).
 #
 # On CIFAR-10 the curve turns over. Another, 4-epoch run of the gpu recipe on an H200 (`BENCHMARKS.md`, "Jigsaw in
 # the gpu profile"; the probe of this section, on all training images), with ResNet-18's stage k its `layer{k}`:
