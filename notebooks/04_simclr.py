@@ -382,7 +382,9 @@ plt.show()
 # gpu profile's notes) crop alone gained 6 points over random init, colour alone lost 2, and the pair led crop alone
 # by 5 points and colour alone by 13. Each variant
 # below trains for `recipe["ablation_epochs"]` epochs on half the data; the full-budget table is in `BENCHMARKS.md`,
-# from `benchmarks/ablations.py simclr`. Random init is measured on that half too (its kNN neighbours and its
+# from `benchmarks/ablations.py simclr` (its "crop only" keeps the recipe's 20 % of grey-scale views, which this
+# cell's takes away too; with them and the full budget on all the data, crop alone ended 11 points above random
+# init). Random init is measured on that half too (its kNN neighbours and its
 # probe's training images), so its bars differ a little from section 5's, which use every training image:
 
 # %%
