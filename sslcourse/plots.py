@@ -9,6 +9,7 @@ import matplotlib.patches as mpatches
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 
@@ -158,8 +159,13 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
         if group:
             target.set_ylabel("accuracy (%)" if scale == 100 else _axis_label(list(group)))
     ax.set_xlabel("epoch")
-    ax.legend(handles=lines, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28),  # below the axis label
-              ncol=min(3, len(lines)), frameon=False)
+    handles = lines
+    if smoothed:  # the legend says what thin and thick mean (a lesson's own title may replace the panel's)
+        key = colour or "0.35"
+        handles = lines + [Line2D([], [], lw=0.8, alpha=0.45, color=key, label="thin: as logged (every few steps)"),
+                           Line2D([], [], lw=1.8, color=key, label="thick: smoothed")]
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28),  # below the axis label
+              ncol=min(3, len(handles)), frameon=False)
     return lines
 
 
@@ -318,15 +324,22 @@ BAR_HATCHES = ("////", "....", "xxxx")  # the lighter keys of a bar group: a hat
 
 
 def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), title: str = "", ax=None,
-              colours: dict | None = None):
+              colours: dict | None = None, groups: dict | None = None):
     """Grouped bars: ``results`` = {name: {key: value}}; one group per name, one bar per key.
 
     A group takes its encoder's colour (:func:`encoder_colour`), as in every other figure of the course; where a
     name is no encoder of the course (an ablation's settings), the colour ``colours`` gives it, else one of its
     own (:func:`group_colours`). The keys are told apart by shade, lightest first, and every key but the last by
     a hatch too (a light grey group's dark bar and a dark grey group's light bar can be one grey), as the legend
-    shows in grey."""
+    shows in grey.
+
+    ``groups`` ({label: [names]}, in the order of ``results``): encoders that are not to be ranked together (other
+    networks, each with its own untrained reference) — a rule between two groups, each group's label above it."""
     names = list(results)
+    if groups is not None:
+        grouped = [n for members in groups.values() for n in members]
+        if grouped != names:
+            raise ValueError(f"groups must list the names of results in their order, once each: {grouped} vs {names}")
     if ax is None:
         fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.5, 3.2))
     colours = [mcolors.to_rgb(c) for c in group_colours(names, colours).values()]
@@ -347,7 +360,15 @@ def plot_bars(results: dict, keys=("knn_accuracy", "linear_probe_accuracy"), tit
                                       linewidth=0.5, hatch=hatch, label=legend_name(k) + shade_names.get(i, "")))
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, rotation=20)
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 118 if groups else 105)
+    if groups:
+        start, centre = 0, width * (len(keys) - 1) / 2
+        for label, members in groups.items():
+            end = start + len(members)
+            if start:
+                ax.axvline(start - 0.5 + centre, color="0.3", linewidth=1)
+            ax.text((start + end - 1) / 2 + centre, 110, label, ha="center", va="center", fontsize=8)
+            start = end
     ax.legend(handles=handles, fontsize=8)
     ax.set_title(title)
     ax.figure.tight_layout()

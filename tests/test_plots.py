@@ -116,3 +116,48 @@ def test_a_batch_of_views_similarities_outline_each_views_partner():
     assert ax.images[0].get_clim() == (-1, 1)
     with pytest.raises(ValueError, match=r"\(2N, D\)"):
         plot_view_similarities(z[:5])
+
+
+def test_bars_of_other_networks_stand_in_groups_apart():
+    """Lesson 08's leaderboard: the ConvNets, the GAN's discriminator and the ViT are not ranked together."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pytest
+
+    from sslcourse.plots import plot_bars
+
+    results = {n: {"knn_accuracy": 0.3, "linear_probe_accuracy": 0.4}
+               for n in ("random init", "simclr", "random D", "gan", "random ViT", "mae")}
+    groups = {"small ConvNet": ["random init", "simclr"], "discriminator": ["random D", "gan"],
+              "ViT": ["random ViT", "mae"]}
+    ax = plot_bars(results, groups=groups).axes[0]
+    rules = [line.get_xdata()[0] for line in ax.get_lines()]
+    ticks = list(ax.get_xticks())
+    assert len(rules) == 2, "one rule between each two groups"
+    assert ticks[1] < rules[0] < ticks[2] and ticks[3] < rules[1] < ticks[4], "each rule between two groups' bars"
+    assert [t.get_text() for t in ax.texts if t.get_text() in groups] == list(groups), "each group named above it"
+    with pytest.raises(ValueError, match="groups must list the names"):
+        plot_bars(results, groups={"all": ["simclr", "random init", "random D", "gan", "random ViT", "mae"]})
+
+
+def test_the_training_panels_legend_says_what_thin_and_thick_curves_are():
+    """A lesson may give the panel its own title: the legend, not the title, says thin = as logged, thick =
+    smoothed; the per-epoch panel, whose points are not smoothed, says nothing of it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sslcourse.train import History
+
+    h = History(steps=[{"epoch": e / 10, "step": e, "loss": 2 - e / 10} for e in range(1, 11)],
+                epochs=[{"epoch": 1, "loss": 1.5, "knn": 0.4}])
+    fig, (a, b) = plt.subplots(1, 2)
+    h.plot(["loss"], ax=a)
+    a.set_title("the lesson's own title")
+    h.plot(ax=b, per="epochs")
+    texts = [t.get_text() for t in a.get_legend().get_texts()]
+    assert texts == ["loss", "thin: as logged (every few steps)", "thick: smoothed"]
+    assert not any("thin" in t.get_text() for t in b.get_legend().get_texts())
+    plt.close(fig)
