@@ -158,8 +158,10 @@ print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and 
 # ## Written answer (graded by hand): Why does BYOL not collapse?
 # BYOL's loss is 0 for *any* network that maps every image to the same vector. (a) Lesson 06 removes the
 # stop-gradient, the predictor and the momentum one at a time: which runs collapse there, and what does each piece
-# change about the gradient the online network receives? (b) Why is `fit`'s collapse check on the per-dimension
-# std of the normalised embeddings, and not on the loss? (A few sentences.)
+# change about the gradient the online network receives? (b) `fit` warns when the per-dimension std of the
+# normalised embeddings falls below a tenth of $1/\sqrt{D}$. Suppose a run's embeddings end spread evenly round one
+# circle — a 2-d plane of the $D = 128$ dimensions. What std does the check see, does it warn, and what would you
+# check instead so that it does? (A few sentences.)
 
 # %% [markdown]
 # *Your answer here: double-click this cell and replace this line.*

@@ -174,8 +174,10 @@ print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and 
 # ## Written answer (graded by hand): Why does BYOL not collapse?
 # BYOL's loss is 0 for *any* network that maps every image to the same vector. (a) Lesson 06 removes the
 # stop-gradient, the predictor and the momentum one at a time: which runs collapse there, and what does each piece
-# change about the gradient the online network receives? (b) Why is `fit`'s collapse check on the per-dimension
-# std of the normalised embeddings, and not on the loss? (A few sentences.)
+# change about the gradient the online network receives? (b) `fit` warns when the per-dimension std of the
+# normalised embeddings falls below a tenth of $1/\sqrt{D}$. Suppose a run's embeddings end spread evenly round one
+# circle — a 2-d plane of the $D = 128$ dimensions. What std does the check see, does it warn, and what would you
+# check instead so that it does? (A few sentences.)
 
 # %% [markdown]
 # <!-- BEGIN SOLUTION -->
@@ -185,9 +187,13 @@ print(f"queues equal: {torch.equal(mine, theirs)}; pointers {int(ptr_mine)} and 
 # step; the online network can only chase it, and the predictor — which must map the online projection onto the
 # target's — keeps the two branches different functions, so agreeing is not free: without it the std falls to
 # less than half (a partial collapse). The momentum only slows the target down: with the predictor and the
-# stop-gradient kept, m = 0 still does not collapse in the quick profile (SimSiam's finding). (b) The loss is
-# low both for a good encoder and for a collapsed one — it cannot tell them apart — while the std of the
-# normalised embeddings is about 1/√D when they spread over the sphere and 0 when every image lands on one point.
+# stop-gradient kept, m = 0 still does not collapse in the quick profile (SimSiam's finding). (b) On the circle
+# the two in-plane coordinates are $\cos\theta$ and $\sin\theta$ with $\theta$ uniform: std $1/\sqrt 2 \approx 0.71$
+# each; the other 126 coordinates are 0. Averaged over the 128 dimensions that is $2 \cdot 0.71 / 128 \approx 0.011$
+# — above the threshold $0.1/\sqrt{128} \approx 0.0088$, so `fit` does not warn, though the embeddings use 2 of 128
+# directions. The std check catches complete collapse (every image on one point), not dimensional collapse. Check
+# the effective rank of a batch's embeddings instead, or as well (here about 2: warn below, say, a tenth of $D$),
+# or the share of the variance in the top few singular values — what the lesson's spectra show.
 # <!-- END SOLUTION -->
 
 # %% [markdown]
