@@ -126,9 +126,10 @@ pos = torch.nn.functional.normalize(vit.pos_embed[0], dim=1)  # (L, D)
 grid = vit.grid
 fig, axes = plt.subplots(1, 4, figsize=(8, 2.3))
 for ax, k in zip(axes, (0, grid + 1, grid * grid // 2 + grid // 2, grid * grid - 1)):
-    ax.imshow((pos @ pos[k]).view(grid, grid).cpu(), cmap="viridis")
+    image = ax.imshow((pos @ pos[k]).view(grid, grid).cpu(), cmap="viridis", vmin=-1, vmax=1)
     ax.set_title(f"patch {k}", fontsize=8)
     ax.axis("off")
+fig.colorbar(image, ax=axes, shrink=0.8, label="cosine similarity")
 plt.suptitle("cosine similarity of one patch's position embedding to every patch's", fontsize=9)
 plt.show()
 
@@ -253,7 +254,8 @@ history.plot(["loss"], colour=encoder_colour("mae")).axes[0].set_title("MAE's lo
 plt.show()
 
 # %% [markdown]
-# Reconstructions of eight held-out test images, with a fresh 75 % mask. With `norm_pix` the model predicts
+# Reconstructions of eight held-out test images, under section 3's 75 % mask (the same draw: one the model never
+# trained with — its training drew its own). With `norm_pix` the model predicts
 # each hidden patch's *pattern*, not its mean and contrast: for display, those two numbers are lent from the true
 # patch, as MAE's own figures do — everything else inside a hidden patch is the model's.
 
@@ -304,9 +306,9 @@ def draw_reconstructions(mask_ratio=0.75, seed=0):
 explore(draw_reconstructions, dict(mask_ratio=0.75, seed=0), mask_ratio=(0.25, 0.9, 0.05), seed=(0, 20))
 
 # %% [markdown]
-# The same model's error on the hidden patches of 512 test images, at four ratios. In the quick profile it barely
-# changes from 25 % to 75 % hidden — the model was trained at 75 %, and showing it more of the image helps it little
-# — and rises at 90 %, where a few patches must stand for the whole scene: the step from 75 to 90 % costs more than
+# The same model's error on the hidden patches of 512 test images, at four ratios. In the quick profile it changes
+# less from 25 % to 75 % hidden than one might expect for three times the hidden share — the model was trained at
+# 75 %, and showing it more of the image helps it less than that — and rises at 90 %, where a few patches must stand for the whole scene: the step from 75 to 90 % costs more than
 # the whole way from 25 to 75 %. In one gpu-profile run on CIFAR-10 (seed 0) the error rose all the way instead:
 # 0.32, 0.38, 0.49 and 0.63 at the four ratios.
 
@@ -458,7 +460,9 @@ print(f"fine-tuned on 1 % of the labels, MAE over from scratch: {100 * gain_1:+.
 #
 # * **Fine-tuning from MAE beats training the same ViT from scratch** on the same labels and steps, by
 #   4 to 8 points at 10 % of the labels in our runs (seeds 0–2, bf16 and fp32; this run's gain is printed above).
-#   That difference is what MAE's pretraining bought.
+#   That is what MAE's pretraining bought *at the same 300 steps*: the from-scratch ViT does not fit its labelled
+#   images in that budget (lesson 08 prints how many it fits), so part of the gain may be speed, which a longer
+#   from-scratch run could close.
 # * **Fine-tuning ends above the frozen probe it started from** — for MAE by 6½ to 8½ points, and for the
 #   random-init ViT too: fine-tuning trains every weight on the labels, so it improves on any probe. The gap over
 #   the probe alone does not measure pretraining; the gap between the two fine-tuned rows does.
@@ -498,9 +502,8 @@ claim("at 1 % of the labels both fine-tuned ViTs stay within 5 points of chance"
 # %% [markdown]
 # ## 10. Where in the ViT is the class? A probe after every block
 # A linear probe asks one question of the *last* layer: is the class a linear direction of the mean token? MAE
-# never asked its last layer for that. It asked it for whatever the decoder needs to redraw hidden patches: where
-# each visible patch is, its edges and texture — and averaged over the patches, that mixes position, texture and
-# shape. Fine-tuning can turn every layer towards the class. Does an earlier block hold more that a probe can use?
+# never asked its last layer for that — what it did ask, and why that need not be linearly separable by class, is
+# exercise 07's written question. Does an earlier block hold more that a probe can use?
 # A probe on the mean token after **every** block (on 2,000 training images, to keep it quick), for MAE and for
 # random init:
 
@@ -527,16 +530,15 @@ for name, enc in encoders.items():
 
 # %% [markdown]
 # MAE stays above random init after every block (checked below): its encoder holds a little more than a random
-# one at every depth, and fine-tuning — which trains every weight on the labels — builds on that head start
-# (section 9's gain over the from-scratch ViT). Where MAE's best block is varies from run to run at this budget:
+# one at every depth. Where MAE's best block is varies from run to run at this budget:
 # in six runs of this lesson (seeds 0–2, bf16 and fp32; `BENCHMARKS.md`), the best block was the last one, or
 # within 0.3 points of it, in three; in the other three an earlier block probed about 2 points above the last.
 # The cell below prints where yours is. MAE's paper (He et al. 2022, section 4.3) found more after 1,600 epochs on
 # ImageNet: its last block's features are far from linearly separable (its linear probe lags contrastive
 # methods), and tuning only the last block or two closes most of the gap. A minute or so on a CPU does not reproduce
-# that; the gpu profile's recipe is the place to look. Here the probe and fine-tuning agree on what MAE's
-# pretraining bought (section 9: about as many points frozen as fine-tuned); the written answer of exercise 07
-# asks you what it gave fine-tuning, with your numbers.
+# that; the gpu profile's recipe is the place to look. Compare section 9's two gains over the random ViT, frozen
+# and fine-tuned: the written answer of exercise 07 asks what MAE's pretraining gave fine-tuning, with your
+# numbers.
 
 # %%
 last = {name: rows[-1] for name, rows in per_block.items()}
