@@ -70,11 +70,10 @@ test: $(STAMP) $(IPYWIDGETS7)
 
 # The gpu profile's smoke run on the CPU (fp16, narrow ResNet-18, CIFAR-10 files): every method, then every lesson,
 # exercise and solution under nbval: benchmarks/gpu_check.sh's dry run (on a GPU the script executes the same
-# notebooks with benchmarks/run_notebooks.py, which keeps their outputs). The longest of the three lanes (it trains
-# every method first): two workers, so that it ends with the other two instead of alone on one core.
+# notebooks with benchmarks/run_notebooks.py, which keeps their outputs).
 test-gpu-check: $(STAMP)
 	$(TEST_ENV) GPU_CHECK_DRY=1 PYTHON=$(PY) OUT=$(REPORTS)/2-gpu-check SSLCOURSE_ROOT=$(TEST_DATA)/cifar10 \
-		NBVAL_ARGS="-n 2 --dist loadscope" bash benchmarks/gpu_check.sh
+		NBVAL_ARGS="-n 1" bash benchmarks/gpu_check.sh
 
 # The full profile's smoke run on the CPU (bf16): every lesson, exercise and solution.
 test-full-smoke: $(STAMP)
