@@ -100,7 +100,7 @@ show_source(type(moco).on_step_end)
 # %%
 from sslcourse.evaluate import knn_monitor
 from sslcourse.models import build_backbone
-from sslcourse.plots import encoder_colour
+from sslcourse.plots import add_to_legend, encoder_colour
 
 monitor = knn_monitor(train, test, n_train=5000)
 h_moco = run.fit(moco, train, eval_fn=monitor)  # a rerun loads it, with the kNN of every epoch (lesson 08 too)
@@ -117,9 +117,8 @@ if len(knn) < len(h_moco.epochs):  # a checkpoint trained without the monitor: d
 fill = len(moco.queue) // (2 * recipe["batch_size"])  # optimiser steps until every random start key is replaced
 last = h_moco.steps[-1]
 fill_epochs = fill * last["epoch"] / last["step"]
-for ax in axes[:2]:
-    ax.axvline(fill_epochs, ls="--", color="gray", label="queue full of real keys")
-    ax.legend(fontsize=8)
+for ax in axes[:2]:  # the queue's moment, beside the entries History.plot wrote (thin and thick included)
+    add_to_legend(ax, ax.axvline(fill_epochs, ls="--", color="gray", label="queue full of real keys"))
 axes[0].set_title("MoCo's loss (per step)")
 axes[1].set_title("a query's similarity to its key and to the queue")
 axes[2].set_title("kNN accuracy after each epoch")
@@ -267,8 +266,7 @@ plt.show()
 #   mapped to the same point, it is 0. BYOL logs it at every step as `embedding_std`.
 # * **the singular-value spectrum** of the $N \times D$ matrix of embeddings, and its **effective rank**
 #   $\exp(-\sum_k p_k \log p_k)$, $p_k = \sigma_k / \sum_j \sigma_j$: 1 for a single point, $D$ when the
-#   embeddings use every direction alike. A collapse to a line or a plane shows here even when the std does not
-#   reach 0.
+#   embeddings use every direction alike.
 #
 # Below, BYOL's loss, its std per step against $1/\sqrt{D}$, and its kNN after each epoch beside the untrained
 # network's level (dotted, as for MoCo). Watch the std: it stays near $1/\sqrt{D}$, and the kNN rises above the
@@ -398,8 +396,7 @@ plt.show()
 #
 # * **No stop-gradient collapses**: its std falls below `fit`'s threshold during training (the warning), its
 #   embeddings keep an effective rank of 2 to 4 of $D$ (the control keeps about 25), and its kNN accuracy ends below
-#   the control's, near random init's or under it: training taught it nothing a kNN can use. The gradient through
-#   the target lets both branches meet at a constant.
+#   the control's, near random init's or under it: training taught it nothing a kNN can use.
 # * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank 2 to 3,
 #   kNN below the control's. With both asymmetries gone, the online network only has to agree with itself, and a
 #   constant agrees best.
@@ -410,7 +407,7 @@ plt.show()
 #   control's, above half of $1/\sqrt{D}$ — with the predictor and the stop-gradient in place, a target that is the
 #   previous step's online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own
 #   table reports a collapse at $m = 0$ with its settings) — yet its effective rank falls to between a half and
-#   two thirds of the control's: the std alone misses a loss of dimensions; the rank sees it. In one gpu-profile run on CIFAR-10 (seed 0)
+#   two thirds of the control's: read the two numbers together. In one gpu-profile run on CIFAR-10 (seed 0)
 #   the run without the predictor did go all the way — its std fell below the threshold, `fit` warned, and its
 #   effective rank ended at 4 of 128, the near-total collapse of BYOL's paper — while the run without the momentum
 #   kept 16.7 (full BYOL 26.1; `BENCHMARKS.md`). Not collapsing is not the same as learning much, though: at this budget neither these runs nor the

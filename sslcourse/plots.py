@@ -164,9 +164,20 @@ def _curves(ax, series: dict, marker: str = "", smoothed: bool = False, colour: 
         key = colour or "0.35"
         handles = lines + [Line2D([], [], lw=0.8, alpha=0.45, color=key, label="thin: as logged (every few steps)"),
                            Line2D([], [], lw=1.8, color=key, label="thick: smoothed")]
+    _legend_below(ax, handles)
+    return lines
+
+
+def _legend_below(ax, handles) -> None:
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28),  # below the axis label
               ncol=min(3, len(handles)), frameon=False)
-    return lines
+
+
+def add_to_legend(ax, *artists) -> None:
+    """Add ``artists`` (a line a lesson draws on a :func:`plot_history` panel, e.g. ``ax.axvline(...)``) to the
+    legend below that panel, keeping its entries — thin and thick included — where they were."""
+    legend = ax.get_legend()
+    _legend_below(ax, (list(legend.legend_handles) if legend is not None else []) + list(artists))
 
 
 def plot_history(history, keys=None, ax=None, per: str = "steps", colour: str | None = None,

@@ -161,3 +161,23 @@ def test_the_training_panels_legend_says_what_thin_and_thick_curves_are():
     assert texts == ["loss", "thin: as logged (every few steps)", "thick: smoothed"]
     assert not any("thin" in t.get_text() for t in b.get_legend().get_texts())
     plt.close(fig)
+
+
+def test_a_line_added_to_a_history_panels_legend_keeps_its_entries():
+    """Lesson 06 marks when MoCo's queue is full on History.plot's panels: the legend gains that line and keeps what
+    thin and thick mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sslcourse.plots import add_to_legend
+    from sslcourse.train import History
+
+    h = History(steps=[{"epoch": e / 10, "step": e, "loss": 2 - e / 10} for e in range(1, 11)])
+    fig, ax = plt.subplots()
+    h.plot(["loss"], ax=ax)
+    add_to_legend(ax, ax.axvline(0.5, ls="--", label="queue full of real keys"))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ["loss", "thin: as logged (every few steps)", "thick: smoothed", "queue full of real keys"]
+    plt.close(fig)
