@@ -303,8 +303,8 @@ claim("the supervised encoder's linear probe is at least 30 points above random 
 # %% [markdown]
 # What do the features look like? A 2-D projection (PCA) of the test features, coloured by class. How far apart
 # the classes lie has a number too, the **silhouette**: for each image, how much closer it is to its own class than
-# to the nearest other class (cosine distance, from −1 to 1). Near 0, or a little below it with ten classes (the
-# nearest of nine other classes is often a little closer than one's own by chance), means no class structure. The
+# to the nearest other class (cosine distance, from −1 to 1). Near 0, or below it with ten classes (the nearest of
+# nine other classes is often closer than one's own by chance), means no class structure. The
 # supervised encoder has pulled the classes apart; the random one has not.
 
 # %%
@@ -333,7 +333,7 @@ claim("the supervised features' silhouette is at least 0.1 above random init's",
 # * **Exercise 00** (`exercises/00_knn.ipynb`): write the weighted kNN classifier yourself, then choose k by leave-one-out on the training set
 #   alone, without peeking at the test set.
 # * Change `SEED` or the augmentation sliders and rerun; on a GPU machine the `gpu` profile runs by default
-#   (about a minute of training per lesson), and `SSLCOURSE_PROFILE=full` runs the long reproduction recipes.
+#   (a few minutes of training per lesson at most), and `SSLCOURSE_PROFILE=full` runs the long reproduction recipes.
 # * Train the supervised baseline with 1 % of the labels
 #   (`sslcourse.runs.finetune(encoder, train, test, fraction=0.01)`): this is the regime where
 #   self-supervised pretraining pays off (lesson 08).

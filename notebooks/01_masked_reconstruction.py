@@ -310,9 +310,9 @@ if not snapshots:  # loaded from the checkpoint: only the final model to show
 
 # %% [markdown]
 # Two curves: `loss`, the structure error the model is trained on (each hole's mean colour removed), and
-# `hidden_mse`, the plain pixel error inside the hole with the model's own colour. The second includes the hole's
-# average colour, which the model was never asked to predict, so it need not fall; the pictures below lend that
-# colour.
+# `hidden_mse`, the plain pixel error inside the hole with the model's own colour. The second scores something the
+# first leaves out, so it need not fall with it — what exactly is exercise 01's written question; the pictures below
+# lend each hole its true mean colour.
 
 # %%
 from sslcourse.plots import encoder_colour

@@ -100,8 +100,7 @@ claim("half the neighbour pairs are shifted vertically", abs(shifted - slack / (
 # ## 2. Which permutations? The paper's greedy Hamming set
 # There are $9! = 362{,}880$ ways to shuffle nine tiles — too many classes. The task uses a fixed set
 # $S = \{\pi_1, \dots, \pi_n\}$, and a good set keeps its permutations far apart in **Hamming distance**
-# $d_H(\pi, \sigma) = \#\{j : \pi_j \ne \sigma_j\}$, the number of positions where they differ: if two
-# permutations of the set differed in two tiles only, telling them apart would hinge on one pair of tiles.
+# $d_H(\pi, \sigma) = \#\{j : \pi_j \ne \sigma_j\}$, the number of positions where they differ.
 #
 # Noroozi & Favaro build the set greedily (their Algorithm 1): start from a random permutation, then repeatedly
 # add the candidate whose distance to the chosen permutations, **summed over all of them**, is largest —
@@ -109,7 +108,7 @@ claim("half the neighbour pairs are shifted vertically", abs(shifted - slack / (
 # $$\pi_{k+1} = \arg\max_{\pi \notin S_k} \sum_{\sigma \in S_k} d_H(\pi, \sigma).$$
 # Maximising the sum is maximising the *mean* distance to the set. A **max–min variant** scores each candidate
 # by its distance to the *nearest* chosen permutation instead,
-# $\pi_{k+1} = \arg\max_{\pi} \min_{\sigma \in S_k} d_H(\pi, \sigma)$, which protects the closest pair.
+# $\pi_{k+1} = \arg\max_{\pi} \min_{\sigma \in S_k} d_H(\pi, \sigma)$.
 # The two optimise different things — compare them, and $n$ permutations drawn at random, on the recipe's $n$:
 
 # %%
@@ -148,9 +147,10 @@ plt.show()
 # %% [markdown]
 # Read the means with care: two permutations of 9 tiles drawn at random already differ in 8 positions on average
 # (9 minus the one tile that, on average, stays put), so *any* set has a mean distance near 8 and maximising it can
-# only add a fraction of a tile — the paper's rule adds about a tenth. Where the rules really differ is the
-# **closest pair**: the paper's rule lets some pairs come nearly as close as a random set's, max–min keeps its closest pair
-# at least two tiles farther apart than both.
+# only add a fraction of a tile — the paper's rule adds a tenth to a sixth of one in our runs. The closest pairs
+# differ more: the paper's rule lets some pairs come nearly as close as a random set's, max–min keeps its closest
+# pair at least two tiles farther apart than both. Which of the two numbers matters to a network that must tell the
+# permutations apart? That is exercise 03's written question.
 # The lesson's method uses the paper's rule (`permutation_rule` in the recipe); try `"maxmin"` below.
 #
 # The size $n$ of the set is the difficulty knob: more permutations, finer distinctions. The loss is the

@@ -382,9 +382,9 @@ plt.show()
 # gpu profile's notes) crop alone gained 6 points over random init, colour alone lost 2, and the pair led crop alone
 # by 5 points and colour alone by 13. Each variant
 # below trains for `recipe["ablation_epochs"]` epochs on half the data; the full-budget table is in `BENCHMARKS.md`,
-# from `benchmarks/ablations.py simclr` (its "crop only" keeps the recipe's 20 % of grey-scale views, which this
-# cell's takes away too; with them and the full budget on all the data, crop alone ended 11 points above random
-# init). Random init is measured on that half too (its kNN neighbours and its
+# from `benchmarks/ablations.py simclr`. Its "crop only" keeps the recipe's 20 % of grey-scale views, which the
+# crop-only run below does not; with those views and the full budget on all the data, crop alone ended 11 points
+# above random init (which of the two lifted it, that table does not say). Random init is measured on that half too (its kNN neighbours and its
 # probe's training images), so its bars differ a little from section 5's, which use every training image:
 
 # %%
@@ -410,8 +410,9 @@ plot_bars(ablation, title=f"augmentations, {epochs_said(recipe['ablation_epochs'
 plt.show()
 
 # %% [markdown]
-# **Too-weak augmentation is a shortcut.** On `shapes`, crop alone does worse than no training at all: it ends
-# below the random-init encoder on the same half of the data (checked above; on CIFAR-10, whose colours belong to
+# **Too-weak augmentation is a shortcut.** On `shapes`, crop alone — with no grey-scale views either, at this
+# budget — does worse than no training at all: it ends below the random-init encoder on the same half of the data
+# (checked above; on CIFAR-10, whose colours belong to
 # the scene, it ended 6 points above it in one gpu run). Without colour jitter, two crops of one image
 # share their colour histogram — and in `shapes` every image has its own random colours, so matching histograms
 # solves the task without looking at shapes; training then turns the features towards colour statistics and away
@@ -440,7 +441,7 @@ claim("colour statistics alone identify an image among the batch, for over half 
 # global batch, and DistributedDataParallel averages the gradients. For most losses that is all it takes. Not for
 # NT-Xent: it compares every view with every other view of the batch. Computed on each process's own slice, each
 # anchor sees only $2N/P - 1$ candidates instead of $2N - 1$ — a different, easier loss that changes with the
-# number of processes $P$. The most repeated bug of public SimCLR code. The fix: gather every process's
+# number of processes $P$. A common bug of public SimCLR code. The fix: gather every process's
 # embeddings (with their gradients) before the loss, so each process computes the loss of the global batch.
 #
 # Below, real processes: one SimCLR step over the same 16 images, once in this process and once on two processes

@@ -353,7 +353,7 @@ plt.show()
 # gradient is largest exactly when $D(G(z))$ is small, and in the quick profile the samples keep improving — the
 # Fréchet distance falls, below. Failure is $D(G(z))$ pinned near 0 while the distance stops falling (section 5's
 # fast $D$ shows the first half of it: $D$ pulling ahead). On CIFAR-10 (one gpu-profile run) the distance fell for about ten epochs and then levelled off,
-# with spikes in $D$'s loss: the sign to stop, or to reach for the stabilisers of section 5.
+# with spikes in $D$'s loss: the sign to stop, or to reach for the stabilisers of section 6.
 
 # %%
 d_fake = history.series("d_fake", per="epochs")[1]
@@ -556,7 +556,7 @@ claim("every layer of the spectrally normalised D has a largest singular value w
 #
 # Read it against the noise first: the recipe's own distance at seed 0 in bf16 has been 30.7 to 32.9 in our runs
 # (31.3 in this table; compare this lesson's run above) — the same seed on another build of torch or another
-# number of threads rounds its sums differently, and a GAN amplifies that. The hinge loss lands inside that range,
+# number of threads rounds its sums differently, and a GAN amplifies that. The hinge loss lands at its low end,
 # the average and the average with the hinge loss a little above it, spectral normalisation far above: at this
 # budget none of the three lowers the distance. The average lags behind a generator that is still improving
 # fast at the last step, and trades recall for precision: fewer kinds of image, each more real. The hinge loss
