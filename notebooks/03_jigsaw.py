@@ -148,8 +148,8 @@ plt.show()
 # Read the means with care: two permutations of 9 tiles drawn at random already differ in 8 positions on average
 # (9 minus the one tile that, on average, stays put), so *any* set has a mean distance near 8 and maximising it can
 # only add a fraction of a tile — the paper's rule adds a tenth to a sixth of one in our runs. The closest pairs
-# differ more: the paper's rule lets some pairs come nearly as close as a random set's, max–min keeps its closest
-# pair at least two tiles farther apart than both. Which of the two numbers matters to a network that must tell the
+# differ more: the paper's rule can let some pairs come about as close as a random set's (printed above), max–min
+# keeps its closest pair at least two tiles farther apart than both. Which of the two numbers matters to a network that must tell the
 # permutations apart? That is exercise 03's written question.
 # The lesson's method uses the paper's rule (`permutation_rule` in the recipe); try `"maxmin"` below.
 #

@@ -384,8 +384,9 @@ plt.show()
 # below trains for `recipe["ablation_epochs"]` epochs on half the data; the full-budget table is in `BENCHMARKS.md`,
 # from `benchmarks/ablations.py simclr`. Its "crop only" keeps the recipe's 20 % of grey-scale views, which the
 # crop-only run below does not; with those views and the full budget on all the data, crop alone ended 11 points
-# above random init (which of the two lifted it, that table does not say). Random init is measured on that half too (its kNN neighbours and its
-# probe's training images), so its bars differ a little from section 5's, which use every training image:
+# above random init (which of the two lifted it, that table does not say). Random init is measured on the
+# ablation's half of the data too (its kNN neighbours and its probe's training images), so its bars differ a little
+# from section 5's, which use every training image:
 
 # %%
 half = train.subset(len(train) // 2, seed=SEED)

@@ -518,8 +518,7 @@ claim("spectral normalisation holds the fast D back: D(G(z)) stays above the pla
 #   cannot grow arbitrarily sharp however fast it learns. Batch norm leaves $D$ (it would undo the bound).
 # * **The hinge loss** (`loss="hinge"`; Lim & Ye 2017, used by SN-GAN and BigGAN):
 #   $L_D = \mathbb E[\max(0, 1 - \ell(x))] + \mathbb E[\max(0, 1 + \ell(G(z)))]$, $L_G = -\mathbb E[\ell(G(z))]$.
-#   A real image whose logit is already above 1 adds nothing to $D$'s loss: $D$ stops pushing logits it already
-#   gets right towards $\pm\infty$.
+#   (What its gradients do that the log loss's do not is exercise 05's written question.)
 # * **A moving average of $G$'s weights** (`ema=0.999`; Karras et al. 2018, Yazıcı et al. 2019): after every step
 #   $\theta_\text{ema} \leftarrow d\,\theta_\text{ema} + (1 - d)\,\theta$, and samples come from
 #   $\theta_\text{ema}$. $G$'s weights circle around a good point as the game goes back and forth; their average

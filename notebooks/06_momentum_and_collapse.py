@@ -398,8 +398,7 @@ plt.show()
 #   embeddings keep an effective rank of 2 to 4 of $D$ (the control keeps about 25), and its kNN accuracy ends below
 #   the control's, near random init's or under it: training taught it nothing a kNN can use.
 # * **No predictor *and* no momentum collapses** the same way: std below the threshold, effective rank 2 to 3,
-#   kNN below the control's. With both asymmetries gone, the online network only has to agree with itself, and a
-#   constant agrees best.
+#   kNN below the control's.
 # * **Either asymmetry alone holds the collapse off in the quick profile** — neither sets off `fit`'s warning — but
 #   each costs dimensions. Without the predictor the std ends at about half of the control's, and so does the
 #   effective rank: a partial collapse the slow target keeps from going all the way in this budget (BYOL's paper
@@ -407,7 +406,7 @@ plt.show()
 #   control's, above half of $1/\sqrt{D}$ — with the predictor and the stop-gradient in place, a target that is the
 #   previous step's online network keeps the embeddings spread (SimSiam's finding, Chen & He 2021; BYOL's own
 #   table reports a collapse at $m = 0$ with its settings) — yet its effective rank falls to between a half and
-#   two thirds of the control's: read the two numbers together. In one gpu-profile run on CIFAR-10 (seed 0)
+#   two thirds of the control's. In one gpu-profile run on CIFAR-10 (seed 0)
 #   the run without the predictor did go all the way — its std fell below the threshold, `fit` warned, and its
 #   effective rank ended at 4 of 128, the near-total collapse of BYOL's paper — while the run without the momentum
 #   kept 16.7 (full BYOL 26.1; `BENCHMARKS.md`). Not collapsing is not the same as learning much, though: at this budget neither these runs nor the
