@@ -464,8 +464,8 @@ def _check_collapse(method, means: dict, epoch: float, name: str, warned: bool, 
         return warned
     what = ("the embeddings collapsed in this checkpoint's training" if loaded else "the embeddings are collapsing")
     mapped = "was being mapped" if loaded else "is being mapped"
-    warnings.warn(f"{name}: {what} — their per-dimension std fell to {std:.3g} (threshold {threshold:.3g}) at "
-                  f"epoch {epoch:.2f}, so every image {mapped} to nearly the same point. Check the stop-gradient, "
+    warnings.warn(f"{name}: {what} — their per-dimension std fell to {std:.3g} (threshold {threshold:.3g}) after "
+                  f"{epoch:.2f} epochs, so every image {mapped} to nearly the same point. Check the stop-gradient, "
                   "the predictor and the learning rate.", CollapseWarning, stacklevel=3)
     return True
 
