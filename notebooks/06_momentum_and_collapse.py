@@ -209,16 +209,18 @@ plt.show()
 
 # %% [markdown]
 # On a quarter of the data the queue takes a large part of the first epoch to fill (most of it in the quick
-# profile), so both losses rise at first (as above). With $m = 0$ the queue is filled by a different encoder at every step. The keys then agree with everything:
-# a query is **more similar to the queue's keys than with the slow encoder** — the negatives stop being
-# informative, the loss ends **higher** (it climbs for most of the run), and the kNN accuracy of the features is **lower** than with the
-# slow encoder. A slowly moving key encoder keeps old keys comparable with today's queries. The comparison is
-# between the two momentum settings: a run this short may leave the encoder with $m = 0$ no better than the
-# random-init encoder — compare the two kNN accuracies printed above (all on the protocol's full set of
-# neighbours). How short
-# these runs are shows on CIFAR-10: in one gpu-profile run (48 steps each) the same three differences showed, but
-# both encoders ended below the random-init encoder's kNN accuracy (34.0 % and 29.2 % against 39.3 %, `BENCHMARKS.md`)
-# — two encoders that had not learnt yet. Raise `recipe["ablation_epochs"]` to compare trained ones.
+# profile), so both losses rise at first (as above). With $m = 0$ the queue is filled by a different encoder at
+# every step. The keys then agree with everything: a query is **more similar to the queue's keys than with the slow
+# encoder** — the negatives stop being informative, the loss ends **higher** (it climbs for most of the run), and
+# the kNN accuracy of the features is **lower** than with the slow encoder. A slowly moving key encoder keeps old
+# keys comparable with today's queries.
+#
+# The comparison is between the two momentum settings. A run this short may leave the encoder with $m = 0$ no
+# better than the random-init encoder — compare the two kNN accuracies printed above (all on the protocol's full
+# set of neighbours). How short these runs are shows on CIFAR-10: in one gpu-profile run (48 steps each) the same
+# three differences showed, but both encoders ended below the random-init encoder's kNN accuracy (34.0 % and
+# 29.2 % against 39.3 %, `BENCHMARKS.md`) — two encoders that had not learnt yet. Raise
+# `recipe["ablation_epochs"]` to compare trained ones.
 
 # %%
 slow, fast = short[f"m = {recipe['momentum']}"], short["m = 0"]
@@ -496,12 +498,12 @@ plt.show()
 # the **most uniform** of the five. Its *projections* collapsed to one point, but nothing constrains the
 # encoder's features any more: they scatter, and two views of one image no longer land together. The most
 # uniform features here belong to a run that collapsed and whose kNN ended below BYOL's at the same budget
-# (section 2): uniformity alone does not make a good encoder; it takes both numbers. Alignment alone
-# does not either: the random-init encoder is about as well aligned as the trained ones (0.004 to 0.035 from the
-# best of them in three quick-profile runs, better than some; 0.02 against SimCLR's 0.13 in one gpu run on
-# CIFAR-10) — it maps every image
-# into one narrow cone (lesson 04: its projections nearly coincide), so two views of
-# an image land close together by default. Read alignment beside uniformity, never alone.
+# (section 2): uniformity alone does not make a good encoder; it takes both numbers.
+#
+# Alignment alone does not either: the random-init encoder is about as well aligned as the trained ones (0.004 to
+# 0.035 from the best of them in three quick-profile runs, better than some; 0.02 against SimCLR's 0.13 in one gpu
+# run on CIFAR-10) — it maps every image into one narrow cone (lesson 04: its projections nearly coincide), so two
+# views of an image land close together by default. Read alignment beside uniformity, never alone.
 
 # %%
 for name in ("SimCLR", "MoCo", "BYOL", "BYOL, no stop-gradient"):
