@@ -200,8 +200,12 @@ claim("with 10 %, training from scratch fits fewer than 60 % of them", tuned["ra
 for name in convnets:
     claim(f"in the same 300 steps, {name} fits its 10 % of labelled images better than training from scratch",
           tuned[name][1]["train_accuracy"], ">", tuned["random init"][1]["train_accuracy"], fmt="{:.0%}")
-claim("with 10 %, the ViT from scratch fits the fewest of its labelled images", tuned["random ViT"][1]["train_accuracy"],
-      "<", min(r[1]["train_accuracy"] for n, r in tuned.items() if n != "random ViT"), fmt="{:.0%}")
+claim("with 10 %, the ViT from scratch fits fewer than 60 % of them too", tuned["random ViT"][1]["train_accuracy"],
+      "<", 0.6, fmt="{:.0%}")
+claim("with 10 %, the ViT from scratch fits fewer of them than every pretrained network, MAE's ViT included",
+      tuned["random ViT"][1]["train_accuracy"], "<", min(tuned[n][1]["train_accuracy"] for n in ssl), fmt="{:.0%}",
+      got=f"{tuned['random ViT'][1]['train_accuracy']:.0%} against {min(ssl, key=lambda n: tuned[n][1]['train_accuracy'])}"
+          f" {min(tuned[n][1]['train_accuracy'] for n in ssl):.0%}, the lowest pretrained")
 
 # %% [markdown]
 # In the quick profile's runs, with 1 % of the labels every run, from scratch too, fits most of its images. With
@@ -209,8 +213,9 @@ claim("with 10 %, the ViT from scratch fits the fewest of its labelled images", 
 # starting from pretrained features, the same budget goes further. So "pretraining beats training from scratch"
 # below is measured at a fixed budget of steps; a from-scratch run trained longer should narrow the gap at 10 % —
 # not measured here: try `finetune(encoders["random init"], train, test, 0.1, steps=1000)` and compare its test
-# accuracy. (The ViT from scratch fits the fewest of its 1,000 images, checked above — a ViT starts further from
-# these images than a ConvNet; read where MAE's lands among the others in your run.)
+# accuracy. The ViT from scratch has not fit its 1,000 images either, and fits fewer of them than every pretrained
+# network, MAE's ViT included (checked above). Whether it fits fewer than the ConvNet from scratch changes from run
+# to run (in one fp32 run of seed 1 both fitted 38 %): read the two lines in yours.
 
 # %% [markdown]
 # What the two panels show in the quick profile. With 1 % of the labels, every pretrained ConvNet (and the GAN's
