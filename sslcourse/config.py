@@ -217,7 +217,10 @@ def describe_precision(p: Profile) -> str:
     else:
         reason = {"bf16": "this CPU multiplies bf16 natively" if cpu_has_fast_bf16() else
                   "asked for (SSLCOURSE_PRECISION; this CPU emulates bf16, slower than float32)",
-                  "fp16": "fp16 was asked for", None: "full float32"}[p.amp]
+                  # oneDNN computes fp16 convolutions' weight gradients with its reference kernel on CPUs
+                  # without AMX-FP16: about 100x float32's time (BENCHMARKS.md, "fp16 on a CPU")
+                  "fp16": "asked for (SSLCOURSE_PRECISION; on a CPU, fp16 convolutions can train 100 times slower "
+                          "than float32: bf16 or fp32 train faster here)", None: "full float32"}[p.amp]
         if p.smoke and p.name != "quick" and p.amp:
             reason = (f"{p.precision} as a GPU runs the {p.name} profile"
                       + (", with its gradient scaler" if p.amp == "fp16" else "") + " (smoke run on the CPU: slow kernels)")

@@ -140,6 +140,10 @@ def test_a_precision_asked_for_is_described_as_asked_for_not_as_the_hardware_s_c
     monkeypatch.setenv("SSLCOURSE_PRECISION", "bf16")
     assert describe_precision(profile("quick")) == \
         "precision bf16: asked for (SSLCOURSE_PRECISION; this CPU emulates bf16, slower than float32)"
+    monkeypatch.setenv("SSLCOURSE_PRECISION", "fp16")
+    assert describe_precision(profile("quick")) == \
+        ("precision fp16: asked for (SSLCOURSE_PRECISION; on a CPU, fp16 convolutions can train 100 times slower "
+         "than float32: bf16 or fp32 train faster here)"), "a learner who forces fp16 on a CPU is told what it costs"
 
 
 def test_cpu_precision_follows_its_bf16_units(monkeypatch):
