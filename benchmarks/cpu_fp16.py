@@ -30,9 +30,9 @@ def per_call_ms(fn, steps: int) -> float:
 def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        flags = open("/proc/cpuinfo").read()
-        extra = [flag for flag in ("avx512_fp16", "amx_fp16", "amx_bf16") if f" {flag}" in flags]
+            info = f.read()
+        names = [line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")]
+        extra = [flag for flag in ("avx512_fp16", "amx_fp16", "amx_bf16") if f" {flag}" in info]
         return f"{names[0]} ({', '.join(extra) or 'no avx512_fp16, no AMX'})" if names else platform.machine()
     except OSError:
         return platform.processor() or platform.machine()

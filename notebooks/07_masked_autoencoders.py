@@ -347,11 +347,17 @@ def per_channel(patches):
     return patches.unflatten(-1, (-1, 3))
 
 
+def pattern(patches):
+    """Patches (N, L, P) as (N, L, pixels, 3), each channel of each patch less its mean: the patch without its
+    colour."""
+    channels = per_channel(patches)
+    return channels - channels.mean(-2, keepdim=True)
+
+
 def lend_patch_statistics(pred, truth):
     """Patches (N, L, P): each predicted patch's structure with the true patch's mean and contrast, channel by
     channel — its colour is the truth's, so what is left to compare is the pattern inside it."""
-    p, t = per_channel(pred), per_channel(truth)
-    centred = p - p.mean(-2, keepdim=True)
+    centred, t = pattern(pred), per_channel(truth)
     scale = t.std(-2, keepdim=True) / centred.std(-2, keepdim=True).clamp_min(1e-6)
     return (centred * scale + t.mean(-2, keepdim=True)).flatten(-2)
 
@@ -359,8 +365,7 @@ def lend_patch_statistics(pred, truth):
 def structure_correlation(pred, truth, hidden):
     """Mean over hidden patches of the correlation of predicted and true pixels, each channel of each patch first
     centred on its own mean (a patch's colour is not its structure); patches (N, L, P), hidden (N, L)."""
-    a, b = per_channel(pred), per_channel(truth)
-    a, b = (a - a.mean(-2, keepdim=True)).flatten(-2), (b - b.mean(-2, keepdim=True)).flatten(-2)
+    a, b = pattern(pred).flatten(-2), pattern(truth).flatten(-2)
     r = (a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1)).clamp_min(1e-8)  # (N, L)
     return ((r * hidden).sum() / hidden.sum()).item()
 

@@ -98,6 +98,13 @@ def print_by_network(scores: dict, what: str, fmt: str = "{:.1%}") -> None:
 from sslcourse.evaluate import extract_features, knn_accuracy, linear_probe
 from sslcourse.plots import encoder_colour, plot_bars, results_table
 
+
+def print_tables(results: dict, groups: dict, keys=("knn_accuracy", "linear_probe_accuracy")) -> None:
+    """One table per network, its rows in ``groups``' order."""
+    for net, names in groups.items():
+        print(f"{net}:\n{results_table({n: results[n] for n in names}, keys=keys)}\n")
+
+
 features = {name: (extract_features(enc, train.images), extract_features(enc, test.images))
             for name, enc in encoders.items()}
 board = {}
@@ -106,8 +113,7 @@ for name, (ftr, fte) in features.items():
                    "linear_probe_accuracy": linear_probe(ftr, train.labels, fte, test.labels)}
 
 groups = by_network({name: r["linear_probe_accuracy"] for name, r in board.items()})
-for net, names in groups.items():  # one table per network, ranked within it
-    print(f"{net}:\n{results_table({n: board[n] for n in names})}\n")
+print_tables(board, groups)  # one table per network, ranked within it
 plot_bars({n: board[n] for names in groups.values() for n in names}, groups=groups,
           title=f"frozen features on {train.name}: three networks, each ranked beside its untrained copy")
 plt.show()
@@ -202,10 +208,11 @@ for name in convnets:
           tuned[name][1]["train_accuracy"], ">", tuned["random init"][1]["train_accuracy"], fmt="{:.0%}")
 claim("with 10 %, the ViT from scratch fits fewer than 60 % of them too", tuned["random ViT"][1]["train_accuracy"],
       "<", 0.6, fmt="{:.0%}")
+fits_least = min(ssl, key=lambda n: tuned[n][1]["train_accuracy"])  # of the pretrained networks
 claim("with 10 %, the ViT from scratch fits fewer of them than every pretrained network, MAE's ViT included",
-      tuned["random ViT"][1]["train_accuracy"], "<", min(tuned[n][1]["train_accuracy"] for n in ssl), fmt="{:.0%}",
-      got=f"{tuned['random ViT'][1]['train_accuracy']:.0%} against {min(ssl, key=lambda n: tuned[n][1]['train_accuracy'])}"
-          f" {min(tuned[n][1]['train_accuracy'] for n in ssl):.0%}, the lowest pretrained")
+      tuned["random ViT"][1]["train_accuracy"], "<", tuned[fits_least][1]["train_accuracy"], fmt="{:.0%}",
+      got=f"{tuned['random ViT'][1]['train_accuracy']:.0%} against {fits_least} "
+          f"{tuned[fits_least][1]['train_accuracy']:.0%}, the lowest pretrained")
 
 # %% [markdown]
 # In the quick profile's runs, with 1 % of the labels every run, from scratch too, fits most of its images. With
@@ -402,8 +409,7 @@ for name in board:
 board["supervised"]["anomaly_auc"] = auc["supervised (normal classes)"]
 cols = ("knn_accuracy", "linear_probe_accuracy", "probe_1%", "probe_10%", "finetune_1%", "finetune_10%",
         "precision_at_8", "anomaly_auc", "nmi")
-for net, names in groups.items():  # section 2's groups and order
-    print(f"{net}:\n{results_table({n: board[n] for n in names}, keys=cols)}\n")
+print_tables(board, groups, keys=cols)  # section 2's groups and order
 print("(the supervised row: no few-label columns, as it was trained with every label; its anomaly AUC is the "
       "encoder trained on the normal classes only)")
 

@@ -217,8 +217,8 @@ def describe_precision(p: Profile) -> str:
     else:
         reason = {"bf16": "this CPU multiplies bf16 natively" if cpu_has_fast_bf16() else
                   "asked for (SSLCOURSE_PRECISION; this CPU emulates bf16, slower than float32)",
-                  # oneDNN computes fp16 convolutions' weight gradients with its reference kernel on CPUs
-                  # without AMX-FP16: about 100x float32's time (BENCHMARKS.md, "fp16 on a CPU")
+                  # oneDNN computes fp16 convolutions' weight gradients with its reference kernel on some CPUs:
+                  # 967 ms against 8.5 in float32 on a 2-core Xeon (BENCHMARKS.md, issue 26; benchmarks/cpu_fp16.py)
                   "fp16": "asked for (SSLCOURSE_PRECISION; on a CPU, fp16 convolutions can train 100 times slower "
                           "than float32: bf16 or fp32 train faster here)", None: "full float32"}[p.amp]
         if p.smoke and p.name != "quick" and p.amp:
